@@ -1,0 +1,1 @@
+"""Runnable reference apps, one per framework, driven by the integration tests."""

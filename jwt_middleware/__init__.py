@@ -1,0 +1,61 @@
+"""Verified JWT bearer authentication for Python web services.
+
+The public API, re-exported here; each name lives in the module that owns its concern.
+"""
+
+# First, so that submodules can read it while the package is still initialising.
+__version__ = "0.1.0"
+
+from jwt_middleware.claims import Claims
+from jwt_middleware.errors import (
+    ConfigurationError,
+    ExpiredTokenError,
+    InsufficientScopeError,
+    InvalidAudienceError,
+    InvalidClaimError,
+    InvalidIssuerError,
+    InvalidRequestError,
+    InvalidSignatureError,
+    InvalidTokenError,
+    JWKError,
+    JWTMiddlewareError,
+    KeysUnavailableError,
+    MalformedTokenError,
+    MissingTokenError,
+    NotYetValidError,
+    UnknownKeyError,
+    UnsupportedAlgorithmError,
+)
+from jwt_middleware.jwk import KeySet, VerificationKey, import_key
+from jwt_middleware.jwks_cache import CacheSettings, JWKSCache
+from jwt_middleware.jws import verify_compact
+from jwt_middleware.verifier import JWTVerifier
+
+__all__ = [
+    "CacheSettings",
+    "Claims",
+    "ConfigurationError",
+    "ExpiredTokenError",
+    "InsufficientScopeError",
+    "InvalidAudienceError",
+    "InvalidClaimError",
+    "InvalidIssuerError",
+    "InvalidRequestError",
+    "InvalidSignatureError",
+    "InvalidTokenError",
+    "JWKError",
+    "JWKSCache",
+    "JWTMiddlewareError",
+    "JWTVerifier",
+    "KeySet",
+    "KeysUnavailableError",
+    "MalformedTokenError",
+    "MissingTokenError",
+    "NotYetValidError",
+    "UnknownKeyError",
+    "UnsupportedAlgorithmError",
+    "VerificationKey",
+    "__version__",
+    "import_key",
+    "verify_compact",
+]

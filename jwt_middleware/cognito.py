@@ -1,0 +1,137 @@
+"""Amazon Cognito user pools: issuers, key URLs and the token rules Cognito documents.
+
+Cognito issues two kinds of JWT from one issuer and one key set: ID tokens (``token_use: "id"``,
+the app client in ``aud``) and access tokens (``token_use: "access"``, the app client in
+``client_id``, no ``aud``). A verifier that only checks signature and issuer accepts either where
+only one is meant, so the preset makes ``token_use`` and ``client_id`` explicit decisions, the way
+aws-jwt-verify does.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Final, Literal
+
+from jwt_middleware.errors import ConfigurationError
+from jwt_middleware.policy import (
+    ClaimCheck,
+    CognitoTokenCheck,
+    GroupsCheck,
+    ScopesCheck,
+    string_set,
+)
+
+if TYPE_CHECKING:
+    from jwt_middleware.verifier import JWTVerifier
+
+__all__ = [
+    "cognito_issuer",
+    "cognito_jwks_url",
+    "cognito_verifier",
+    "global_cognito_issuer",
+    "parse_user_pool_id",
+]
+
+# Commercial regions (us-east-1, ap-southeast-4, il-central-1, ...) and GovCloud (us-gov-west-1).
+_USER_POOL_ID: Final = re.compile(r"(?P<region>[a-z]{2}(?:-gov)?-[a-z]+-[0-9]{1,2})_[A-Za-z0-9]{1,55}")
+_NOT_GIVEN: Final[Any] = object()
+
+
+def parse_user_pool_id(user_pool_id: str) -> str:
+    """Validate a user pool id (``us-east-1_AbCdEf123``) and return its region."""
+    if not isinstance(user_pool_id, str):
+        raise ConfigurationError("user_pool_id must be a string such as 'us-east-1_AbCdEf123'")
+    match = _USER_POOL_ID.fullmatch(user_pool_id)
+    if match is None:
+        raise ConfigurationError(f"{user_pool_id!r} is not a Cognito user pool id (expected '<region>_<id>')")
+    return match["region"]
+
+
+def cognito_issuer(user_pool_id: str) -> str:
+    """The ``iss`` of a pool's tokens: ``https://cognito-idp.{region}.amazonaws.com/{pool}``."""
+    region = parse_user_pool_id(user_pool_id)
+    return f"https://cognito-idp.{region}.amazonaws.com/{user_pool_id}"
+
+
+def global_cognito_issuer(user_pool_id: str) -> str:
+    """The global issuer form, ``https://issuer-cognito-idp.{region}.amazonaws.com/{pool}``."""
+    region = parse_user_pool_id(user_pool_id)
+    return f"https://issuer-cognito-idp.{region}.amazonaws.com/{user_pool_id}"
+
+
+def cognito_jwks_url(user_pool_id: str) -> str:
+    """Where a pool publishes its keys (no discovery round trip needed)."""
+    return f"{cognito_issuer(user_pool_id)}/.well-known/jwks.json"
+
+
+def cognito_verifier(
+    verifier_class: type[JWTVerifier],
+    *,
+    user_pool_id: str | Iterable[str],
+    client_id: str | Iterable[str] | None = _NOT_GIVEN,
+    token_use: Literal["access", "id"] | None = _NOT_GIVEN,
+    groups: str | Iterable[str] | None = None,
+    scopes: str | Iterable[str] | None = None,
+    jwks_url: str | Mapping[str, str] | None = None,
+    global_issuer: bool = False,
+    **options: Any,
+) -> JWTVerifier:
+    """Build a ``JWTVerifier`` for one or several Cognito user pools.
+
+    ``client_id`` and ``token_use`` must be given; ``None`` skips that check explicitly. ``groups``
+    and ``scopes`` are any-of requirements on ``cognito:groups`` and ``scope``. ``jwks_url``
+    overrides where keys come from (LocalStack, moto) while the issuer stays the AWS one; with
+    several pools it maps each pool id to its URL. ``global_issuer`` also accepts the
+    ``issuer-cognito-idp`` form, verified with the same pool's keys.
+    """
+    if client_id is _NOT_GIVEN or token_use is _NOT_GIVEN:
+        raise ConfigurationError(
+            "JWTVerifier.cognito needs client_id and token_use (pass None to skip a check)"
+        )
+    if token_use not in ("access", "id", None):
+        raise ConfigurationError("token_use must be 'access', 'id' or None")
+    if "audience" in options or "issuer" in options:
+        raise ConfigurationError("JWTVerifier.cognito derives issuer and audience from the pool and client")
+    pools = sorted(string_set(user_pool_id, name="user_pool_id") or ())
+    client_ids = string_set(client_id, name="client_id")
+
+    issuer_urls: dict[str, str] = {}
+    for pool in pools:
+        url = _pool_jwks_url(pool, jwks_url, several=len(pools) > 1)
+        issuer_urls[cognito_issuer(pool)] = url
+        if global_issuer:
+            issuer_urls[global_cognito_issuer(pool)] = url
+
+    checks: list[ClaimCheck] = [
+        CognitoTokenCheck(
+            token_uses=frozenset({token_use}) if token_use else frozenset({"access", "id"}),
+            client_ids=client_ids,
+        )
+    ]
+    required_groups = string_set(groups, name="groups")
+    if required_groups is not None:
+        checks.append(GroupsCheck(required_groups, any_of=True))
+    required_scopes = string_set(scopes, name="scopes")
+    if required_scopes is not None:
+        checks.append(ScopesCheck(required_scopes, any_of=True))
+    options.setdefault("algorithms", ("RS256",))
+    options["checks"] = (*checks, *options.get("checks", ()))
+    return verifier_class(
+        issuer=list(issuer_urls),
+        audience=None,  # Cognito's client check replaces aud: access tokens have none.
+        jwks_url=issuer_urls,
+        **options,
+    )
+
+
+def _pool_jwks_url(pool: str, jwks_url: str | Mapping[str, str] | None, *, several: bool) -> str:
+    if jwks_url is None:
+        return cognito_jwks_url(pool)
+    if isinstance(jwks_url, str):
+        if several:
+            raise ConfigurationError("with several user pools, jwks_url must map each pool id to its URL")
+        return jwks_url
+    if pool not in jwks_url:
+        raise ConfigurationError(f"jwks_url has no entry for user pool {pool!r}")
+    return jwks_url[pool]

@@ -1,0 +1,154 @@
+"""Bounded retrieval of JSON documents from an identity provider (JWKS, OIDC discovery).
+
+Every fetch is bounded in time (one total deadline, not per-read timeouts that a trickling server
+can stretch forever), in size (counted while streaming, after decompression, so neither a huge
+body nor a compression bomb is ever held in memory), and in where it goes (no redirects: a JWKS
+that moved is a configuration change, and following a redirect is how key URLs get hijacked).
+
+There is one implementation, ``fetch_json``, written against ``httpx2.AsyncClient``. The sync
+paths of the library run it on a private event loop (see ``jwks_cache``), so the rules above are
+written exactly once.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import ssl
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final
+from urllib.parse import urlsplit
+
+import anyio
+import httpx2
+
+from jwt_middleware import __version__
+from jwt_middleware.errors import ConfigurationError
+from jwt_middleware.safe_json import FrozenDict, JSONError, parse_object
+
+__all__ = [
+    "ClientFactory",
+    "FetchError",
+    "FetchedDocument",
+    "check_url",
+    "default_client_factory",
+    "fetch_json",
+    "is_loopback_host",
+    "parse_max_age",
+]
+
+ClientFactory = Callable[[], httpx2.AsyncClient]
+
+_USER_AGENT: Final = f"jwt-middleware/{__version__}"
+_MAX_AGE: Final = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d{1,10})\"?\s*(?:,|$)", re.IGNORECASE)
+_NO_CACHE: Final = re.compile(r"(?:^|,)\s*(?:no-store|no-cache)\s*(?:,|$)", re.IGNORECASE)
+
+
+class FetchError(Exception):
+    """A fetch failed; ``reason`` is a short, safe phrase for events and logs."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class FetchedDocument:
+    body: FrozenDict
+    #: ``Cache-Control`` max-age in seconds; ``0`` for no-store/no-cache; ``None`` when absent.
+    max_age: float | None
+    duration: float
+
+
+def is_loopback_host(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_url(url: str, *, what: str, allow_http: bool = False) -> str:
+    """Refuse URLs a key fetch must not use: anything but https, except http on loopback."""
+    if not isinstance(url, str):
+        raise ConfigurationError(f"{what} must be a string URL")
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ConfigurationError(f"{what} must be an absolute https URL")
+    if parts.scheme == "http" and not (allow_http or is_loopback_host(parts.hostname)):
+        raise ConfigurationError(f"{what} must use https (http is only allowed on loopback)")
+    if parts.username or parts.password:
+        raise ConfigurationError(f"{what} must not carry credentials")
+    return url
+
+
+def parse_max_age(cache_control: str | None) -> float | None:
+    if not cache_control:
+        return None
+    if _NO_CACHE.search(cache_control):
+        return 0.0
+    match = _MAX_AGE.search(cache_control)
+    return float(match[1]) if match else None
+
+
+_ssl_context: ssl.SSLContext | None = None
+
+
+def _shared_ssl_context() -> ssl.SSLContext:
+    # Building a trust store costs tens of milliseconds; build it once per process.
+    global _ssl_context
+    if _ssl_context is None:
+        _ssl_context = httpx2.create_ssl_context()
+    return _ssl_context
+
+
+def default_client_factory() -> httpx2.AsyncClient:
+    """The client the cache uses unless given one: no redirects, no proxies from the environment."""
+    return httpx2.AsyncClient(
+        verify=_shared_ssl_context(),
+        follow_redirects=False,
+        trust_env=False,
+        headers={"User-Agent": _USER_AGENT, "Accept": "application/json, application/jwk-set+json"},
+        limits=httpx2.Limits(max_connections=4, max_keepalive_connections=2),
+    )
+
+
+async def fetch_json(
+    client: httpx2.AsyncClient, url: str, *, timeout: float, max_bytes: int
+) -> FetchedDocument:
+    """GET ``url`` and parse a strict JSON object, within ``timeout`` seconds and ``max_bytes``."""
+    started = time.monotonic()
+    try:
+        with anyio.fail_after(timeout):
+            async with client.stream(
+                "GET", url, follow_redirects=False, timeout=httpx2.Timeout(timeout)
+            ) as response:
+                if response.is_redirect:
+                    raise FetchError(f"redirect refused (HTTP {response.status_code})")
+                if response.status_code != 200:
+                    raise FetchError(f"HTTP {response.status_code}")
+                declared = response.headers.get("content-length")
+                if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+                    raise FetchError("response too large")
+                chunks: list[bytes] = []
+                received = 0
+                async for chunk in response.aiter_bytes():
+                    received += len(chunk)
+                    if received > max_bytes:
+                        raise FetchError("response too large")
+                    chunks.append(chunk)
+                max_age = parse_max_age(response.headers.get("cache-control"))
+    except TimeoutError:
+        raise FetchError("timed out") from None
+    except httpx2.HTTPError as exc:
+        raise FetchError(f"{type(exc).__name__}") from None
+    except OSError as exc:
+        raise FetchError(f"{type(exc).__name__}") from None
+    try:
+        body = parse_object(b"".join(chunks))
+    except JSONError:
+        raise FetchError("response is not a JSON object") from None
+    return FetchedDocument(body=body, max_age=max_age, duration=time.monotonic() - started)

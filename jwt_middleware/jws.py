@@ -1,0 +1,204 @@
+"""Compact JWS (RFC 7515) parsing and signature verification, without any claim semantics.
+
+Everything that can be rejected without cryptography is rejected here first, in order of cost:
+size, shape, alphabet, then decoding. The payload is returned as bytes because this layer does not
+know what it carries; ``jwt_middleware.verifier`` layers the JWT claim policy on top.
+
+Headers repeat: every token an issuer signs with one key carries the same header segment. Parsed
+headers are therefore memoised by their exact segment string in a small bounded table, which takes
+base64 and JSON work off the hot path without ever mapping two different strings to one header.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from jwt_middleware import b64
+from jwt_middleware.algorithms import ALGORITHMS, DEFAULT_ALGORITHMS, Algorithm, validate_algorithms
+from jwt_middleware.errors import (
+    InvalidSignatureError,
+    JWKError,
+    MalformedTokenError,
+    UnknownKeyError,
+    UnsupportedAlgorithmError,
+)
+from jwt_middleware.jwk import MAX_KID_LENGTH, KeySet, VerificationKey, import_key
+from jwt_middleware.safe_json import FrozenDict, JSONError, parse_object
+
+__all__ = [
+    "DEFAULT_MAX_TOKEN_LENGTH",
+    "ParsedJWS",
+    "parse_compact",
+    "verify_compact",
+    "verify_signature",
+]
+
+DEFAULT_MAX_TOKEN_LENGTH: Final = 16 * 1024
+
+_COMPACT: Final = re.compile(r"([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]*)\.([A-Za-z0-9_-]+)")
+_COMPACT_PADDED: Final = re.compile(r"([A-Za-z0-9_-]+=*)\.([A-Za-z0-9_-]*=*)\.([A-Za-z0-9_-]+=*)")
+
+#: Header parameters whose processing would change what the signature covers or means. We
+#: implement none of their semantics, so a token using them cannot be verified correctly.
+_REJECTED_HEADERS: Final = {
+    "crit": "The token uses critical header extensions",
+    "b64": "The token uses an unencoded payload",
+    "zip": "The token uses a compressed payload",
+}
+_HEADER_CACHE_SIZE: Final = 256
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedJWS:
+    """A syntactically valid compact JWS whose signature has not been checked yet."""
+
+    header: FrozenDict
+    algorithm: Algorithm
+    kid: str | None
+    signing_input: bytes
+    payload: bytes
+    signature: bytes
+
+
+class _HeaderCache:
+    """Parsed, validated headers keyed by their exact base64url segment."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._entries: dict[str, tuple[FrozenDict, Algorithm, str | None]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, segment: str) -> tuple[FrozenDict, Algorithm, str | None] | None:
+        return self._entries.get(segment)
+
+    def put(self, segment: str, value: tuple[FrozenDict, Algorithm, str | None]) -> None:
+        with self._lock:
+            if len(self._entries) >= self._size:
+                # Clearing is cheaper than LRU bookkeeping; real issuers use a handful of headers.
+                self._entries.clear()
+            self._entries[segment] = value
+
+
+_header_cache: Final = _HeaderCache(_HEADER_CACHE_SIZE)
+
+
+def _decode_segment(segment: str, padded: bool) -> bytes:
+    try:
+        return b64.decode_padded(segment) if padded else b64.decode_prevalidated(segment)
+    except ValueError:
+        raise MalformedTokenError("The token is not canonical base64url") from None
+
+
+def _parse_header(segment: str, padded: bool) -> tuple[FrozenDict, Algorithm, str | None]:
+    try:
+        header = parse_object(_decode_segment(segment, padded))
+    except JSONError:
+        raise MalformedTokenError("The token header is not a valid JSON object") from None
+    alg = header.get("alg")
+    if not isinstance(alg, str):
+        raise MalformedTokenError("The token header has no algorithm")
+    algorithm = ALGORITHMS.get(alg)
+    if algorithm is None:
+        raise UnsupportedAlgorithmError()
+    for name, description in _REJECTED_HEADERS.items():
+        if name in header:
+            raise MalformedTokenError(description)
+    kid = header.get("kid")
+    if kid is not None and (not isinstance(kid, str) or not 0 < len(kid) <= MAX_KID_LENGTH):
+        raise MalformedTokenError("The token's key id is not a short string")
+    # jku, x5u, x5c and jwk are deliberately ignored: keys only ever come from configuration.
+    return header, algorithm, kid
+
+
+def parse_compact(
+    token: str | bytes,
+    *,
+    max_length: int = DEFAULT_MAX_TOKEN_LENGTH,
+    allow_padding: bool = False,
+) -> ParsedJWS:
+    """Split and decode a compact JWS strictly; raise a ``MalformedTokenError`` family error.
+
+    ``allow_padding`` admits ``=``-padded segments (AWS ALB tokens only); the header of such a
+    token is not memoised because its string is not canonical.
+    """
+    if isinstance(token, bytes):
+        try:
+            token = token.decode("ascii")
+        except UnicodeDecodeError:
+            raise MalformedTokenError("The token is not ASCII") from None
+    if not isinstance(token, str):
+        raise MalformedTokenError()
+    if len(token) > max_length:
+        raise MalformedTokenError("The token is too large")
+    match = (_COMPACT_PADDED if allow_padding else _COMPACT).fullmatch(token)
+    if match is None:
+        if token.count(".") == 4:
+            raise MalformedTokenError("Encrypted tokens (JWE) are not accepted")
+        if token.lstrip().startswith("{"):
+            raise MalformedTokenError("JSON-serialized tokens are not accepted")
+        raise MalformedTokenError("The token is not a compact JWS")
+    header_segment, payload_segment, signature_segment = match.groups()
+    parsed_header = None if allow_padding else _header_cache.get(header_segment)
+    if parsed_header is None:
+        parsed_header = _parse_header(header_segment, allow_padding)
+        if not allow_padding:
+            _header_cache.put(header_segment, parsed_header)
+    header, algorithm, kid = parsed_header
+    signing_input_length = len(header_segment) + 1 + len(payload_segment)
+    return ParsedJWS(
+        header=header,
+        algorithm=algorithm,
+        kid=kid,
+        signing_input=token[:signing_input_length].encode("ascii"),
+        payload=_decode_segment(payload_segment, allow_padding),
+        signature=_decode_segment(signature_segment, allow_padding),
+    )
+
+
+def verify_signature(parsed: ParsedJWS, key: VerificationKey) -> None:
+    """Raise ``InvalidSignatureError`` unless ``key`` verifies ``parsed`` under its header ``alg``."""
+    if parsed.algorithm.name not in key.algorithms:
+        raise UnsupportedAlgorithmError("The token's algorithm does not match its key")
+    if not key.verify(parsed.algorithm, parsed.signing_input, parsed.signature):
+        raise InvalidSignatureError()
+
+
+def _as_key_set(keys: KeySet | VerificationKey | Mapping[str, Any]) -> KeySet:
+    if isinstance(keys, KeySet):
+        return keys
+    if isinstance(keys, VerificationKey):
+        return KeySet([keys])
+    if isinstance(keys, Mapping):
+        try:
+            return KeySet.from_jwks(keys) if "keys" in keys else KeySet([import_key(keys)])
+        except JWKError:
+            raise UnknownKeyError("No usable key was given") from None
+    raise TypeError("keys must be a KeySet, a VerificationKey, a JWKS or a JWK mapping")
+
+
+def verify_compact(
+    token: str | bytes,
+    keys: KeySet | VerificationKey | Mapping[str, Any],
+    *,
+    algorithms: Collection[str] = DEFAULT_ALGORITHMS,
+    max_length: int = DEFAULT_MAX_TOKEN_LENGTH,
+) -> tuple[dict[str, Any], bytes]:
+    """Verify a compact JWS against ``keys``; return its header and raw payload.
+
+    Strict parsing, algorithm allow-list, key selection and the signature: no claim is read, so the
+    payload need not be JSON. ``keys`` is a ``KeySet``, one ``VerificationKey``, a JWKS mapping or
+    a single JWK mapping.
+    """
+    allowed = validate_algorithms(algorithms)
+    parsed = parse_compact(token, max_length=max_length)
+    if parsed.algorithm.name not in allowed:
+        raise UnsupportedAlgorithmError()
+    key = _as_key_set(keys).lookup(parsed.kid, parsed.algorithm)
+    if key is None:
+        raise UnknownKeyError()
+    verify_signature(parsed, key)
+    return dict(parsed.header), parsed.payload

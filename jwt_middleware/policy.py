@@ -1,0 +1,331 @@
+"""The claim policy: which verified tokens a service accepts. Pure functions of (header, claims, now).
+
+A policy is a list of small checks, each owning one rule and one error, so that presets (Cognito,
+API Gateway) compose the rules they need instead of growing flags on one function, and so that a
+rejection names exactly one rule. Nothing here does I/O or reads a clock: ``now`` is passed in,
+which keeps the async and sync verifiers on one implementation and makes the rules testable at
+exact boundaries.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final, Protocol
+
+from jwt_middleware.errors import (
+    ConfigurationError,
+    ExpiredTokenError,
+    InsufficientScopeError,
+    InvalidAudienceError,
+    InvalidClaimError,
+    InvalidIssuerError,
+    NotYetValidError,
+)
+
+__all__ = [
+    "MAX_LEEWAY",
+    "AudienceCheck",
+    "AudienceOrClientIdCheck",
+    "ClaimCheck",
+    "ClaimPolicy",
+    "ClientIdCheck",
+    "CognitoTokenCheck",
+    "GroupsCheck",
+    "RequiredClaimsCheck",
+    "ScopesCheck",
+    "TimeCheck",
+    "TokenTypeCheck",
+    "numeric_date",
+    "string_set",
+]
+
+#: RFC 7519 suggests "a few minutes" of leeway; more than ten turns expiry into a suggestion.
+MAX_LEEWAY: Final = 600.0
+#: The largest NumericDate a token may carry: 9999-12-31T23:59:59Z.
+MAX_NUMERIC_DATE: Final = 253402300799
+
+
+class ClaimCheck(Protocol):
+    """One rule over a verified token; raises a ``JWTMiddlewareError`` to reject it."""
+
+    def __call__(self, header: Mapping[str, Any], claims: Mapping[str, Any], now: float) -> None:
+        """Raise to reject; return to accept."""
+
+
+def string_set(value: str | Iterable[str] | None, *, name: str) -> frozenset[str] | None:
+    """Normalise a configured string or collection of strings; ``None`` stays ``None``."""
+    if value is None:
+        return None
+    values = [value] if isinstance(value, str) else list(value)
+    if not values or not all(isinstance(item, str) and item for item in values):
+        raise ConfigurationError(f"{name} must be a non-empty string or a non-empty list of them")
+    return frozenset(values)
+
+
+def numeric_date(claims: Mapping[str, Any], name: str) -> float | None:
+    """Read a NumericDate claim (RFC 7519 section 2); reject anything but a finite, sane number."""
+    value = claims.get(name)
+    if value is None:
+        if name in claims:
+            raise InvalidClaimError(f"The {name} claim is not a valid date", claim=name)
+        return None
+    # bool is an int subclass; strings such as "1700000000" are not NumericDates either.
+    if type(value) is not int and type(value) is not float:
+        raise InvalidClaimError(f"The {name} claim is not a valid date", claim=name)
+    if not (math.isfinite(value) and 0 <= value <= MAX_NUMERIC_DATE):
+        raise InvalidClaimError(f"The {name} claim is not a valid date", claim=name)
+    return float(value)
+
+
+@dataclass(frozen=True, slots=True)
+class TimeCheck:
+    """``exp``, ``nbf``, ``iat`` and an optional maximum age, all with the same leeway."""
+
+    leeway: float = 0.0
+    require_exp: bool = True
+    max_age: float | None = None
+
+    def __post_init__(self) -> None:
+        if not (0 <= self.leeway <= MAX_LEEWAY):
+            raise ConfigurationError(f"leeway must be between 0 and {MAX_LEEWAY:g} seconds")
+        if self.max_age is not None and self.max_age <= 0:
+            raise ConfigurationError("max_age must be positive")
+
+    def __call__(self, header: Mapping[str, Any], claims: Mapping[str, Any], now: float) -> None:
+        exp = numeric_date(claims, "exp")
+        nbf = numeric_date(claims, "nbf")
+        iat = numeric_date(claims, "iat")
+        if exp is None:
+            if self.require_exp:
+                raise InvalidClaimError("The token has no expiry", claim="exp")
+        elif now >= exp + self.leeway:
+            raise ExpiredTokenError(claim="exp")
+        if nbf is not None and now < nbf - self.leeway:
+            raise NotYetValidError(claim="nbf")
+        if iat is not None and iat > now + self.leeway:
+            raise NotYetValidError("The token was issued in the future", claim="iat")
+        if self.max_age is not None:
+            if iat is None:
+                raise InvalidClaimError("The token has no issue time", claim="iat")
+            if now - iat > self.max_age + self.leeway:
+                raise ExpiredTokenError("The token is too old", claim="iat")
+
+    def valid_until(self, claims: Mapping[str, Any]) -> float:
+        """The instant this check stops accepting ``claims`` (for caching verified tokens)."""
+        limits = [math.inf]
+        exp = numeric_date(claims, "exp")
+        if exp is not None:
+            limits.append(exp + self.leeway)
+        iat = numeric_date(claims, "iat")
+        if self.max_age is not None and iat is not None:
+            limits.append(iat + self.max_age + self.leeway)
+        return min(limits)
+
+    def valid_from(self, claims: Mapping[str, Any]) -> float:
+        """The instant this check starts accepting ``claims``."""
+        starts = [-math.inf]
+        nbf = numeric_date(claims, "nbf")
+        if nbf is not None:
+            starts.append(nbf - self.leeway)
+        iat = numeric_date(claims, "iat")
+        if iat is not None:
+            starts.append(iat - self.leeway)
+        return max(starts)
+
+
+def _audience_values(claims: Mapping[str, Any]) -> list[str] | None:
+    """``aud`` as a list of strings, ``None`` when absent; malformed values are rejected."""
+    if "aud" not in claims:
+        return None
+    aud = claims["aud"]
+    if isinstance(aud, str):
+        return [aud]
+    if isinstance(aud, list) and aud and all(isinstance(item, str) for item in aud):
+        return aud
+    raise InvalidAudienceError("The token's audience is malformed", claim="aud")
+
+
+@dataclass(frozen=True, slots=True)
+class AudienceCheck:
+    """``aud`` (string or list) must contain one of the configured audiences, exactly."""
+
+    audiences: frozenset[str]
+
+    def __call__(self, header: Mapping[str, Any], claims: Mapping[str, Any], now: float) -> None:
+        values = _audience_values(claims)
+        if values is None:
+            raise InvalidAudienceError(
+                "The token has no audience", claim="aud", expected=tuple(sorted(self.audiences))
+            )
+        if self.audiences.isdisjoint(values):
+            raise InvalidAudienceError(claim="aud", expected=tuple(sorted(self.audiences)))
+
+
+@dataclass(frozen=True, slots=True)
+class AudienceOrClientIdCheck:
+    """API Gateway's rule: ``aud`` must match if present, otherwise ``client_id`` must."""
+
+    audiences: frozenset[str]
+
+    def __call__(self, header: Mapping[str, Any], claims: Mapping[str, Any], now: float) -> None:
+        values = _audience_values(claims)
+        expected = tuple(sorted(self.audiences))
+        if values is not None:
+            if self.audiences.isdisjoint(values):
+                raise InvalidAudienceError(claim="aud", expected=expected)
+            return
+        client_id = claims.get("client_id")
+        if not isinstance(client_id, str) or client_id not in self.audiences:
+            raise InvalidAudienceError(
+                "Neither the token's audience nor its client is accepted",
+                claim="client_id",
+                expected=expected,
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class ClientIdCheck:
+    """``client_id`` (RFC 9068, Cognito access tokens) must be one of the configured clients."""
+
+    client_ids: frozenset[str]
+
+    def __call__(self, header: Mapping[str, Any], claims: Mapping[str, Any], now: float) -> None:
+        value = claims.get("client_id")
+        if not isinstance(value, str) or value not in self.client_ids:
+            raise InvalidAudienceError(
+                "The token's client is not accepted",
+                claim="client_id",
+                expected=tuple(sorted(self.client_ids)),
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class CognitoTokenCheck:
+    """Cognito's ``token_use`` and where each token type names its app client.
+
+    ID tokens name the client in ``aud``; access tokens in ``client_id`` and have no ``aud``. The
+    check never falls back from one to the other, which is what keeps an ID token from being used
+    as an access token (and the reverse) at an API that accepts only one of them.
+    """
+
+    token_uses: frozenset[str]
+    client_ids: frozenset[str] | None
+
+    def __call__(self, header: Mapping[str, Any], claims: Mapping[str, Any], now: float) -> None:
+        use = claims.get("token_use")
+        if not isinstance(use, str) or use not in self.token_uses:
+            raise InvalidClaimError(
+                "The token_use claim is not accepted",
+                claim="token_use",
+                expected=tuple(sorted(self.token_uses)),
+            )
+        if self.client_ids is None:
+            return
+        expected = tuple(sorted(self.client_ids))
+        if use == "id":
+            values = _audience_values(claims)
+            if values is None or self.client_ids.isdisjoint(values):
+                raise InvalidAudienceError(
+                    "The token's client is not accepted", claim="aud", expected=expected
+                )
+        else:
+            ClientIdCheck(self.client_ids)(header, claims, now)
+
+
+@dataclass(frozen=True, slots=True)
+class RequiredClaimsCheck:
+    names: tuple[str, ...]
+
+    def __call__(self, header: Mapping[str, Any], claims: Mapping[str, Any], now: float) -> None:
+        for name in self.names:
+            if claims.get(name) is None:
+                raise InvalidClaimError("The token lacks a required claim", claim=name, expected=(name,))
+
+
+def _media_type(value: str) -> str:
+    """RFC 7515 4.1.9: ``typ`` is case-insensitive and may omit the ``application/`` prefix."""
+    value = value.lower()
+    return value[len("application/") :] if value.startswith("application/") else value
+
+
+@dataclass(frozen=True, slots=True)
+class TokenTypeCheck:
+    """The ``typ`` header must be one of the configured types (RFC 8725 3.11, RFC 9068 ``at+jwt``)."""
+
+    types: frozenset[str]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "types", frozenset(_media_type(value) for value in self.types))
+
+    def __call__(self, header: Mapping[str, Any], claims: Mapping[str, Any], now: float) -> None:
+        typ = header.get("typ")
+        if not isinstance(typ, str) or _media_type(typ) not in self.types:
+            raise InvalidClaimError(
+                "The token type is not accepted", claim="typ", expected=tuple(sorted(self.types))
+            )
+
+
+def _claim_strings(claims: Mapping[str, Any], names: Sequence[str], *, split: bool) -> frozenset[str]:
+    found: set[str] = set()
+    for name in names:
+        value = claims.get(name)
+        if isinstance(value, str):
+            found.update(value.split() if split else (value,))
+        elif isinstance(value, list):
+            found.update(item for item in value if isinstance(item, str))
+    return frozenset(found)
+
+
+@dataclass(frozen=True, slots=True)
+class ScopesCheck:
+    """The token must carry all (or, with ``any_of``, one) of ``scopes`` in ``scope``/``scp``."""
+
+    scopes: frozenset[str]
+    any_of: bool = False
+
+    def __call__(self, header: Mapping[str, Any], claims: Mapping[str, Any], now: float) -> None:
+        granted = _claim_strings(claims, ("scope", "scp"), split=True)
+        ok = not granted.isdisjoint(self.scopes) if self.any_of else self.scopes <= granted
+        if not ok:
+            raise InsufficientScopeError(scopes=tuple(sorted(self.scopes)), claim="scope")
+
+
+@dataclass(frozen=True, slots=True)
+class GroupsCheck:
+    """The token must be in all (or, with ``any_of``, one) of ``groups`` (``cognito:groups``/``groups``)."""
+
+    groups: frozenset[str]
+    any_of: bool = True
+
+    def __call__(self, header: Mapping[str, Any], claims: Mapping[str, Any], now: float) -> None:
+        granted = _claim_strings(claims, ("cognito:groups", "groups"), split=False)
+        ok = not granted.isdisjoint(self.groups) if self.any_of else self.groups <= granted
+        if not ok:
+            raise InsufficientScopeError("The token lacks the required group membership", claim="groups")
+
+
+class ClaimPolicy:
+    """Accepted issuers plus an ordered list of checks; decides on a verified token's claims."""
+
+    __slots__ = ("checks", "issuers", "time")
+
+    def __init__(self, *, issuers: Iterable[str], time: TimeCheck, checks: Iterable[ClaimCheck] = ()) -> None:
+        self.issuers = frozenset(issuers)
+        if not self.issuers:
+            raise ConfigurationError("at least one issuer is required")
+        self.time = time
+        self.checks: tuple[ClaimCheck, ...] = (time, *checks)
+
+    def issuer_of(self, claims: Mapping[str, Any]) -> str:
+        """The token's ``iss`` if it is an accepted issuer, compared as an exact string."""
+        iss = claims.get("iss")
+        if not isinstance(iss, str) or iss not in self.issuers:
+            raise InvalidIssuerError(claim="iss", expected=tuple(sorted(self.issuers)))
+        return iss
+
+    def check(self, header: Mapping[str, Any], claims: Mapping[str, Any], now: float) -> None:
+        """Run every check except the issuer's (the verifier settles that before the signature)."""
+        for check in self.checks:
+            check(header, claims, now)

@@ -1,0 +1,146 @@
+"""Strict JSON for untrusted token segments, parsed into read-only containers.
+
+Two parsers that disagree about one document are an attack: with duplicate keys, for example, the
+signer may have seen one ``sub`` and we another. So a document is accepted only when every
+reasonable parser would read it the same way: UTF-8 without BOM, no duplicate keys, no
+``NaN``/``Infinity``, no lone surrogates, bounded nesting and integer size, and (for token parts) an
+object at the top level. Every failure is a ``ValueError``; nothing else escapes.
+
+The result is built from ``FrozenDict`` and ``FrozenList``: subclasses of ``dict`` and ``list`` so
+that ``json.dumps``, framework JSON responses and ``==`` keep working, but with every mutating
+method disabled, because one verified payload may be shared by many requests through the token
+cache and a handler must not be able to change what another request sees.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any, NoReturn
+
+__all__ = ["FrozenDict", "FrozenList", "JSONError", "parse_object"]
+
+
+class JSONError(ValueError):
+    """The document is not strict JSON of the accepted shape."""
+
+
+def _read_only(self: object, *args: object, **kwargs: object) -> NoReturn:
+    raise TypeError(f"{type(self).__name__} is read-only")
+
+
+class FrozenDict(dict[str, Any]):
+    """A ``dict`` that refuses mutation, for verified token content."""
+
+    __slots__ = ()
+
+    __setitem__ = _read_only
+    __delitem__ = _read_only
+    __ior__ = _read_only
+    clear = _read_only
+    pop = _read_only
+    popitem = _read_only
+    setdefault = _read_only
+    update = _read_only
+
+    def __reduce__(self) -> tuple[type[FrozenDict], tuple[dict[str, Any]]]:
+        return (type(self), (dict(self),))
+
+    def __copy__(self) -> FrozenDict:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> FrozenDict:
+        return self
+
+
+class FrozenList(list[Any]):
+    """A ``list`` that refuses mutation, for arrays inside verified token content."""
+
+    __slots__ = ()
+
+    __setitem__ = _read_only
+    __delitem__ = _read_only
+    __iadd__ = _read_only
+    __imul__ = _read_only
+    append = _read_only
+    extend = _read_only
+    insert = _read_only
+    pop = _read_only
+    remove = _read_only
+    clear = _read_only
+    sort = _read_only
+    reverse = _read_only
+
+    def __reduce__(self) -> tuple[type[FrozenList], tuple[list[Any]]]:
+        return (type(self), (list(self),))
+
+    def __copy__(self) -> FrozenList:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> FrozenList:
+        return self
+
+
+def _object_from_pairs(pairs: list[tuple[str, Any]]) -> FrozenDict:
+    result = FrozenDict(pairs)
+    if len(result) != len(pairs):
+        raise JSONError("duplicate key")
+    return result
+
+
+def _reject_constant(name: str) -> NoReturn:
+    raise JSONError("non-finite number")
+
+
+_DECODER = json.JSONDecoder(object_pairs_hook=_object_from_pairs, parse_constant=_reject_constant)
+
+
+def _freeze_arrays(value: Any) -> Any:
+    """Replace every ``list`` below ``value`` with a ``FrozenList`` (objects are frozen already)."""
+    if type(value) is list:
+        return FrozenList(_freeze_arrays(item) for item in value)
+    if type(value) is FrozenDict:
+        for key, item in value.items():
+            if type(item) is list or type(item) is FrozenDict:
+                dict.__setitem__(value, key, _freeze_arrays(item))
+    return value
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    """Whether a string anywhere in ``value`` holds a surrogate (only ``\\uD800``-style escapes can)."""
+    if isinstance(value, str):
+        return not value.isascii() and any(0xD800 <= ord(ch) <= 0xDFFF for ch in value)
+    if isinstance(value, dict):
+        return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_lone_surrogate(item) for item in value)
+    return False
+
+
+def parse_object(raw: bytes) -> FrozenDict:
+    """Parse ``raw`` as a strict UTF-8 JSON object into read-only containers."""
+    try:
+        text = raw.decode("utf-8")
+        if text.startswith("\ufeff"):
+            raise JSONError("byte order mark")
+        result = _DECODER.decode(text)
+    except JSONError:
+        raise
+    except (ValueError, RecursionError, MemoryError) as exc:
+        # UnicodeDecodeError, json's JSONDecodeError and int-size limits are ValueErrors.
+        raise JSONError("invalid JSON") from exc
+    if type(result) is not FrozenDict:
+        raise JSONError("not a JSON object")
+    try:
+        if "\\u" in text and _has_lone_surrogate(result):
+            raise JSONError("lone surrogate")
+        if "[" in text:
+            _freeze_arrays(result)
+    except RecursionError as exc:
+        raise JSONError("nesting too deep") from exc
+    return result
+
+
+def freeze(items: Iterable[tuple[str, Any]]) -> FrozenDict:
+    """Build a ``FrozenDict`` from trusted pairs (used for values the library creates itself)."""
+    return FrozenDict(items)

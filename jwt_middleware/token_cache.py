@@ -1,0 +1,71 @@
+"""Memo of tokens this verifier has fully verified, so a repeated token skips the signature.
+
+Why this is safe: an entry is keyed by the exact token string, so any change to any byte is a miss
+(and base64url is canonical, so no two strings decode to the same token). An entry stores the
+result of the full policy for *this* verifier only. A hit still re-checks the clock against the
+window in which the policy accepts the token (``nbf``/``iat`` with leeway up to ``exp`` or
+``max_age``), so an entry never outlives the token, and it is refused once its signing key has been
+retired by a JWKS refresh. Capacity is bounded (LRU), so distinct tokens cannot grow memory.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import Final
+
+from jwt_middleware.claims import Claims
+from jwt_middleware.jwk import VerificationKey
+
+__all__ = ["DEFAULT_TOKEN_CACHE_SIZE", "TokenCache"]
+
+DEFAULT_TOKEN_CACHE_SIZE: Final = 4096
+
+
+class TokenCache:
+    """Bounded LRU of verified tokens; thread-safe, shared by the async and sync verify paths."""
+
+    __slots__ = ("_entries", "_lock", "maxsize")
+
+    def __init__(self, maxsize: int = DEFAULT_TOKEN_CACHE_SIZE) -> None:
+        if maxsize < 1:
+            raise ValueError("maxsize must be at least 1")
+        self.maxsize = maxsize
+        self._entries: OrderedDict[str, tuple[Claims, VerificationKey, float, float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, token: str, now: float) -> tuple[Claims, VerificationKey] | None:
+        """The verified claims and key for ``token`` if its entry is still valid at ``now``."""
+        entry = self._entries.get(token)
+        if entry is None:
+            return None
+        claims, key, valid_from, valid_until = entry
+        if key.retired or not valid_from <= now < valid_until:
+            with self._lock:
+                self._entries.pop(token, None)
+            return None
+        with self._lock:
+            if token in self._entries:
+                self._entries.move_to_end(token)
+        return claims, key
+
+    def put(
+        self,
+        token: str,
+        claims: Claims,
+        key: VerificationKey,
+        valid_from: float,
+        valid_until: float,
+    ) -> None:
+        with self._lock:
+            self._entries[token] = (claims, key, valid_from, valid_until)
+            self._entries.move_to_end(token)
+            while len(self._entries) > self.maxsize:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)

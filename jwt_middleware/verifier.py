@@ -1,0 +1,341 @@
+"""``JWTVerifier``: compact JWS + key source + claim policy = verified ``Claims``.
+
+The async ``verify`` and the sync ``verify_sync`` are two short shells around the same pure steps:
+``_prepare`` (parse, algorithm allow-list, issuer dispatch) before the key is known and ``_finish``
+(signature, claim policy) after. Only obtaining the key differs, because only that may do I/O.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Self
+
+import anyio
+
+from jwt_middleware.algorithms import DEFAULT_ALGORITHMS, validate_algorithms
+from jwt_middleware.claims import Claims
+from jwt_middleware.errors import (
+    ConfigurationError,
+    InvalidClaimError,
+    JWTMiddlewareError,
+    KeysUnavailableError,
+    MalformedTokenError,
+    UnsupportedAlgorithmError,
+)
+from jwt_middleware.jwk import KeySet, VerificationKey
+from jwt_middleware.jwks_cache import CacheSettings, JWKSCache
+from jwt_middleware.jws import DEFAULT_MAX_TOKEN_LENGTH, ParsedJWS, parse_compact, verify_signature
+from jwt_middleware.keysource import KeySource, StaticKeySource
+from jwt_middleware.policy import (
+    AudienceCheck,
+    ClaimCheck,
+    ClaimPolicy,
+    RequiredClaimsCheck,
+    TimeCheck,
+    TokenTypeCheck,
+    string_set,
+)
+from jwt_middleware.safe_json import FrozenDict, JSONError, parse_object
+from jwt_middleware.token_cache import DEFAULT_TOKEN_CACHE_SIZE, TokenCache
+
+__all__ = ["CustomCheck", "JWTVerifier"]
+
+logger = logging.getLogger("jwt_middleware")
+
+#: ``custom_check(header, claims, key)``: return ``False`` or raise a ``JWTMiddlewareError`` to
+#: reject; may be a coroutine function. Other exceptions propagate (a failing revocation lookup is
+#: a server error, not a bad token).
+CustomCheck = Callable[[Mapping[str, Any], Claims, VerificationKey], "bool | Awaitable[bool | None] | None"]
+
+
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    """A token that passed every check possible before its key is known."""
+
+    parsed: ParsedJWS
+    payload: FrozenDict
+    source: KeySource
+
+
+class JWTVerifier:
+    """Verifies bearer JWTs from one or several issuers against their published keys.
+
+    ``audience`` has no default on purpose: pass ``None`` to accept any audience, so that skipping
+    the check is a visible decision rather than an omission.
+    """
+
+    def __init__(
+        self,
+        *,
+        issuer: str | Sequence[str],
+        audience: str | Sequence[str] | None,
+        jwks_url: str | Mapping[str, str] | None = None,
+        jwks: Mapping[str, Any] | KeySet | None = None,
+        jwks_cache: KeySource | Mapping[str, KeySource] | None = None,
+        algorithms: Iterable[str] = DEFAULT_ALGORITHMS,
+        leeway: float = 0,
+        max_age: float | None = None,
+        require_exp: bool = True,
+        required_claims: Iterable[str] = (),
+        token_type: str | Iterable[str] | None = None,
+        checks: Iterable[ClaimCheck] = (),
+        custom_check: CustomCheck | None = None,
+        max_token_length: int = DEFAULT_MAX_TOKEN_LENGTH,
+        token_cache_size: int | None = DEFAULT_TOKEN_CACHE_SIZE,
+        cache_settings: CacheSettings | None = None,
+        expose_unverified_claims: bool = False,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        issuers = string_set(issuer, name="issuer")
+        assert issuers is not None
+        self.issuers: tuple[str, ...] = tuple(sorted(issuers))
+        audiences = string_set(audience, name="audience")
+        self.audiences = audiences
+        self.algorithms = validate_algorithms(algorithms)
+        all_checks: list[ClaimCheck] = []
+        if audiences is not None:
+            all_checks.append(AudienceCheck(audiences))
+        required = tuple(required_claims)
+        if required:
+            all_checks.append(RequiredClaimsCheck(required))
+        types = string_set(token_type, name="token_type")
+        if types is not None:
+            all_checks.append(TokenTypeCheck(types))
+        all_checks.extend(checks)
+        self.policy = ClaimPolicy(
+            issuers=issuers,
+            time=TimeCheck(leeway=float(leeway), require_exp=require_exp, max_age=max_age),
+            checks=all_checks,
+        )
+        self.max_token_length = max_token_length
+        self.expose_unverified_claims = expose_unverified_claims
+        self._custom_check = custom_check
+        self._clock = clock
+        self._token_cache = TokenCache(token_cache_size) if token_cache_size else None
+        self._sources = self._build_sources(jwks_url, jwks, jwks_cache, cache_settings)
+
+    def _build_sources(
+        self,
+        jwks_url: str | Mapping[str, str] | None,
+        jwks: Mapping[str, Any] | KeySet | None,
+        jwks_cache: KeySource | Mapping[str, KeySource] | None,
+        settings: CacheSettings | None,
+    ) -> dict[str, KeySource]:
+        given = [
+            name
+            for name, value in (("jwks_url", jwks_url), ("jwks", jwks), ("jwks_cache", jwks_cache))
+            if value is not None
+        ]
+        if len(given) > 1:
+            raise ConfigurationError(
+                f"give at most one of jwks_url, jwks and jwks_cache (got {', '.join(given)})"
+            )
+        if jwks is not None:
+            static = StaticKeySource(jwks if isinstance(jwks, KeySet) else KeySet.from_jwks(jwks))
+            return dict.fromkeys(self.issuers, static)
+        if isinstance(jwks_cache, Mapping):
+            return {issuer: self._per_issuer(jwks_cache, issuer, "jwks_cache") for issuer in self.issuers}
+        if jwks_cache is not None:
+            return dict.fromkeys(self.issuers, jwks_cache)
+        if isinstance(jwks_url, Mapping):
+            urls = {issuer: self._per_issuer(jwks_url, issuer, "jwks_url") for issuer in self.issuers}
+        elif jwks_url is not None:
+            if len(self.issuers) > 1:
+                raise ConfigurationError("with several issuers, jwks_url must map each issuer to its URL")
+            urls = {self.issuers[0]: jwks_url}
+        else:
+            return {issuer: JWKSCache.from_issuer(issuer, settings=settings) for issuer in self.issuers}
+        caches: dict[str, JWKSCache] = {}
+        for url in set(urls.values()):
+            caches[url] = JWKSCache(url, settings=settings)
+        return {issuer: caches[url] for issuer, url in urls.items()}
+
+    @staticmethod
+    def _per_issuer(mapping: Mapping[str, Any], issuer: str, name: str) -> Any:
+        if issuer not in mapping:
+            raise ConfigurationError(f"{name} has no entry for issuer {issuer!r}")
+        return mapping[issuer]
+
+    @property
+    def key_sources(self) -> Mapping[str, KeySource]:
+        """The key source serving each accepted issuer."""
+        return dict(self._sources)
+
+    # -- the two pure halves shared by verify and verify_sync ------------------------------------
+
+    def _prepare(self, token: str) -> _Pending:
+        parsed = parse_compact(token, max_length=self.max_token_length)
+        if parsed.algorithm.name not in self.algorithms:
+            raise UnsupportedAlgorithmError()
+        try:
+            payload = parse_object(parsed.payload)
+        except JSONError:
+            raise MalformedTokenError("The token payload is not a valid JSON object") from None
+        try:
+            source = self._sources[self.policy.issuer_of(payload)]
+        except JWTMiddlewareError as exc:
+            raise self._annotate(exc, payload) from None
+        return _Pending(parsed, payload, source)
+
+    def _finish(self, token: str, pending: _Pending, key: VerificationKey) -> Claims:
+        try:
+            verify_signature(pending.parsed, key)
+            now = self._clock()
+            self.policy.check(pending.parsed.header, pending.payload, now)
+        except JWTMiddlewareError as exc:
+            raise self._annotate(exc, pending.payload) from None
+        claims = Claims(pending.payload, pending.parsed.header)
+        if self._token_cache is not None and self._custom_check is None:
+            time_check = self.policy.time
+            self._token_cache.put(
+                token, claims, key, time_check.valid_from(claims), time_check.valid_until(claims)
+            )
+        return claims
+
+    def _annotate(self, error: JWTMiddlewareError, payload: FrozenDict) -> JWTMiddlewareError:
+        if self.expose_unverified_claims:
+            error.unverified_claims = payload
+        return error
+
+    def _cached(self, token: str) -> Claims | None:
+        if self._token_cache is None or self._custom_check is not None:
+            return None
+        hit = self._token_cache.get(token, self._clock())
+        return hit[0] if hit is not None else None
+
+    def _check_result(self, result: object, pending: _Pending) -> None:
+        if result is False:
+            raise self._annotate(
+                InvalidClaimError("The token was rejected by a custom check"), pending.payload
+            )
+
+    # -- shells -----------------------------------------------------------------------------------
+
+    async def verify(self, token: str) -> Claims:
+        """Verify ``token`` and return its claims, or raise a ``JWTMiddlewareError``."""
+        cached = self._cached(token)
+        if cached is not None:
+            return cached
+        try:
+            pending = self._prepare(token)
+            key = await pending.source.get_key(pending.parsed.kid, pending.parsed.algorithm)
+            claims = self._finish(token, pending, key)
+        except JWTMiddlewareError:
+            raise
+        except Exception as exc:
+            raise _internal_error(exc) from None
+        if self._custom_check is not None:
+            result = self._custom_check(claims.header, claims, key)
+            if inspect.isawaitable(result):
+                result = await result
+            self._check_result(result, pending)
+        return claims
+
+    def verify_sync(self, token: str) -> Claims:
+        """``verify`` for threads without an event loop (WSGI, Django, Flask, Lambda)."""
+        cached = self._cached(token)
+        if cached is not None:
+            return cached
+        try:
+            pending = self._prepare(token)
+            key = pending.source.get_key_sync(pending.parsed.kid, pending.parsed.algorithm)
+            claims = self._finish(token, pending, key)
+        except JWTMiddlewareError:
+            raise
+        except Exception as exc:
+            raise _internal_error(exc) from None
+        if self._custom_check is not None:
+            result = self._custom_check(claims.header, claims, key)
+            if inspect.isawaitable(result):
+                result = _run_coroutine_here(result)
+            self._check_result(result, pending)
+        return claims
+
+    # -- lifecycle --------------------------------------------------------------------------------
+
+    def _unique_sources(self) -> list[KeySource]:
+        unique: dict[int, KeySource] = {}
+        for source in self._sources.values():
+            unique.setdefault(id(source), source)
+        return list(unique.values())
+
+    async def hydrate(self) -> None:
+        """Fetch every issuer's keys now (at start-up), concurrently; failures are only logged."""
+        async with anyio.create_task_group() as group:
+            for source in self._unique_sources():
+                group.start_soon(_hydrate_quietly, source)
+
+    def hydrate_sync(self) -> None:
+        for source in self._unique_sources():
+            try:
+                source.hydrate_sync()
+            except KeysUnavailableError:
+                logger.warning(
+                    "jwt_middleware: could not load signing keys at start-up; will retry on demand"
+                )
+
+    async def aclose(self) -> None:
+        for source in self._unique_sources():
+            await source.aclose()
+
+    def close(self) -> None:
+        for source in self._unique_sources():
+            source.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        audience = sorted(self.audiences) if self.audiences else None
+        return f"JWTVerifier(issuer={list(self.issuers)!r}, audience={audience!r})"
+
+    # -- presets ----------------------------------------------------------------------------------
+
+    @classmethod
+    def cognito(cls, **options: Any) -> JWTVerifier:
+        """A verifier for Amazon Cognito user pool tokens; see ``jwt_middleware.cognito``."""
+        from jwt_middleware.cognito import cognito_verifier
+
+        return cognito_verifier(cls, **options)
+
+
+async def _hydrate_quietly(source: KeySource) -> None:
+    try:
+        await source.hydrate()
+    except KeysUnavailableError:
+        logger.warning("jwt_middleware: could not load signing keys at start-up; will retry on demand")
+
+
+def _internal_error(exc: Exception) -> MalformedTokenError:
+    # The token is never logged; the exception type tells us what to fix.
+    logger.error("jwt_middleware: unexpected %s while verifying a token; rejected it", type(exc).__name__)
+    return MalformedTokenError("The token could not be verified")
+
+
+def _run_coroutine_here(awaitable: Awaitable[Any]) -> Any:
+    """Run an async custom check from ``verify_sync``, which only runs where no loop is running."""
+
+    async def run() -> Any:
+        return await awaitable
+
+    try:
+        return anyio.run(run)
+    except RuntimeError as exc:
+        if inspect.iscoroutine(awaitable):
+            awaitable.close()
+        raise ConfigurationError(
+            "an async custom_check cannot run from verify_sync inside an event loop"
+        ) from exc
