@@ -1,0 +1,211 @@
+"""``JWTAuthMiddleware``: bearer-token authentication as a pure ASGI middleware.
+
+It speaks Starlette's authentication vocabulary, so everything Starlette documents for
+``AuthenticationMiddleware`` works unchanged: ``request.user`` is a ``BaseUser``, ``request.auth``
+holds ``AuthCredentials`` with the token's scopes, and ``starlette.authentication.requires``
+guards endpoints. The verified ``Claims`` are also at ``scope["jwt_middleware.claims"]`` for any
+ASGI framework.
+
+It is pure ASGI (no ``BaseHTTPMiddleware``) so streaming responses, background tasks and
+websockets pass through untouched, and it takes part in the lifespan protocol to load keys before
+the first request and close its HTTP clients at shutdown.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, Final
+
+from starlette.authentication import AuthCredentials, BaseUser, UnauthenticatedUser
+from starlette.requests import HTTPConnection
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from jwt_middleware.challenge import error_response
+from jwt_middleware.claims import Claims
+from jwt_middleware.errors import InvalidTokenError, JWTMiddlewareError, KeysUnavailableError
+from jwt_middleware.request_auth import SKIP, RequestPolicy
+from jwt_middleware.verifier import JWTVerifier
+
+__all__ = ["CLAIMS_KEY", "REALM_KEY", "ErrorHandler", "JWTAuthMiddleware", "JWTUser", "VerifierSelector"]
+
+logger = logging.getLogger("jwt_middleware")
+
+#: Where the verified claims live in the ASGI scope (``None`` for an anonymous request).
+CLAIMS_KEY: Final = "jwt_middleware.claims"
+#: The realm of the middleware that handled the request, for responses built further in.
+REALM_KEY: Final = "jwt_middleware.realm"
+
+VerifierSelector = Callable[[Scope], JWTVerifier | None]
+ErrorHandler = Callable[[HTTPConnection, JWTMiddlewareError], Response | Awaitable[Response]]
+
+_WEBSOCKET_DENIAL: Final = "websocket.http.response"
+_POLICY_VIOLATION: Final = 1008
+_TRY_AGAIN_LATER: Final = 1013
+
+
+class JWTUser(BaseUser):
+    """The authenticated principal: Starlette's ``BaseUser`` carrying the verified claims."""
+
+    __slots__ = ("claims",)
+
+    def __init__(self, claims: Claims) -> None:
+        self.claims = claims
+
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def display_name(self) -> str:
+        return self.claims.username or self.claims.subject or ""
+
+    @property
+    def identity(self) -> str:
+        return self.claims.subject or ""
+
+    @property
+    def scopes(self) -> frozenset[str]:
+        return self.claims.scopes
+
+    @property
+    def groups(self) -> frozenset[str]:
+        return self.claims.groups
+
+    def __repr__(self) -> str:
+        return f"JWTUser(identity={self.identity!r})"
+
+
+def _authorization_values(scope: Scope) -> list[str]:
+    return [value.decode("latin-1") for name, value in scope["headers"] if name == b"authorization"]
+
+
+def _cookie_values(scope: Scope) -> list[str]:
+    return [value.decode("latin-1") for name, value in scope["headers"] if name == b"cookie"]
+
+
+class JWTAuthMiddleware:
+    """Verify the bearer token of every HTTP and websocket request before the app sees it.
+
+    Give one ``verifier``, or ``verifier_for(scope)`` to choose one per request (multi-tenant apps;
+    returning ``None`` rejects the request). ``verifiers`` lists extra verifiers whose keys are
+    loaded at startup and whose clients are closed at shutdown.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        verifier: JWTVerifier | None = None,
+        *,
+        verifier_for: VerifierSelector | None = None,
+        verifiers: Iterable[JWTVerifier] = (),
+        realm: str = "api",
+        exclude_paths: Iterable[str] = (),
+        exclude_prefixes: Iterable[str] = (),
+        optional: bool = False,
+        query_parameter: str | None = None,
+        cookie: str | None = None,
+        on_error: ErrorHandler | None = None,
+        manage_lifespan: bool = True,
+    ) -> None:
+        if (verifier is None) == (verifier_for is None):
+            raise TypeError("JWTAuthMiddleware needs exactly one of verifier or verifier_for")
+        self.app = app
+        self.verifier = verifier
+        self.verifier_for = verifier_for
+        self.policy = RequestPolicy(
+            realm=realm,
+            exclude_paths=exclude_paths,
+            exclude_prefixes=exclude_prefixes,
+            optional=optional,
+            query_parameter=query_parameter,
+            cookie=cookie,
+        )
+        self.on_error = on_error
+        self.manage_lifespan = manage_lifespan
+        managed = [verifier] if verifier is not None else []
+        managed.extend(verifiers)
+        self._managed = managed
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope_type = scope["type"]
+        if scope_type == "http" or scope_type == "websocket":
+            try:
+                claims = await self._authenticate(scope)
+            except JWTMiddlewareError as error:
+                await self._reject(scope, receive, send, error)
+                return
+            if claims is None:
+                scope["user"] = UnauthenticatedUser()
+                scope["auth"] = AuthCredentials()
+            else:
+                scope["user"] = JWTUser(claims)
+                scope["auth"] = AuthCredentials(["authenticated", *claims.scopes])
+            scope[CLAIMS_KEY] = claims
+            scope[REALM_KEY] = self.policy.realm
+            await self.app(scope, receive, send)
+        elif scope_type == "lifespan" and self.manage_lifespan:
+            await self._lifespan(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+    async def _authenticate(self, scope: Scope) -> Claims | None:
+        policy = self.policy
+        locations = policy.locations
+        token = policy.token_for(
+            scope["path"],
+            _authorization_values(scope),
+            query_string=scope.get("query_string", b"").decode("latin-1") if locations else "",
+            cookie_headers=_cookie_values(scope) if locations and locations.cookie else (),
+        )
+        if token is None or token is SKIP:
+            return None
+        verifier = self.verifier if self.verifier is not None else self._select(scope)
+        return await verifier.verify(token)
+
+    def _select(self, scope: Scope) -> JWTVerifier:
+        assert self.verifier_for is not None
+        verifier = self.verifier_for(scope)
+        if verifier is None:
+            raise InvalidTokenError("No token issuer is accepted for this request")
+        return verifier
+
+    async def _reject(self, scope: Scope, receive: Receive, send: Send, error: JWTMiddlewareError) -> None:
+        if scope["type"] == "websocket" and _WEBSOCKET_DENIAL not in scope.get("extensions", {}):
+            code = _TRY_AGAIN_LATER if isinstance(error, KeysUnavailableError) else _POLICY_VIOLATION
+            await send({"type": "websocket.close", "code": code, "reason": error.description})
+            return
+        if self.on_error is not None:
+            response = self.on_error(HTTPConnection(scope), error)
+            if inspect.isawaitable(response):
+                response = await response
+            await response(scope, receive, send)
+            return
+        await send_error(scope, send, error, self.policy.realm)
+
+    async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "lifespan.startup.complete":
+                for verifier in self._managed:
+                    await verifier.hydrate()
+            elif message["type"] == "lifespan.shutdown.complete":
+                for verifier in self._managed:
+                    await verifier.aclose()
+            await send(message)
+
+        await self.app(scope, receive, send_wrapper)
+
+
+async def send_error(scope: Scope, send: Send, error: JWTMiddlewareError, realm: str) -> None:
+    """Send the RFC 6750 response for ``error`` (over the websocket denial extension if needed)."""
+    response = error_response(error, realm)
+    prefix = "websocket." if scope["type"] == "websocket" else ""
+    headers: list[tuple[bytes, bytes]] = [
+        (name.encode("latin-1"), value.encode("latin-1")) for name, value in response.headers
+    ]
+    start: dict[str, Any] = {"type": f"{prefix}http.response.start", "status": response.status_code}
+    start["headers"] = headers
+    await send(start)
+    await send({"type": f"{prefix}http.response.body", "body": response.body})

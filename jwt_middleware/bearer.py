@@ -1,0 +1,116 @@
+"""Finding the bearer token in a request, per RFC 6750 section 2. Framework-free.
+
+Every adapter (ASGI, WSGI, Django, Flask, FastAPI, Lambda) hands this module the raw header,
+query and cookie values it has, so all of them accept and refuse exactly the same requests:
+
+* ``Authorization: Bearer <b64token>``, scheme case-insensitive, one or more spaces;
+* no credentials, or another scheme (``Basic``): no token (a bare 401 challenge, or anonymous in
+  optional mode);
+* anything ambiguous is a 400 ``invalid_request``: several ``Authorization`` headers, a token
+  with spaces or commas in it, ``Bearer`` without a token, or a token in more than one place
+  (RFC 6750 section 2: clients MUST NOT use more than one method).
+
+Query-string (``access_token``, RFC 6750 2.3) and cookie tokens are off unless enabled.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final
+from urllib.parse import parse_qs
+
+from jwt_middleware.errors import ConfigurationError, InvalidRequestError
+
+__all__ = ["TokenLocations", "extract_token", "parse_authorization"]
+
+#: RFC 6750 2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
+_B64TOKEN: Final = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+_COOKIE_NAME: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+
+
+@dataclass(frozen=True, slots=True)
+class TokenLocations:
+    """Where tokens are accepted besides the ``Authorization`` header (both off by default)."""
+
+    query_parameter: str | None = None
+    cookie: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.query_parameter is not None and not self.query_parameter:
+            raise ConfigurationError("query_parameter must be a non-empty name")
+        if self.cookie is not None and not _COOKIE_NAME.fullmatch(self.cookie):
+            raise ConfigurationError("cookie must be a valid cookie name")
+
+
+def parse_authorization(value: str) -> str | None:
+    """The bearer token in one ``Authorization`` value; ``None`` for another scheme."""
+    value = value.strip(" \t")
+    scheme, _, rest = value.partition(" ")
+    if scheme.lower() != "bearer":
+        if value[:6].lower() == "bearer":
+            # "Bearer" glued to something by a tab, comma or nothing: a broken bearer credential.
+            raise InvalidRequestError("The Authorization header is malformed")
+        return None
+    token = rest.lstrip(" ")
+    if not token:
+        raise InvalidRequestError("The bearer token is missing")
+    if _B64TOKEN.fullmatch(token) is None:
+        raise InvalidRequestError("The Authorization header is malformed")
+    return token
+
+
+def _single(values: Sequence[str], what: str) -> str | None:
+    if not values:
+        return None
+    if len(values) > 1:
+        raise InvalidRequestError(f"The request has more than one {what}")
+    return values[0]
+
+
+def _cookie_values(cookie_headers: Sequence[str], name: str) -> list[str]:
+    found: list[str] = []
+    for header in cookie_headers:
+        for pair in header.split(";"):
+            key, sep, value = pair.strip(" \t").partition("=")
+            if sep and key == name:
+                found.append(value.strip('"'))
+    return found
+
+
+def extract_token(
+    authorization: Sequence[str],
+    *,
+    locations: TokenLocations | None = None,
+    query_string: str = "",
+    cookie_headers: Sequence[str] = (),
+) -> str | None:
+    """The request's bearer token, ``None`` when it carries none; raises ``InvalidRequestError``.
+
+    ``authorization`` holds every ``Authorization`` header value of the request (servers that fold
+    repeated headers into one comma-joined value are covered too: a comma is never valid in a
+    token).
+    """
+    header_value = _single(authorization, "Authorization header")
+    token = parse_authorization(header_value) if header_value is not None else None
+    if locations is None or (locations.query_parameter is None and locations.cookie is None):
+        return token
+
+    found = [token] if token is not None else []
+    if locations.query_parameter is not None and query_string:
+        query_values = parse_qs(query_string, keep_blank_values=True).get(locations.query_parameter, [])
+        query_token = _single(query_values, "access token in the query string")
+        if query_token is not None:
+            found.append(query_token)
+    if locations.cookie is not None and cookie_headers:
+        cookie_token = _single(_cookie_values(cookie_headers, locations.cookie), "token cookie")
+        if cookie_token is not None:
+            found.append(cookie_token)
+    if len(found) > 1:
+        raise InvalidRequestError("The request carries a token in more than one place")
+    if not found:
+        return None
+    if _B64TOKEN.fullmatch(found[0]) is None:
+        raise InvalidRequestError("The token is malformed")
+    return found[0]

@@ -1,0 +1,1 @@
+"""Framework adapters: thin layers over the shared core, one module per framework."""

@@ -1,0 +1,97 @@
+"""Per-request authentication policy shared by every middleware: skip, anonymous, or verify.
+
+The ASGI and WSGI middlewares (and the Django and Flask adapters) differ only in how they read a
+request and send a response. What to do with a request (excluded path? token present? anonymous
+allowed?) is decided here, once.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Sequence
+from typing import Final
+
+from jwt_middleware.bearer import TokenLocations, extract_token
+from jwt_middleware.challenge import check_realm
+from jwt_middleware.errors import ConfigurationError, MissingTokenError
+
+__all__ = ["SKIP", "RequestPolicy", "Skip"]
+
+
+class Skip(enum.Enum):
+    """A type of its own, so that no token string can ever be mistaken for "skip this request"."""
+
+    SKIP = enum.auto()
+
+
+#: Returned by ``RequestPolicy.token_for`` for a path that is not authenticated at all.
+SKIP: Final = Skip.SKIP
+
+_DOT_SEGMENTS: Final = ("/./", "/../", "//")
+
+
+class RequestPolicy:
+    """Which requests need a token, and where the token may come from.
+
+    ``exclude_paths`` match exactly; ``exclude_prefixes`` match a path segment boundary (``/public``
+    covers ``/public`` and ``/public/x``, not ``/publicity``). A path with dot segments or empty
+    segments is never excluded: routers disagree on whether ``/health/../admin`` is ``/admin``, so
+    such a path is authenticated rather than guessed about.
+    """
+
+    __slots__ = ("exclude_paths", "exclude_prefixes", "locations", "optional", "realm")
+
+    def __init__(
+        self,
+        *,
+        realm: str = "api",
+        exclude_paths: Iterable[str] = (),
+        exclude_prefixes: Iterable[str] = (),
+        optional: bool = False,
+        query_parameter: str | None = None,
+        cookie: str | None = None,
+    ) -> None:
+        self.realm = check_realm(realm)
+        self.exclude_paths = frozenset(exclude_paths)
+        prefixes = []
+        for prefix in exclude_prefixes:
+            if not prefix.startswith("/"):
+                raise ConfigurationError("exclude_prefixes must start with '/'")
+            prefixes.append(prefix.rstrip("/"))
+        self.exclude_prefixes = tuple(prefixes)
+        self.optional = optional
+        self.locations = (
+            TokenLocations(query_parameter=query_parameter, cookie=cookie)
+            if query_parameter or cookie
+            else None
+        )
+
+    def is_excluded(self, path: str) -> bool:
+        if not self.exclude_paths and not self.exclude_prefixes:
+            return False
+        if any(segment in path for segment in _DOT_SEGMENTS) or path.endswith(("/.", "/..")):
+            return False
+        if path in self.exclude_paths:
+            return True
+        return any(path == prefix or path.startswith(prefix + "/") for prefix in self.exclude_prefixes)
+
+    def token_for(
+        self,
+        path: str,
+        authorization: Sequence[str],
+        *,
+        query_string: str = "",
+        cookie_headers: Sequence[str] = (),
+    ) -> str | Skip | None:
+        """The token to verify; ``SKIP`` for excluded paths; ``None`` for an allowed anonymous request.
+
+        Raises ``MissingTokenError`` (401) or ``InvalidRequestError`` (400).
+        """
+        if self.is_excluded(path):
+            return SKIP
+        token = extract_token(
+            authorization, locations=self.locations, query_string=query_string, cookie_headers=cookie_headers
+        )
+        if token is None and not self.optional:
+            raise MissingTokenError()
+        return token
