@@ -49,6 +49,9 @@ class Claims(FrozenDict):
     def __setattr__(self, name: str, value: object) -> None:
         raise TypeError("Claims is read-only")
 
+    def __delattr__(self, name: str) -> None:
+        raise TypeError("Claims is read-only")
+
     def __reduce__(self) -> Any:
         return (type(self), (dict(self), dict(self.header)))
 

@@ -83,7 +83,9 @@ def cognito_verifier(
     and ``scopes`` are any-of requirements on ``cognito:groups`` and ``scope``. ``jwks_url``
     overrides where keys come from (LocalStack, moto) while the issuer stays the AWS one; with
     several pools it maps each pool id to its URL. ``global_issuer`` also accepts the
-    ``issuer-cognito-idp`` form, verified with the same pool's keys.
+    ``issuer-cognito-idp`` form, verified with the same pool's keys. ``jwks`` (a static key set,
+    for tests and offline use) or ``jwks_cache`` (keyed by issuer) replace the pool URLs and pass
+    straight through to ``JWTVerifier``; they cannot be combined with ``jwks_url``.
     """
     if client_id is _NOT_GIVEN or token_use is _NOT_GIVEN:
         raise ConfigurationError(
@@ -93,7 +95,13 @@ def cognito_verifier(
         raise ConfigurationError("token_use must be 'access', 'id' or None")
     if "audience" in options or "issuer" in options:
         raise ConfigurationError("JWTVerifier.cognito derives issuer and audience from the pool and client")
-    pools = sorted(string_set(user_pool_id, name="user_pool_id") or ())
+    own_keys = options.get("jwks") is not None or options.get("jwks_cache") is not None
+    if own_keys and jwks_url is not None:
+        raise ConfigurationError("give JWTVerifier.cognito at most one of jwks_url, jwks and jwks_cache")
+    pool_ids = string_set(user_pool_id, name="user_pool_id")
+    if pool_ids is None:
+        raise ConfigurationError("user_pool_id is required, such as 'us-east-1_AbCdEf123'")
+    pools = sorted(pool_ids)
     client_ids = string_set(client_id, name="client_id")
 
     issuer_urls: dict[str, str] = {}
@@ -120,7 +128,7 @@ def cognito_verifier(
     return verifier_class(
         issuer=list(issuer_urls),
         audience=None,  # Cognito's client check replaces aud: access tokens have none.
-        jwks_url=issuer_urls,
+        jwks_url=None if own_keys else issuer_urls,
         **options,
     )
 

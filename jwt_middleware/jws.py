@@ -108,7 +108,8 @@ def _parse_header(segment: str, padded: bool) -> tuple[FrozenDict, Algorithm, st
         if name in header:
             raise MalformedTokenError(description)
     kid = header.get("kid")
-    if kid is not None and (not isinstance(kid, str) or not 0 < len(kid) <= MAX_KID_LENGTH):
+    # An explicit "kid": null is refused rather than read as "no kid": only absence means absent.
+    if "kid" in header and (not isinstance(kid, str) or not 0 < len(kid) <= MAX_KID_LENGTH):
         raise MalformedTokenError("The token's key id is not a short string")
     # jku, x5u, x5c and jwk are deliberately ignored: keys only ever come from configuration.
     return header, algorithm, kid
@@ -125,6 +126,9 @@ def parse_compact(
     ``allow_padding`` admits ``=``-padded segments (AWS ALB tokens only); the header of such a
     token is not memoised because its string is not canonical.
     """
+    if isinstance(token, str | bytes) and len(token) > max_length:
+        # Before any decoding, so that an oversized token costs nothing but its length.
+        raise MalformedTokenError("The token is too large")
     if isinstance(token, bytes):
         try:
             token = token.decode("ascii")
@@ -132,8 +136,6 @@ def parse_compact(
             raise MalformedTokenError("The token is not ASCII") from None
     if not isinstance(token, str):
         raise MalformedTokenError()
-    if len(token) > max_length:
-        raise MalformedTokenError("The token is too large")
     match = (_COMPACT_PADDED if allow_padding else _COMPACT).fullmatch(token)
     if match is None:
         if token.count(".") == 4:

@@ -58,9 +58,13 @@ def string_set(value: str | Iterable[str] | None, *, name: str) -> frozenset[str
     """Normalise a configured string or collection of strings; ``None`` stays ``None``."""
     if value is None:
         return None
-    values = [value] if isinstance(value, str) else list(value)
+    message = f"{name} must be a non-empty string or a non-empty list of them"
+    try:
+        values = [value] if isinstance(value, str) else list(value)
+    except TypeError:
+        raise ConfigurationError(message) from None
     if not values or not all(isinstance(item, str) and item for item in values):
-        raise ConfigurationError(f"{name} must be a non-empty string or a non-empty list of them")
+        raise ConfigurationError(message)
     return frozenset(values)
 
 
@@ -74,7 +78,8 @@ def numeric_date(claims: Mapping[str, Any], name: str) -> float | None:
     # bool is an int subclass; strings such as "1700000000" are not NumericDates either.
     if type(value) is not int and type(value) is not float:
         raise InvalidClaimError(f"The {name} claim is not a valid date", claim=name)
-    if not (math.isfinite(value) and 0 <= value <= MAX_NUMERIC_DATE):
+    # Compared before any float conversion: a 4000-digit integer must not raise OverflowError.
+    if not (0 <= value <= MAX_NUMERIC_DATE):
         raise InvalidClaimError(f"The {name} claim is not a valid date", claim=name)
     return float(value)
 
@@ -90,8 +95,9 @@ class TimeCheck:
     def __post_init__(self) -> None:
         if not (0 <= self.leeway <= MAX_LEEWAY):
             raise ConfigurationError(f"leeway must be between 0 and {MAX_LEEWAY:g} seconds")
-        if self.max_age is not None and self.max_age <= 0:
-            raise ConfigurationError("max_age must be positive")
+        # Written so that NaN fails too: a NaN max_age would silently disable the check.
+        if self.max_age is not None and not (self.max_age > 0 and math.isfinite(self.max_age)):
+            raise ConfigurationError("max_age must be a positive, finite number of seconds")
 
     def __call__(self, header: Mapping[str, Any], claims: Mapping[str, Any], now: float) -> None:
         exp = numeric_date(claims, "exp")

@@ -15,6 +15,7 @@ from collections import OrderedDict
 from typing import Final
 
 from jwt_middleware.claims import Claims
+from jwt_middleware.errors import ConfigurationError
 from jwt_middleware.jwk import VerificationKey
 
 __all__ = ["DEFAULT_TOKEN_CACHE_SIZE", "TokenCache"]
@@ -29,7 +30,7 @@ class TokenCache:
 
     def __init__(self, maxsize: int = DEFAULT_TOKEN_CACHE_SIZE) -> None:
         if maxsize < 1:
-            raise ValueError("maxsize must be at least 1")
+            raise ConfigurationError("maxsize must be at least 1")
         self.maxsize = maxsize
         self._entries: OrderedDict[str, tuple[Claims, VerificationKey, float, float]] = OrderedDict()
         self._lock = threading.Lock()

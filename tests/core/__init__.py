@@ -1,0 +1,1 @@
+"""Acceptance tests for the verification core: parsing, keys, algorithms, claims, errors, caching."""

@@ -1,0 +1,319 @@
+"""Cognito preset: pool ids, issuers, token_use, where each token type names its client, groups, scopes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from jwt_middleware import (
+    ConfigurationError,
+    InsufficientScopeError,
+    InvalidAudienceError,
+    InvalidClaimError,
+    InvalidIssuerError,
+    JWKSCache,
+    JWTVerifier,
+    KeySet,
+    UnknownKeyError,
+    UnsupportedAlgorithmError,
+    import_key,
+)
+from jwt_middleware.cognito import (
+    cognito_issuer,
+    cognito_jwks_url,
+    global_cognito_issuer,
+    parse_user_pool_id,
+)
+from jwt_middleware.keysource import StaticKeySource
+from jwt_middleware.testing import SigningKey
+from tests.core.support import NOW, OMIT, Clock, Keyring, token
+
+POOL = "eu-west-1_AbCdEf123"
+OTHER_POOL = "us-east-1_XyZ987654"
+CLIENT = "3n4b5urk1ft4fl3mg5e62d9ado"
+OTHER_CLIENT = "7f0a1c2d3e4b5a6978c0d1e2f3"
+ISS = f"https://cognito-idp.eu-west-1.amazonaws.com/{POOL}"
+
+
+def _access(**changes: Any) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "iss": ISS,
+        "sub": "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
+        "token_use": "access",
+        "client_id": CLIENT,
+        "scope": "openid orders/read",
+        "cognito:groups": ["admins"],
+        "username": "alice",
+        "iat": int(NOW) - 10,
+        "exp": int(NOW) + 3600,
+    }
+    payload.update(changes)
+    return {name: value for name, value in payload.items() if value is not OMIT}
+
+
+def _id(**changes: Any) -> dict[str, Any]:
+    base = _access(token_use="id", client_id=OMIT, scope=OMIT, aud=CLIENT, email="a@example.com")
+    base.update(changes)
+    return {name: value for name, value in base.items() if value is not OMIT}
+
+
+def _cognito(keyring: Keyring, **options: Any) -> JWTVerifier:
+    options.setdefault("user_pool_id", POOL)
+    options.setdefault("client_id", CLIENT)
+    options.setdefault("token_use", "access")
+    if "jwks_cache" not in options:
+        options.setdefault("jwks", keyring.jwks("RS256"))
+    return JWTVerifier.cognito(clock=Clock(), **options)
+
+
+def _sign(keyring: Keyring, payload: dict[str, Any]) -> str:
+    return token(keyring["RS256"], payload)
+
+
+# -- pool ids and issuers ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "pool",
+    [
+        "",
+        "us-east-1",
+        "us-east-1_",
+        "_abc",
+        "useast1_abc",
+        "US-EAST-1_abc",
+        "us-east-1_abc/../x",
+        "us-east-1_abc\n",
+        "us-east-1_ab-c",
+        "us-east-1_ab.c",
+        "us-east-1_" + "a" * 56,
+        "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_abc",
+        "us-east-1_\u0430bc",
+        123,
+        None,
+    ],
+)
+def test_malformed_user_pool_id_is_a_configuration_error(keyring: Keyring, pool: Any) -> None:
+    with pytest.raises(ConfigurationError):
+        parse_user_pool_id(pool)
+    with pytest.raises(ConfigurationError):
+        _cognito(keyring, user_pool_id=pool)
+
+
+@pytest.mark.parametrize(
+    ("pool", "region"),
+    [
+        ("us-gov-west-1_abc", "us-gov-west-1"),
+        ("us-east-1_AbCdEf123", "us-east-1"),
+        ("ap-southeast-4_X", "ap-southeast-4"),
+        ("il-central-1_a1", "il-central-1"),
+    ],
+)
+def test_well_formed_user_pool_ids_are_accepted(keyring: Keyring, pool: str, region: str) -> None:
+    assert parse_user_pool_id(pool) == region
+    assert _cognito(keyring, user_pool_id=pool).issuers == (cognito_issuer(pool),)
+
+
+def test_issuer_and_jwks_url_are_derived_from_the_pool() -> None:
+    assert cognito_issuer(POOL) == ISS
+    assert global_cognito_issuer(POOL) == f"https://issuer-cognito-idp.eu-west-1.amazonaws.com/{POOL}"
+    assert cognito_jwks_url(POOL) == f"{ISS}/.well-known/jwks.json"
+
+
+def test_default_key_source_is_the_pools_jwks_url_without_network() -> None:
+    verifier = JWTVerifier.cognito(user_pool_id=POOL, client_id=CLIENT, token_use="access")
+    (source,) = verifier.key_sources.values()
+    assert isinstance(source, JWKSCache)
+    assert source.url == cognito_jwks_url(POOL)
+
+
+def test_jwks_url_override_keeps_the_aws_issuer() -> None:
+    verifier = JWTVerifier.cognito(
+        user_pool_id=POOL,
+        client_id=CLIENT,
+        token_use="access",
+        global_issuer=True,
+        jwks_url="https://example.invalid/jwks",
+    )
+    assert set(verifier.issuers) == {ISS, global_cognito_issuer(POOL)}
+    sources = verifier.key_sources
+    assert {source.url for source in sources.values() if isinstance(source, JWKSCache)} == {
+        "https://example.invalid/jwks"
+    }
+
+
+def test_static_jwks_and_jwks_url_together_are_a_configuration_error(keyring: Keyring) -> None:
+    with pytest.raises(ConfigurationError):
+        _cognito(keyring, jwks_url="https://example.invalid/jwks")
+
+
+@pytest.mark.parametrize("omitted", ["client_id", "token_use"])
+def test_client_id_and_token_use_are_required_decisions(keyring: Keyring, omitted: str) -> None:
+    options: dict[str, Any] = {"user_pool_id": POOL, "client_id": CLIENT, "token_use": "access"}
+    del options[omitted]
+    with pytest.raises(ConfigurationError):
+        JWTVerifier.cognito(jwks=keyring.jwks("RS256"), **options)
+
+
+@pytest.mark.parametrize("token_use", ["both", "ID", "", "refresh"])
+def test_unknown_token_use_setting_is_a_configuration_error(keyring: Keyring, token_use: str) -> None:
+    with pytest.raises(ConfigurationError):
+        _cognito(keyring, token_use=token_use)
+
+
+@pytest.mark.parametrize("option", ["audience", "issuer"])
+def test_issuer_and_audience_cannot_be_overridden(keyring: Keyring, option: str) -> None:
+    with pytest.raises(ConfigurationError):
+        _cognito(keyring, **{option: "x"})
+
+
+# -- token_use and the client ----------------------------------------------------------------------------
+
+
+def test_access_token_verifies_where_access_tokens_are_required(keyring: Keyring) -> None:
+    result = _cognito(keyring).verify_sync(_sign(keyring, _access()))
+    assert result.token_use == "access"
+    assert result.client_id == CLIENT
+
+
+def test_id_token_is_rejected_where_access_tokens_are_required(keyring: Keyring) -> None:
+    with pytest.raises(InvalidClaimError) as caught:
+        _cognito(keyring, token_use="access").verify_sync(_sign(keyring, _id()))
+    assert caught.value.claim == "token_use"
+
+
+def test_access_token_is_rejected_where_id_tokens_are_required(keyring: Keyring) -> None:
+    check = _cognito(keyring, token_use="id")
+    assert check.verify_sync(_sign(keyring, _id())).token_use == "id"
+    with pytest.raises(InvalidClaimError) as caught:
+        check.verify_sync(_sign(keyring, _access()))
+    assert caught.value.claim == "token_use"
+
+
+@pytest.mark.parametrize(
+    "token_use",
+    ["\u0430\u0441\u0441ess", "Access", "access ", "refresh", "", None, ["access"], OMIT],
+    ids=[
+        "cyrillic-lookalike",
+        "capitalised",
+        "trailing-space",
+        "refresh",
+        "empty",
+        "null",
+        "list",
+        "missing",
+    ],
+)
+def test_token_use_must_be_exactly_access_or_id(keyring: Keyring, token_use: Any) -> None:
+    for configured in ("access", None):
+        with pytest.raises(InvalidClaimError):
+            _cognito(keyring, token_use=configured).verify_sync(_sign(keyring, _access(token_use=token_use)))
+
+
+def test_access_tokens_client_id_is_checked(keyring: Keyring) -> None:
+    check = _cognito(keyring)
+    for client in (OTHER_CLIENT, CLIENT.upper(), OMIT, None, [CLIENT]):
+        with pytest.raises(InvalidAudienceError) as caught:
+            check.verify_sync(_sign(keyring, _access(client_id=client)))
+        assert caught.value.claim == "client_id"
+
+
+def test_access_token_never_falls_back_from_client_id_to_aud(keyring: Keyring) -> None:
+    check = _cognito(keyring)
+    for client in (OTHER_CLIENT, OMIT):
+        with pytest.raises(InvalidAudienceError):
+            check.verify_sync(_sign(keyring, _access(aud=CLIENT, client_id=client)))
+
+
+def test_id_tokens_aud_is_checked_and_never_falls_back_to_client_id(keyring: Keyring) -> None:
+    check = _cognito(keyring, token_use="id")
+    assert check.verify_sync(_sign(keyring, _id(aud=[OTHER_CLIENT, CLIENT])))
+    for aud in (OTHER_CLIENT, OMIT, [], [CLIENT, 3]):
+        with pytest.raises(InvalidAudienceError):
+            check.verify_sync(_sign(keyring, _id(aud=aud, client_id=CLIENT)))
+
+
+def test_several_client_ids_accept_each(keyring: Keyring) -> None:
+    check = _cognito(keyring, client_id=[CLIENT, OTHER_CLIENT])
+    for client in (CLIENT, OTHER_CLIENT):
+        assert check.verify_sync(_sign(keyring, _access(client_id=client))).client_id == client
+
+
+def test_client_id_none_skips_the_client_check(keyring: Keyring) -> None:
+    check = _cognito(keyring, client_id=None, token_use=None)
+    assert check.verify_sync(_sign(keyring, _access(client_id="any-client")))
+    assert check.verify_sync(_sign(keyring, _id(aud="any-client")))
+
+
+def test_token_use_none_accepts_both_token_types_and_still_checks_their_client(keyring: Keyring) -> None:
+    check = _cognito(keyring, token_use=None)
+    assert check.verify_sync(_sign(keyring, _access())).token_use == "access"
+    assert check.verify_sync(_sign(keyring, _id())).token_use == "id"
+    with pytest.raises(InvalidAudienceError):
+        check.verify_sync(_sign(keyring, _id(aud=OTHER_CLIENT)))
+    with pytest.raises(InvalidAudienceError):
+        check.verify_sync(_sign(keyring, _access(client_id=OTHER_CLIENT)))
+
+
+# -- issuers ----------------------------------------------------------------------------------------------
+
+
+def test_several_pools_dispatch_by_issuer_to_their_own_keys(keyring: Keyring) -> None:
+    other_key = SigningKey(keyring["attacker-RS256"].private_key, alg="RS256", kid="other-pool-key")
+    other_iss = cognito_issuer(OTHER_POOL)
+    sources = {
+        ISS: StaticKeySource(KeySet([import_key(keyring["RS256"].public_jwk())])),
+        other_iss: StaticKeySource(KeySet([import_key(other_key.public_jwk())])),
+    }
+    check = _cognito(keyring, user_pool_id=[POOL, OTHER_POOL], jwks_cache=sources)
+    assert check.verify_sync(token(keyring["RS256"], _access()))["iss"] == ISS
+    assert check.verify_sync(token(other_key, _access(iss=other_iss)))["iss"] == other_iss
+    # Each issuer's tokens are checked against that issuer's keys only.
+    with pytest.raises(UnknownKeyError):
+        check.verify_sync(token(other_key, _access(iss=ISS)))
+    with pytest.raises(UnknownKeyError):
+        check.verify_sync(token(keyring["RS256"], _access(iss=other_iss)))
+
+
+def test_token_from_an_unconfigured_pool_is_an_invalid_issuer(keyring: Keyring) -> None:
+    check = _cognito(keyring, user_pool_id=[POOL, OTHER_POOL])
+    for iss in (cognito_issuer("eu-west-1_Unconfigured1"), ISS + "/", global_cognito_issuer(POOL)):
+        with pytest.raises(InvalidIssuerError):
+            check.verify_sync(_sign(keyring, _access(iss=iss)))
+
+
+def test_global_issuer_form_is_accepted_only_when_enabled(keyring: Keyring) -> None:
+    global_token = _sign(keyring, _access(iss=global_cognito_issuer(POOL)))
+    with pytest.raises(InvalidIssuerError):
+        _cognito(keyring).verify_sync(global_token)
+    check = _cognito(keyring, global_issuer=True)
+    assert check.verify_sync(global_token)
+    assert check.verify_sync(_sign(keyring, _access()))
+
+
+def test_only_rs256_is_accepted_by_default(keyring: Keyring) -> None:
+    jwks = keyring.jwks("RS256", "ES256")
+    with pytest.raises(UnsupportedAlgorithmError):
+        _cognito(keyring, jwks=jwks).verify_sync(token(keyring["ES256"], _access()))
+
+
+# -- groups and scopes ------------------------------------------------------------------------------------
+
+
+def test_groups_are_an_any_of_requirement(keyring: Keyring) -> None:
+    check = _cognito(keyring, groups=["admins", "ops"])
+    assert check.verify_sync(_sign(keyring, _access(**{"cognito:groups": ["ops", "users"]})))
+    assert check.verify_sync(_sign(keyring, _access(**{"cognito:groups": ["admins"]})))
+    for groups in (["users"], [], OMIT, ["Admins"], "admins ops"):
+        with pytest.raises(InsufficientScopeError):
+            check.verify_sync(_sign(keyring, _access(**{"cognito:groups": groups})))
+
+
+def test_scopes_are_an_any_of_requirement_including_resource_server_scopes(keyring: Keyring) -> None:
+    check = _cognito(keyring, scopes=["orders/read", "orders/admin"])
+    assert check.verify_sync(_sign(keyring, _access(scope="openid orders/read")))
+    assert check.verify_sync(_sign(keyring, _access(scope="orders/admin")))
+    for scope in ("orders/write", "orders/readx", "orders", "openid", "", OMIT, "ORDERS/READ"):
+        with pytest.raises(InsufficientScopeError):
+            check.verify_sync(_sign(keyring, _access(scope=scope)))
