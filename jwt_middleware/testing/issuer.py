@@ -1,0 +1,605 @@
+"""``LocalIssuer``: a fake identity provider on loopback, for the test suites of apps we protect.
+
+It does what a provider does, over real HTTP, so that an app's tests exercise the same code paths
+as production: OIDC discovery, the JWKS fetch and its caching, key rotation, and tokens that are
+expired, forged, or signed by a key nobody published. Nothing is patched and no verification step
+is skipped, so a test that passes here has proved the app's configuration, not a mock's.
+
+Keys are generated when the issuer starts (RSA costs ~50 ms); the URL, and with it the default
+``iss``, exists only once the server listens, so minting needs a started issuer.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections.abc import Iterable, Mapping
+from typing import Any, Final, Literal, Self
+
+import anyio.to_thread
+
+from jwt_middleware import b64
+from jwt_middleware.algorithms import ALGORITHMS
+from jwt_middleware.cognito import cognito_issuer, parse_user_pool_id
+from jwt_middleware.testing.keys import SigningKey, encode_compact
+from jwt_middleware.testing.server import LoopbackServer, Request, Response
+from jwt_middleware.verifier import JWTVerifier
+
+__all__ = ["DEFAULT_SUBJECT", "DISCOVERY_PATH", "LocalCognitoIssuer", "LocalIssuer"]
+
+#: The ``sub`` of minted tokens unless given.
+DEFAULT_SUBJECT: Final = "user-123"
+DISCOVERY_PATH: Final = "/.well-known/openid-configuration"
+_JWKS_PATH: Final = "/.well-known/jwks.json"
+
+
+def _merge(defaults: Mapping[str, Any], *layers: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Later layers override earlier ones; a ``None`` value removes the claim altogether."""
+    claims = dict(defaults)
+    for layer in layers:
+        for name, value in (layer or {}).items():
+            if value is None:
+                claims.pop(name, None)
+            else:
+                claims[name] = value
+    return claims
+
+
+def _new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def _now() -> int:
+    return int(time.time())
+
+
+def _string_tuple(values: str | Iterable[str]) -> tuple[str, ...]:
+    return tuple(values.split()) if isinstance(values, str) else tuple(values)
+
+
+class LocalIssuer:
+    """An OpenID provider on ``http://127.0.0.1:{port}``: discovery document, JWKS, and ``mint``.
+
+    Use it as ``with LocalIssuer() as issuer:`` or ``async with LocalIssuer() as issuer:``.
+    ``issuer`` overrides the ``iss`` it mints and its discovery document reports (tokens "from"
+    a production URL, keys from here: point the verifier's ``jwks_url`` at ``jwks_url``).
+    """
+
+    def __init__(
+        self,
+        *,
+        alg: str = "RS256",
+        audience: str | None = None,
+        port: int = 0,
+        cache_control: str | None = "max-age=300",
+        issuer: str | None = None,
+        jwks_path: str = _JWKS_PATH,
+    ) -> None:
+        if alg not in ALGORITHMS:
+            raise ValueError(f"unsupported algorithm {alg!r}")
+        if not jwks_path.startswith("/") or jwks_path == DISCOVERY_PATH:
+            raise ValueError("jwks_path must start with '/' and differ from the discovery path")
+        self.alg = alg
+        self.audience = audience
+        #: Sent as ``Cache-Control`` with the JWKS (``None``: no header); may be changed at any time.
+        self.cache_control = cache_control
+        self.jwks_path = jwks_path
+        self.discovery_path = DISCOVERY_PATH
+        # No keep-alive: verifiers made here often outlive the event loop of the test that used
+        # them, and a pooled connection left on a closed loop is reported as a ResourceWarning.
+        self.server = LoopbackServer(port, keep_alive=False)
+        self._issuer = issuer
+        self._lock = threading.Lock()
+        self._published: dict[str, SigningKey] = {}
+        self._current: SigningKey | None = None
+        self._outsiders: dict[str, SigningKey] = {}
+        self.server.route(self.jwks_path, self._serve_jwks)
+        self.server.serve_json(self.discovery_path, self.discovery_document)
+
+    # -- lifecycle ----------------------------------------------------------------------------------
+
+    def start(self) -> Self:
+        """Generate the first key (before listening, so the JWKS is never empty) and listen."""
+        if self._current is None:
+            key = SigningKey.generate(self.alg)
+            with self._lock:
+                if self._current is None:
+                    self._current = key
+                    self._published[key.kid] = key
+        self.server.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.stop()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    async def __aenter__(self) -> Self:
+        # Key generation and binding block briefly; keep them off the event loop.
+        return await anyio.to_thread.run_sync(self.start)
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await anyio.to_thread.run_sync(self.stop)
+
+    # -- addresses and counters ---------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """The base URL, ``http://127.0.0.1:{port}``."""
+        try:
+            return self.server.url
+        except RuntimeError:
+            raise RuntimeError("start the issuer first: 'with LocalIssuer() as issuer:'") from None
+
+    @property
+    def issuer(self) -> str:
+        """The ``iss`` it mints and its discovery document names: its URL unless overridden."""
+        return self._issuer if self._issuer is not None else self.url
+
+    @property
+    def jwks_url(self) -> str:
+        return self.url + self.jwks_path
+
+    @property
+    def discovery_url(self) -> str:
+        return self.url + self.discovery_path
+
+    @property
+    def jwks_requests(self) -> int:
+        """JWKS requests received so far (faulted ones included)."""
+        return self.server.requests(self.jwks_path)
+
+    @property
+    def discovery_requests(self) -> int:
+        return self.server.requests(self.discovery_path)
+
+    # -- keys ---------------------------------------------------------------------------------------
+
+    @property
+    def keys(self) -> tuple[SigningKey, ...]:
+        """The published keys, oldest first."""
+        with self._lock:
+            return tuple(self._published.values())
+
+    @property
+    def current_key(self) -> SigningKey:
+        """The key ``mint`` signs with unless told otherwise."""
+        current = self._current
+        if current is None:
+            raise RuntimeError("start the issuer first: 'with LocalIssuer() as issuer:'")
+        return current
+
+    def add_key(
+        self, alg: str | None = None, *, kid: str | None = None, make_current: bool = False
+    ) -> SigningKey:
+        """Generate and publish another key (default: the current key's algorithm)."""
+        key = SigningKey.generate(alg or self.current_key.alg, kid=kid)
+        with self._lock:
+            if key.kid in self._published:
+                raise ValueError(f"a published key already has kid {key.kid!r}")
+            self._published[key.kid] = key
+            if make_current:
+                self._current = key
+        return key
+
+    def rotate(self, *, keep_old: bool = True) -> SigningKey:
+        """Publish a new key of the current key's algorithm and sign with it from now on.
+
+        With ``keep_old=False`` the previous current key leaves the JWKS at the same moment, as
+        in an emergency rotation; other published keys stay.
+        """
+        previous = self.current_key
+        key = SigningKey.generate(previous.alg)
+        with self._lock:
+            self._published[key.kid] = key
+            self._current = key
+            if not keep_old:
+                self._published.pop(previous.kid, None)
+        return key
+
+    def unpublish(self, kid: str) -> SigningKey:
+        """Remove a key from the JWKS. Unpublishing the current key does not stop ``mint`` from
+        signing with it: the tokens are then signed by a key the JWKS does not hold."""
+        with self._lock:
+            try:
+                return self._published.pop(kid)
+            except KeyError:
+                raise KeyError(f"no published key has kid {kid!r}") from None
+
+    def jwks(self) -> dict[str, Any]:
+        """The JWKS document as served right now."""
+        return {"keys": [key.public_jwk() for key in self.keys]}
+
+    def discovery_document(self) -> dict[str, Any]:
+        """The OIDC discovery document: the parts a resource server reads, nothing it cannot use."""
+        algorithms = sorted({key.alg for key in self.keys}) or [self.alg]
+        return {
+            "issuer": self.issuer,
+            "jwks_uri": self.jwks_url,
+            "response_types_supported": ["code"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": algorithms,
+            "scopes_supported": ["openid"],
+        }
+
+    def _serve_jwks(self, _request: Request) -> Response:
+        cache_control = self.cache_control
+        headers = {"Cache-Control": cache_control} if cache_control else None
+        return Response.json(self.jwks(), headers=headers)
+
+    def _select_key(self, alg: str | None, kid: str | None) -> SigningKey:
+        current = self.current_key
+        with self._lock:
+            if kid is not None:
+                key = self._published.get(kid) or (current if current.kid == kid else None)
+                if key is None:
+                    raise ValueError(f"no published key has kid {kid!r}")
+                if alg is not None and key.alg != alg:
+                    raise ValueError(f"key {kid!r} is a {key.alg} key, not {alg}")
+                return key
+            if alg is None or current.alg == alg:
+                return current
+            for key in reversed(self._published.values()):
+                if key.alg == alg:
+                    return key
+        if alg not in ALGORITHMS:
+            raise ValueError(f"unsupported algorithm {alg!r}")
+        return self.add_key(alg)
+
+    def _outsider(self, alg: str) -> SigningKey:
+        """A key of ``alg`` that is never published (one per algorithm, made on first use)."""
+        with self._lock:
+            key = self._outsiders.get(alg)
+        if key is None:
+            key = SigningKey.generate(alg)
+            with self._lock:
+                key = self._outsiders.setdefault(alg, key)
+        return key
+
+    # -- minting ------------------------------------------------------------------------------------
+
+    def _default_claims(self, expires_in: float | None, now: int) -> dict[str, Any]:
+        claims: dict[str, Any] = {"iss": self.issuer, "sub": DEFAULT_SUBJECT}
+        if self.audience is not None:
+            claims["aud"] = self.audience
+        claims["iat"] = now
+        if expires_in is not None:
+            claims["exp"] = int(now + expires_in)
+        claims["jti"] = _new_id()
+        return claims
+
+    def mint(
+        self,
+        claims: Mapping[str, Any] | None = None,
+        *,
+        expires_in: float | None = 300,
+        alg: str | None = None,
+        kid: str | None = None,
+        headers: Mapping[str, Any] | None = None,
+        **extra_claims: Any,
+    ) -> str:
+        """A signed token with ``iss``, ``sub``, ``aud`` (if the issuer has one), ``iat``, ``exp``, ``jti``.
+
+        ``claims`` then ``extra_claims`` override the defaults; ``None`` removes a claim.
+        ``expires_in`` may be negative (expired) or ``None`` (no ``exp``). ``alg`` signs with a
+        published key of that algorithm, generating and publishing one if needed; ``kid`` picks a
+        published key; ``headers`` adds or overrides header parameters (``None`` removes one).
+        """
+        key = self._select_key(alg, kid)
+        payload = _merge(self._default_claims(expires_in, _now()), claims, extra_claims)
+        return encode_compact(payload, key, headers=headers)
+
+    # -- deliberately broken tokens -----------------------------------------------------------------
+
+    def mint_expired(
+        self,
+        claims: Mapping[str, Any] | None = None,
+        *,
+        expired_for: float = 60,
+        alg: str | None = None,
+        kid: str | None = None,
+        headers: Mapping[str, Any] | None = None,
+        **extra_claims: Any,
+    ) -> str:
+        """Valid in every way except that ``exp`` passed ``expired_for`` seconds ago."""
+        exp = int(_now() - expired_for)
+        return self.mint(
+            _merge({"iat": exp - 300, "exp": exp}, claims),
+            alg=alg,
+            kid=kid,
+            headers=headers,
+            **extra_claims,
+        )
+
+    def mint_not_yet_valid(
+        self,
+        claims: Mapping[str, Any] | None = None,
+        *,
+        starts_in: float = 300,
+        alg: str | None = None,
+        kid: str | None = None,
+        headers: Mapping[str, Any] | None = None,
+        **extra_claims: Any,
+    ) -> str:
+        """Valid except that ``nbf`` is ``starts_in`` seconds from now."""
+        nbf = int(_now() + starts_in)
+        return self.mint(
+            _merge({"nbf": nbf, "exp": nbf + 300}, claims), alg=alg, kid=kid, headers=headers, **extra_claims
+        )
+
+    def mint_wrong_issuer(
+        self,
+        claims: Mapping[str, Any] | None = None,
+        *,
+        wrong_issuer: str = "https://wrong-issuer.invalid",
+        alg: str | None = None,
+        kid: str | None = None,
+        headers: Mapping[str, Any] | None = None,
+        **extra_claims: Any,
+    ) -> str:
+        """Signed by this issuer's published key, but naming another issuer in ``iss``."""
+        return self.mint(
+            _merge({"iss": wrong_issuer}, claims), alg=alg, kid=kid, headers=headers, **extra_claims
+        )
+
+    def mint_bad_signature(
+        self,
+        claims: Mapping[str, Any] | None = None,
+        *,
+        how: Literal["flip", "other_key"] = "flip",
+        alg: str | None = None,
+        kid: str | None = None,
+        headers: Mapping[str, Any] | None = None,
+        **extra_claims: Any,
+    ) -> str:
+        """Well-formed, naming a published key, with a signature that does not verify.
+
+        ``flip`` flips one bit of a genuine signature (tampering); ``other_key`` signs with an
+        unpublished key under the published key's ``kid`` (forgery).
+        """
+        if how == "flip":
+            token = self.mint(claims, alg=alg, kid=kid, headers=headers, **extra_claims)
+            signing_input, _, signature = token.rpartition(".")
+            raw = bytearray(b64.decode(signature))
+            raw[-1] ^= 0x01
+            return f"{signing_input}.{b64.encode(bytes(raw))}"
+        if how != "other_key":
+            raise ValueError("how must be 'flip' or 'other_key'")
+        genuine = self._select_key(alg, kid)
+        forger = SigningKey(self._outsider(genuine.alg).private_key, alg=genuine.alg, kid=genuine.kid)
+        payload = _merge(self._default_claims(300, _now()), claims, extra_claims)
+        return encode_compact(payload, forger, headers=headers)
+
+    def mint_unknown_key(
+        self,
+        claims: Mapping[str, Any] | None = None,
+        *,
+        alg: str | None = None,
+        headers: Mapping[str, Any] | None = None,
+        **extra_claims: Any,
+    ) -> str:
+        """Signed by a key this issuer never publishes, under that key's own ``kid``.
+
+        A verifier answers it by refetching the JWKS once (the ``kid`` might be a rotation), so it
+        costs a JWKS request and starts the verifier's unknown-``kid`` cooldown.
+        """
+        key = self._outsider(alg or self.current_key.alg)
+        payload = _merge(self._default_claims(300, _now()), claims, extra_claims)
+        return encode_compact(payload, key, headers=headers)
+
+    def mint_unsigned(self, claims: Mapping[str, Any] | None = None, **extra_claims: Any) -> str:
+        """``alg: none`` with an empty signature: the oldest JWT attack; it must never verify."""
+        payload = _merge(self._default_claims(300, _now()), claims, extra_claims)
+        header = b64.encode(b'{"alg":"none","typ":"JWT"}')
+        body = b64.encode(json.dumps(payload, separators=(",", ":")).encode())
+        return f"{header}.{body}."
+
+    # -- other token profiles -----------------------------------------------------------------------
+
+    def mint_access_token_rfc9068(
+        self,
+        *,
+        subject: str = DEFAULT_SUBJECT,
+        client_id: str = "test-client",
+        scope: str | Iterable[str] | None = None,
+        audience: str | None = None,
+        expires_in: float = 300,
+        alg: str | None = None,
+        kid: str | None = None,
+        **claims: Any,
+    ) -> str:
+        """An RFC 9068 JWT access token: ``typ: at+jwt`` and ``iss exp aud sub client_id iat jti``.
+
+        ``audience`` defaults to the issuer's; the RFC requires one, so one of them must be set.
+        ``scope`` (string or list) becomes the space-delimited ``scope`` claim.
+        """
+        aud = audience if audience is not None else self.audience
+        if aud is None:
+            raise ValueError("RFC 9068 access tokens need an audience: pass one or give the issuer one")
+        now = _now()
+        defaults: dict[str, Any] = {
+            "iss": self.issuer,
+            "exp": int(now + expires_in),
+            "aud": aud,
+            "sub": subject,
+            "client_id": client_id,
+            "iat": now,
+            "jti": _new_id(),
+        }
+        if scope is not None:
+            defaults["scope"] = " ".join(_string_tuple(scope))
+        key = self._select_key(alg, kid)
+        return encode_compact(_merge(defaults, claims), key, headers={"typ": "at+jwt"})
+
+    # -- verifying ----------------------------------------------------------------------------------
+
+    def verifier(self, **options: Any) -> JWTVerifier:
+        """A ``JWTVerifier`` that trusts this issuer and fetches keys from ``jwks_url``.
+
+        ``audience`` defaults to the issuer's (``None``: any audience). Pass ``jwks_url=None`` to
+        go through OIDC discovery instead (only when ``issuer`` is this server's URL), or
+        ``jwks=``/``jwks_cache=`` to bring your own keys; other options go to ``JWTVerifier``.
+        """
+        options.setdefault("issuer", self.issuer)
+        options.setdefault("audience", self.audience)
+        if not any(name in options for name in ("jwks_url", "jwks", "jwks_cache")):
+            options["jwks_url"] = self.jwks_url
+        return JWTVerifier(**options)
+
+    # -- presets ------------------------------------------------------------------------------------
+
+    @classmethod
+    def cognito(
+        cls,
+        user_pool_id: str = "us-east-1_TestPool1",
+        client_id: str = "test-client",
+        **options: Any,
+    ) -> LocalCognitoIssuer:
+        """A stand-in for an Amazon Cognito user pool; see ``LocalCognitoIssuer``."""
+        return LocalCognitoIssuer(user_pool_id=user_pool_id, client_id=client_id, **options)
+
+    def __repr__(self) -> str:
+        where = self.server.url if self.server.running else "not started"
+        return f"{type(self).__name__}({where}, alg={self.alg!r}, keys={len(self.keys)})"
+
+
+class LocalCognitoIssuer(LocalIssuer):
+    """A Cognito user pool: AWS-form ``iss``, keys served locally, tokens shaped like Cognito's.
+
+    Claim sets (as Cognito issues them with token revocation enabled, the default for new pools;
+    ``cognito:groups`` only when groups are given; headers carry only ``kid`` and ``alg``):
+
+    * ID token: ``sub aud token_use=id cognito:username auth_time event_id origin_jti jti iss iat
+      exp``, plus ``email email_verified`` when ``email`` is given.
+    * access token: ``sub client_id token_use=access scope username auth_time event_id origin_jti
+      jti version=2 iss iat exp``; no ``aud``.
+    * M2M (client credentials) access token: ``sub=client_id client_id token_use=access scope
+      auth_time jti version=2 iss iat exp``; no ``username``, no ``aud``.
+
+    ``sub`` is a UUID derived from the username (``subject_for``), so the ID and access tokens of
+    one user agree. Real pools sign ID and access tokens with two different keys; this one signs
+    both with ``current_key`` (``add_key`` and ``kid=`` on ``mint`` cover two-key tests).
+    """
+
+    def __init__(
+        self,
+        *,
+        user_pool_id: str = "us-east-1_TestPool1",
+        client_id: str = "test-client",
+        **options: Any,
+    ) -> None:
+        if "issuer" in options or "audience" in options:
+            raise TypeError("the Cognito preset derives issuer and audience from the pool and client")
+        self.region = parse_user_pool_id(user_pool_id)
+        self.user_pool_id = user_pool_id
+        self.client_id = client_id
+        super().__init__(issuer=cognito_issuer(user_pool_id), **options)
+
+    def subject_for(self, username: str) -> str:
+        """The stable ``sub`` (a UUID, as Cognito's) of ``username`` in this pool."""
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.issuer}/users/{username}"))
+
+    def _cognito_token(self, claims: dict[str, Any], overrides: Mapping[str, Any]) -> str:
+        # Cognito's header is {"kid", "alg"}: no "typ".
+        return encode_compact(_merge(claims, overrides), self.current_key, headers={"typ": None})
+
+    def mint_id_token(
+        self,
+        *,
+        username: str = "alice",
+        groups: Iterable[str] = (),
+        email: str | None = None,
+        expires_in: float = 3600,
+        **claims: Any,
+    ) -> str:
+        """An ID token for ``username`` issued to this pool's app client (``aud``)."""
+        now = _now()
+        token: dict[str, Any] = {"sub": self.subject_for(username)}
+        if groups := _string_tuple(groups):
+            token["cognito:groups"] = list(groups)
+        if email is not None:
+            token["email_verified"] = True
+        token |= {
+            "iss": self.issuer,
+            "cognito:username": username,
+            "origin_jti": _new_id(),
+            "aud": self.client_id,
+            "event_id": _new_id(),
+            "token_use": "id",
+            "auth_time": now,
+            "exp": int(now + expires_in),
+            "iat": now,
+            "jti": _new_id(),
+        }
+        if email is not None:
+            token["email"] = email
+        return self._cognito_token(token, claims)
+
+    def mint_access_token(
+        self,
+        *,
+        username: str = "alice",
+        scopes: str | Iterable[str] = ("openid", "email"),
+        groups: Iterable[str] = (),
+        expires_in: float = 3600,
+        **claims: Any,
+    ) -> str:
+        """A user's access token: the app client in ``client_id``, no ``aud``."""
+        now = _now()
+        token: dict[str, Any] = {"sub": self.subject_for(username)}
+        if groups := _string_tuple(groups):
+            token["cognito:groups"] = list(groups)
+        token |= {
+            "iss": self.issuer,
+            "version": 2,
+            "client_id": self.client_id,
+            "origin_jti": _new_id(),
+            "event_id": _new_id(),
+            "token_use": "access",
+            "scope": " ".join(_string_tuple(scopes)),
+            "auth_time": now,
+            "exp": int(now + expires_in),
+            "iat": now,
+            "jti": _new_id(),
+            "username": username,
+        }
+        return self._cognito_token(token, claims)
+
+    def mint_m2m_access_token(
+        self,
+        *,
+        scopes: str | Iterable[str] = ("api/read",),
+        expires_in: float = 3600,
+        **claims: Any,
+    ) -> str:
+        """A client-credentials access token: the app client is the subject; custom scopes only."""
+        now = _now()
+        token: dict[str, Any] = {
+            "sub": self.client_id,
+            "token_use": "access",
+            "scope": " ".join(_string_tuple(scopes)),
+            "auth_time": now,
+            "iss": self.issuer,
+            "exp": int(now + expires_in),
+            "iat": now,
+            "version": 2,
+            "jti": _new_id(),
+            "client_id": self.client_id,
+        }
+        return self._cognito_token(token, claims)
+
+    def verifier(self, **options: Any) -> JWTVerifier:
+        """``JWTVerifier.cognito`` for this pool and client, with keys from ``jwks_url``.
+
+        ``token_use`` must still be chosen (``"id"``, ``"access"`` or ``None``), as in production.
+        """
+        options.setdefault("client_id", self.client_id)
+        if not any(name in options for name in ("jwks_url", "jwks", "jwks_cache")):
+            options["jwks_url"] = self.jwks_url
+        return JWTVerifier.cognito(user_pool_id=self.user_pool_id, **options)
