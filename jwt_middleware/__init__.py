@@ -9,6 +9,7 @@ __version__ = "0.1.0"
 from jwt_middleware.asgi import JWTAuthMiddleware, JWTUser
 from jwt_middleware.claims import Claims
 from jwt_middleware.errors import (
+    BlockingCallError,
     ConfigurationError,
     ExpiredTokenError,
     InsufficientScopeError,
@@ -35,6 +36,7 @@ from jwt_middleware.verifier import JWTVerifier
 from jwt_middleware.wsgi import WSGIJWTMiddleware
 
 __all__ = [
+    "BlockingCallError",
     "CacheSettings",
     "Claims",
     "ConfigurationError",

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 __all__ = [
+    "BlockingCallError",
     "ConfigurationError",
     "ExpiredTokenError",
     "InsufficientScopeError",
@@ -181,3 +182,10 @@ class ConfigurationError(ValueError):
 
 class JWKError(ValueError):
     """A JWK or JWKS document cannot be used; the message names the rule, never key material."""
+
+
+class BlockingCallError(RuntimeError):
+    """A sync API was called where it would block a running event loop; use the async one.
+
+    A programming error, not a token failure: it is never turned into a 401.
+    """

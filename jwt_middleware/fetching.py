@@ -112,7 +112,9 @@ def default_client_factory() -> httpx2.AsyncClient:
         follow_redirects=False,
         trust_env=False,
         headers={"User-Agent": _USER_AGENT, "Accept": "application/json, application/jwk-set+json"},
-        limits=httpx2.Limits(max_connections=4, max_keepalive_connections=2),
+        # Fetches are minutes apart, so idle connections buy nothing; and a kept-alive socket would
+        # outlive a short-lived event loop (test clients) and be collected unclosed.
+        limits=httpx2.Limits(max_connections=4, max_keepalive_connections=0),
     )
 
 

@@ -35,6 +35,7 @@ import httpx2
 from jwt_middleware.algorithms import Algorithm
 from jwt_middleware.discovery import discovery_url, jwks_url_from_discovery
 from jwt_middleware.errors import (
+    BlockingCallError,
     ConfigurationError,
     JWKError,
     KeysUnavailableError,
@@ -364,7 +365,9 @@ class JWKSCache:
             if action in (Action.FETCH, Action.WAIT) and _event_loop_running_here():
                 if action is Action.FETCH and flight is not None:
                     self._start_background_thread(flight, decision.reason)
-                raise RuntimeError("the sync verifier would block a running event loop; use 'await verify()'")
+                raise BlockingCallError(
+                    "the sync verifier would block a running event loop; use 'await verify()'"
+                )
             if action is Action.FETCH:
                 assert flight is not None
                 self._fly_sync(flight, decision.reason)

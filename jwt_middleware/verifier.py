@@ -19,11 +19,13 @@ import anyio
 from jwt_middleware.algorithms import DEFAULT_ALGORITHMS, validate_algorithms
 from jwt_middleware.claims import Claims
 from jwt_middleware.errors import (
+    BlockingCallError,
     ConfigurationError,
     InvalidClaimError,
     JWTMiddlewareError,
     KeysUnavailableError,
     MalformedTokenError,
+    UnknownKeyError,
     UnsupportedAlgorithmError,
 )
 from jwt_middleware.jwk import KeySet, VerificationKey
@@ -91,7 +93,8 @@ class JWTVerifier:
         clock: Callable[[], float] = time.time,
     ) -> None:
         issuers = string_set(issuer, name="issuer")
-        assert issuers is not None
+        if issuers is None:
+            raise ConfigurationError("issuer is required: a string or a list of accepted issuers")
         self.issuers: tuple[str, ...] = tuple(sorted(issuers))
         audiences = string_set(audience, name="audience")
         self.audiences = audiences
@@ -99,7 +102,8 @@ class JWTVerifier:
         all_checks: list[ClaimCheck] = []
         if audiences is not None:
             all_checks.append(AudienceCheck(audiences))
-        required = tuple(required_claims)
+        # A single name is one claim, not the characters of one ("sub" must not mean s, u, b).
+        required = (required_claims,) if isinstance(required_claims, str) else tuple(required_claims)
         if required:
             all_checks.append(RequiredClaimsCheck(required))
         types = string_set(token_type, name="token_type")
@@ -183,6 +187,9 @@ class JWTVerifier:
 
     def _finish(self, token: str, pending: _Pending, key: VerificationKey) -> Claims:
         try:
+            if key.retired:
+                # Served by a source after a refresh dropped it: never trust it again.
+                raise UnknownKeyError()
             verify_signature(pending.parsed, key)
             now = self._clock()
             self.policy.check(pending.parsed.header, pending.payload, now)
@@ -204,7 +211,11 @@ class JWTVerifier:
     def _cached(self, token: str) -> Claims | None:
         if self._token_cache is None or self._custom_check is not None:
             return None
-        hit = self._token_cache.get(token, self._clock())
+        now = self._clock()
+        try:
+            hit = self._token_cache.get(token, now)
+        except TypeError:
+            return None  # Unhashable, so not a token at all: parse_compact rejects it.
         return hit[0] if hit is not None else None
 
     def _check_result(self, result: object, pending: _Pending) -> None:
@@ -224,7 +235,7 @@ class JWTVerifier:
             pending = self._prepare(token)
             key = await pending.source.get_key(pending.parsed.kid, pending.parsed.algorithm)
             claims = self._finish(token, pending, key)
-        except JWTMiddlewareError:
+        except (JWTMiddlewareError, BlockingCallError):
             raise
         except Exception as exc:
             raise _internal_error(exc) from None
@@ -244,7 +255,7 @@ class JWTVerifier:
             pending = self._prepare(token)
             key = pending.source.get_key_sync(pending.parsed.kid, pending.parsed.algorithm)
             claims = self._finish(token, pending, key)
-        except JWTMiddlewareError:
+        except (JWTMiddlewareError, BlockingCallError):
             raise
         except Exception as exc:
             raise _internal_error(exc) from None
