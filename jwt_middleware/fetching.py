@@ -5,7 +5,8 @@ can stretch forever), in size (counted while streaming, after decompression, so 
 body nor a compression bomb is ever held in memory), and in where it goes (no redirects: a JWKS
 that moved is a configuration change, and following a redirect is how key URLs get hijacked).
 
-There is one implementation, ``fetch_json``, written against ``httpx2.AsyncClient``. The sync
+There is one implementation, ``fetch_bytes`` (``fetch_json`` parses its result), written against
+``httpx2.AsyncClient``. The sync
 paths of the library run it on a private event loop (see ``jwks_cache``), so the rules above are
 written exactly once.
 """
@@ -31,9 +32,11 @@ from jwt_middleware.safe_json import FrozenDict, JSONError, parse_object
 __all__ = [
     "ClientFactory",
     "FetchError",
+    "FetchedBody",
     "FetchedDocument",
     "check_url",
     "default_client_factory",
+    "fetch_bytes",
     "fetch_json",
     "is_loopback_host",
     "parse_max_age",
@@ -52,6 +55,14 @@ class FetchError(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class FetchedBody:
+    body: bytes
+    #: ``Cache-Control`` max-age in seconds; ``0`` for no-store/no-cache; ``None`` when absent.
+    max_age: float | None
+    duration: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,10 +129,8 @@ def default_client_factory() -> httpx2.AsyncClient:
     )
 
 
-async def fetch_json(
-    client: httpx2.AsyncClient, url: str, *, timeout: float, max_bytes: int
-) -> FetchedDocument:
-    """GET ``url`` and parse a strict JSON object, within ``timeout`` seconds and ``max_bytes``."""
+async def fetch_bytes(client: httpx2.AsyncClient, url: str, *, timeout: float, max_bytes: int) -> FetchedBody:
+    """GET ``url`` within ``timeout`` seconds and ``max_bytes``; only a 200 is a success."""
     started = time.monotonic()
     try:
         with anyio.fail_after(timeout):
@@ -149,8 +158,16 @@ async def fetch_json(
         raise FetchError(f"{type(exc).__name__}") from None
     except OSError as exc:
         raise FetchError(f"{type(exc).__name__}") from None
+    return FetchedBody(body=b"".join(chunks), max_age=max_age, duration=time.monotonic() - started)
+
+
+async def fetch_json(
+    client: httpx2.AsyncClient, url: str, *, timeout: float, max_bytes: int
+) -> FetchedDocument:
+    """``fetch_bytes``, then parse the body as a strict JSON object."""
+    fetched = await fetch_bytes(client, url, timeout=timeout, max_bytes=max_bytes)
     try:
-        body = parse_object(b"".join(chunks))
+        body = parse_object(fetched.body)
     except JSONError:
         raise FetchError("response is not a JSON object") from None
-    return FetchedDocument(body=body, max_age=max_age, duration=time.monotonic() - started)
+    return FetchedDocument(body=body, max_age=fetched.max_age, duration=fetched.duration)

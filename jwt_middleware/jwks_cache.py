@@ -56,10 +56,11 @@ from jwt_middleware.fetching import (
     FetchError,
     check_url,
     default_client_factory,
+    fetch_bytes,
     fetch_json,
 )
 from jwt_middleware.jwk import KeySet, VerificationKey
-from jwt_middleware.jwks_state import Action, CacheSettings, Decision, JWKSState
+from jwt_middleware.jwks_state import Action, CacheSettings, Decision, JWKSState, KeyDecoder, decode_jwks
 
 __all__ = ["CacheSettings", "JWKSCache"]
 
@@ -109,11 +110,13 @@ class JWKSCache:
         client_factory: ClientFactory | None = None,
         on_event: EventHook | None = None,
         clock: Callable[[], float] = time.monotonic,
+        decoder: KeyDecoder = decode_jwks,
     ) -> None:
         """Give ``jwks_url``, or ``issuer`` alone to discover the JWKS URL (see ``from_issuer``).
 
         ``http_client`` is used for fetches made on its own event loop and never closed by the cache;
         ``client_factory`` builds the clients the cache owns (proxies, custom CAs, mTLS).
+        ``decoder`` turns a response body into keys: a JWKS by default (ALB serves PEM per key).
         """
         self.settings = settings or CacheSettings()
         if (jwks_url is None) == (issuer is None):
@@ -132,6 +135,7 @@ class JWKSCache:
         self._client_loop: object | None = None
         self._on_event = on_event
         self._clock = clock
+        self._decoder = decoder
         #: Completed fetch attempts (successful or not), JWKS and discovery alike.
         self.fetch_count = 0
 
@@ -212,13 +216,18 @@ class JWKSCache:
             remaining = self.settings.timeout - (self._clock() - started)
             if remaining <= 0:
                 raise FetchError("timed out")
-            document = await fetch_json(
+            fetched = await fetch_bytes(
                 client, url, timeout=remaining, max_bytes=self.settings.max_response_bytes
             )
             self._count_fetch()
             now = self._clock()
             with self._lock:
-                keys = self._state.fetch_succeeded(document.body, document.max_age, now)
+                try:
+                    keys = self._decoder(fetched.body, self._state.keys, self.settings)
+                except JWKError:
+                    self._state.fetch_failed(now)
+                    raise
+                keys = self._state.adopt(keys, fetched.max_age, now)
                 ttl = self._state.fresh_until - now
             emit(self._on_event, FetchSucceeded(url, len(keys), keys.skipped, now - started, ttl))
         except (FetchError, JWKError) as exc:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import enum
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -24,7 +25,7 @@ from jwt_middleware.algorithms import Algorithm
 from jwt_middleware.errors import ConfigurationError, JWKError
 from jwt_middleware.jwk import DEFAULT_MAX_KEYS, MIN_RSA_BITS, KeySet, VerificationKey
 
-__all__ = ["Action", "CacheSettings", "Decision", "JWKSState"]
+__all__ = ["Action", "CacheSettings", "Decision", "JWKSState", "KeyDecoder", "decode_jwks"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +80,19 @@ class CacheSettings:
 
     def retry_delay(self, failures: int) -> float:
         return float(min(self.retry_initial * 2 ** min(failures - 1, 32), self.retry_max))
+
+
+#: Turns a fetched response body (or, for tests, a parsed document) into a key set, given the
+#: current set so unchanged keys keep their objects. The JWKS decoder is the default; ALB key
+#: sources decode one PEM key per URL.
+KeyDecoder = Callable[[Any, "KeySet | None", CacheSettings], KeySet]
+
+
+def decode_jwks(document: Any, previous: KeySet | None, settings: CacheSettings) -> KeySet:
+    """A JWKS (bytes, text or parsed mapping) as a key set; ``JWKError`` when unusable."""
+    return KeySet.from_jwks(
+        document, max_keys=settings.max_keys, min_rsa_bits=settings.min_rsa_bits, previous=previous
+    )
 
 
 class Action(enum.Enum):
@@ -235,17 +249,17 @@ class JWKSState:
     def fetch_succeeded(self, jwks: Any, max_age: float | None, now: float) -> KeySet:
         """Install a fetched JWKS document; raises ``JWKError`` (and records a failure) if unusable."""
         try:
-            keys = KeySet.from_jwks(
-                jwks,
-                max_keys=self.settings.max_keys,
-                min_rsa_bits=self.settings.min_rsa_bits,
-                previous=self.keys,
-            )
-            if not keys.keys:
-                raise JWKError("the JWKS has no usable keys")
+            keys = decode_jwks(jwks, self.keys, self.settings)
         except JWKError:
             self.fetch_failed(now)
             raise
+        return self.adopt(keys, max_age, now)
+
+    def adopt(self, keys: KeySet, max_age: float | None, now: float) -> KeySet:
+        """Install a freshly fetched key set (built against ``self.keys``, see ``KeySet.from_jwks``)."""
+        if not keys.keys:
+            self.fetch_failed(now)
+            raise JWKError("the key set has no usable keys")
         if self.keys is not None:
             self.keys.retire_replaced(keys)
         ttl = self.settings.ttl_for(max_age)
