@@ -30,8 +30,8 @@ from jwt_middleware import (
     JWTAuthMiddleware,
     JWTVerifier,
     UnknownKeyError,
+    b64,
 )
-from jwt_middleware import b64
 from jwt_middleware.events import CacheEvent, FetchStarted, FetchSucceeded, UnknownKeyRejected
 from jwt_middleware.testing import Fault, LocalIssuer
 
@@ -80,7 +80,7 @@ class TestSingleFlight:
             try:
                 for _ in range(20):
                     results.append(verifier.verify_sync(tokens[index]).subject)
-            except BaseException as error:  # noqa: BLE001 - collected for the assertion below
+            except BaseException as error:
                 errors.append(error)
 
         threads = [threading.Thread(target=work, args=(index,)) for index in range(32)]
