@@ -1,0 +1,129 @@
+"""JWTAuthMiddleware under a real uvicorn on 127.0.0.1, driven with httpx2 and a real issuer.
+
+Covers what only a real server shows: the lifespan protocol (keys loaded before the first
+request, the HTTP client closed at shutdown), real header handling, and websockets over TCP.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import httpx2
+import pytest
+import uvicorn
+from starlette.applications import Starlette
+from starlette.authentication import requires
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from jwt_middleware import CacheSettings, JWKSCache, JWTAuthMiddleware, JWTVerifier
+from jwt_middleware.testing import Fault, LocalIssuer
+
+
+async def me(request: Request) -> JSONResponse:
+    return JSONResponse({"sub": request.user.identity, "scopes": sorted(request.auth.scopes)})
+
+
+@requires("orders:read")
+async def orders(request: Request) -> JSONResponse:
+    return JSONResponse({"orders": []})
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+class RunningServer:
+    def __init__(self, app: Starlette) -> None:
+        self.port = free_port()
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> RunningServer:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.01)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+@pytest.fixture
+def issuer() -> Iterator[LocalIssuer]:
+    with LocalIssuer(audience="orders-api") as issuer:
+        yield issuer
+
+
+def test_requests_through_a_real_uvicorn(issuer: LocalIssuer) -> None:
+    cache = JWKSCache(issuer.jwks_url)
+    verifier = JWTVerifier(issuer=issuer.issuer, audience="orders-api", jwks_cache=cache)
+    app = Starlette(
+        routes=[Route("/me", me), Route("/orders", orders)],
+        middleware=[Middleware(JWTAuthMiddleware, verifier=verifier)],
+    )
+    with RunningServer(app) as server:
+        # The lifespan startup loaded the keys before any request arrived.
+        assert issuer.jwks_requests == 1
+        with httpx2.Client(base_url=server.url) as http:
+            token = issuer.mint(sub="alice", scope="orders:read")
+            response = http.get("/me", headers={"Authorization": f"Bearer {token}"})
+            assert response.status_code == 200
+            assert response.json() == {"sub": "alice", "scopes": ["authenticated", "orders:read"]}
+            assert http.get("/orders", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+
+            no_scope = issuer.mint(scope="profile")
+            assert http.get("/orders", headers={"Authorization": f"Bearer {no_scope}"}).status_code == 403
+
+            missing = http.get("/me")
+            assert missing.status_code == 401
+            assert missing.headers["www-authenticate"] == 'Bearer realm="api"'
+
+            expired = http.get("/me", headers={"Authorization": f"Bearer {issuer.mint_expired()}"})
+            assert expired.status_code == 401
+            assert 'error="invalid_token"' in expired.headers["www-authenticate"]
+
+            doubled = http.get(
+                "/me", headers=[("Authorization", f"Bearer {token}"), ("Authorization", f"Bearer {token}")]
+            )
+            assert doubled.status_code == 400
+        assert cache._client is not None  # the pooled client of the server's event loop
+    # Lifespan shutdown closed it.
+    assert cache._client is None
+    assert issuer.jwks_requests == 1
+
+
+def test_startup_survives_a_provider_that_is_down(issuer: LocalIssuer) -> None:
+    verifier = JWTVerifier(
+        issuer=issuer.issuer,
+        audience="orders-api",
+        jwks_url=issuer.jwks_url,
+        cache_settings=CacheSettings(retry_initial=0.1),
+    )
+    app = Starlette(routes=[Route("/me", me)], middleware=[Middleware(JWTAuthMiddleware, verifier=verifier)])
+    issuer.server.set_fault(issuer.jwks_path, Fault.status(500))
+    with RunningServer(app) as server, httpx2.Client(base_url=server.url) as http:
+        token = issuer.mint()
+        response = http.get("/me", headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 503
+        assert response.headers["retry-after"] == "1"
+        issuer.server.set_fault(issuer.jwks_path, None)
+        time.sleep(0.15)  # past the first retry delay
+        assert http.get("/me", headers={"Authorization": f"Bearer {token}"}).status_code == 200
