@@ -1,0 +1,176 @@
+"""Run the benchmarks and print ratio tables: ``python3 dev.py bench [--quick] [--only ...]``.
+
+Every figure is set against a baseline measured in the same run (the physical floor, the bare
+app, the peers), because absolute times depend on the machine; the JSON output (``--json``)
+keeps the raw figures too, for tracking over time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks import concurrency, memory, middleware, verify
+
+SECTIONS = ("verify", "middleware", "uvicorn", "concurrency", "memory")
+GOALS = {
+    "full verify / floor": ("<=", 1.2),
+    "PyJWT / ours": (">=", 2.0),
+    "joserfc / ours": (">=", 1.4),
+    "full verify / cache hit": (">=", 20.0),
+    "ASGI cache hit / bare": ("<=", 1.15),
+    "WSGI cache hit / bare": ("<=", 1.15),
+}
+
+
+def _goal(name: str, value: float) -> str:
+    operator, target = GOALS[name]
+    met = value <= target if operator == "<=" else value >= target
+    return f"{'met' if met else 'MISSED'} (goal {operator} {target:g})"
+
+
+def _verify_section(report: dict[str, Any], rounds: int) -> None:
+    figures = verify.run(rounds=rounds)
+    print("\n## Verification, warm key, one core (median µs per verify; ratio to the floor)\n")
+    names = list(figures[0].measurements)
+    print("| figure | " + " | ".join(f"{f.alg} µs | x floor" for f in figures) + " |")
+    print("|---|" + "---:|---:|" * len(figures))
+    print(
+        "| floor total (signature + parse) | "
+        + " | ".join(f"{f.floor_us:.1f} | 1.00" for f in figures)
+        + " |"
+    )
+    for name in names:
+        cells = []
+        for f in figures:
+            m = f.measurements.get(name)
+            cells.append(f"{m.median_us:.2f} | {m.median_us / f.floor_us:.2f}" if m else "- | -")
+        print(f"| {name} | " + " | ".join(cells) + " |")
+    print()
+    section: dict[str, Any] = {}
+    for f in figures:
+        ours = f.measurements["jwt_middleware: full verify"].median_us
+        cached = f.measurements["jwt_middleware: token cache hit"].median_us
+        ratios = {"full verify / floor": ours / f.floor_us, "full verify / cache hit": ours / cached}
+        for peer in ("PyJWT", "joserfc"):
+            if peer in f.measurements:
+                ratios[f"{peer} / ours"] = f.measurements[peer].median_us / ours
+        for name, value in ratios.items():
+            print(f"- {f.alg}: {name} = {value:.2f}, {_goal(name, value)}")
+        section[f.alg] = {
+            "token_bytes": f.token_bytes,
+            "floor_us": f.floor_us,
+            "median_us": {name: m.median_us for name, m in f.measurements.items()},
+            "spread": {name: m.spread for name, m in f.measurements.items()},
+            "ratios": ratios,
+        }
+    report["verify"] = section
+
+
+def _middleware_section(report: dict[str, Any], rounds: int) -> None:
+    results = middleware.run_in_process(rounds=rounds)
+    print("\n## Middleware per request, in process (RS256; median µs; ratio to the bare app)\n")
+    print("| variant | µs / request | x bare |")
+    print("|---|---:|---:|")
+    ratios: dict[str, float] = {}
+    for name, m in results.items():
+        bare = results[
+            "ASGI: bare Starlette app" if name.startswith("ASGI") else "WSGI: bare Flask app"
+        ].median_us
+        ratios[name] = m.median_us / bare
+        print(f"| {name} | {m.median_us:.2f} | {ratios[name]:.2f} |")
+    print()
+    variants = (
+        ("ASGI", "ASGI: bare Starlette app", "ASGI: with middleware"),
+        ("WSGI", "WSGI: bare Flask app", "WSGI: Flask app with middleware"),
+    )
+    for kind, bare_name, prefix in variants:
+        hit = ratios[f"{prefix}, token cache hit"]
+        print(f"- {kind} cache hit / bare = {hit:.3f}, {_goal(f'{kind} cache hit / bare', hit)}")
+        extra = results[f"{prefix}, token cache off"].median_us - results[bare_name].median_us
+        print(f"- {kind} token cache off costs {extra:.1f} µs over the bare app per request")
+    report["middleware"] = {
+        "median_us": {name: m.median_us for name, m in results.items()},
+        "ratio_to_bare": ratios,
+    }
+
+
+def _uvicorn_section(report: dict[str, Any], seconds: float) -> None:
+    results = middleware.run_uvicorn(seconds=seconds)
+    bare = results["bare Starlette app"]
+    print("\n## Under uvicorn on 127.0.0.1 (16 keep-alive connections from another process)\n")
+    print("| variant | requests/s | µs / request | x bare |")
+    print("|---|---:|---:|---:|")
+    for name, rps in results.items():
+        print(f"| {name} | {rps:,.0f} | {1e6 / rps:.1f} | {bare / rps:.2f} |")
+    report["uvicorn"] = {"requests_per_second": results}
+
+
+def _concurrency_section(report: dict[str, Any], requests: int) -> None:
+    results = concurrency.run(requests=requests)
+    delay_ms = concurrency.NETWORK_DELAY * 1000
+    print(f"\n## Burst of {requests} concurrent requests (JWKS answers after {delay_ms:.0f} ms)\n")
+    print("| scenario | p50 ms | p99 ms | JWKS fetches | failures |")
+    print("|---|---:|---:|---:|---:|")
+    for r in results:
+        print(f"| {r.scenario} | {r.p50_ms:.1f} | {r.p99_ms:.1f} | {r.fetches} | {r.failures} |")
+    report["concurrency"] = [dataclasses.asdict(r) for r in results]
+
+
+def _memory_section(report: dict[str, Any], tokens: int) -> None:
+    result = memory.run(tokens=tokens)
+    print(f"\n## Memory over {tokens:,} distinct tokens (token cache: {result.cache_entries} entries)\n")
+    print("| tokens verified | RSS MiB |")
+    print("|---:|---:|")
+    for count, rss in result.samples:
+        print(f"| {count:,} | {rss:.1f} |")
+    print(f"\n- growth after the cache filled: {result.growth_after_fill_mib:.1f} MiB")
+    report["memory"] = {"samples": result.samples, "growth_after_fill_mib": result.growth_after_fill_mib}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python3 dev.py bench", description=__doc__)
+    parser.add_argument(
+        "--only", default=",".join(SECTIONS), help=f"comma-separated subset of {', '.join(SECTIONS)}"
+    )
+    parser.add_argument("--quick", action="store_true", help="fewer rounds and smaller runs (a smoke test)")
+    parser.add_argument(
+        "--json", type=Path, default=Path("benchmarks/results/latest.json"), help="where to write JSON"
+    )
+    options = parser.parse_args(argv)
+    sections = [name.strip() for name in options.only.split(",") if name.strip()]
+    unknown = set(sections) - set(SECTIONS)
+    if unknown:
+        parser.error(f"unknown sections: {', '.join(sorted(unknown))}")
+    rounds = 5 if options.quick else 15
+    report: dict[str, Any] = {
+        "python": sys.version.split()[0],
+        "machine": platform.machine(),
+        "processor": platform.processor(),
+        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    print(f"# jwt_middleware benchmarks (Python {report['python']}, {report['machine']})")
+    if "verify" in sections:
+        _verify_section(report, rounds)
+    if "middleware" in sections:
+        _middleware_section(report, rounds)
+    if "uvicorn" in sections:
+        _uvicorn_section(report, 1.0 if options.quick else 3.0)
+    if "concurrency" in sections:
+        _concurrency_section(report, 200 if options.quick else 1000)
+    if "memory" in sections:
+        _memory_section(report, 10_000 if options.quick else 100_000)
+    options.json.parent.mkdir(parents=True, exist_ok=True)
+    options.json.write_text(json.dumps(report, indent=2, default=str))
+    print(f"\n(JSON written to {options.json})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,236 @@
+"""Per-request cost of the middlewares against the bare apps, in-process and under uvicorn.
+
+In-process: a minimal ASGI driver (a prebuilt scope, a receive that returns the request, a send
+that discards) calls the app in batches on one event loop; WSGI apps are called directly. This
+isolates our cost from any server. Under uvicorn: the same apps served on 127.0.0.1 and loaded
+by a raw HTTP/1.1 keep-alive client in another process, reporting requests per second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message
+
+from benchmarks.timing import Measurement, measure_interleaved
+from benchmarks.verify import AUDIENCE, ISSUER, cognito_sized_claims
+from jwt_middleware import JWTAuthMiddleware, JWTVerifier, WSGIJWTMiddleware
+from jwt_middleware.testing import SigningKey, encode_compact
+
+__all__ = ["asgi_apps", "run_in_process", "run_uvicorn"]
+
+_BATCH = 200
+
+
+async def _hello(request: Request) -> PlainTextResponse:
+    return PlainTextResponse("hello")
+
+
+def asgi_apps(alg: str = "RS256") -> tuple[dict[str, ASGIApp], str]:
+    """The bare one-route app and the same app behind the middleware (token cache on and off)."""
+    key = SigningKey.generate(alg)
+    token = encode_compact(cognito_sized_claims(), key)
+    jwks = {"keys": [key.public_jwk()]}
+    routes = [Route("/", _hello)]
+
+    def protected(cache_size: int | None) -> ASGIApp:
+        verifier = JWTVerifier(issuer=ISSUER, audience=AUDIENCE, jwks=jwks, token_cache_size=cache_size)
+        return Starlette(routes=routes, middleware=[Middleware(JWTAuthMiddleware, verifier=verifier)])
+
+    apps: dict[str, ASGIApp] = {
+        "bare Starlette app": Starlette(routes=routes),
+        "with middleware, token cache hit": protected(4096),
+        "with middleware, token cache off": protected(None),
+    }
+    return apps, token
+
+
+def _asgi_batch(app: ASGIApp, token: str, loop: asyncio.AbstractEventLoop) -> Callable[[], object]:
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": "/",
+        "raw_path": b"/",
+        "root_path": "",
+        "query_string": b"",
+        "headers": [
+            (b"host", b"bench.local"),
+            (b"accept", b"*/*"),
+            (b"authorization", f"Bearer {token}".encode()),
+        ],
+        "server": ("127.0.0.1", 8000),
+        "client": ("127.0.0.1", 50000),
+    }
+    request: Message = {"type": "http.request", "body": b"", "more_body": False}
+
+    async def receive() -> Message:
+        return request
+
+    async def send(message: Message) -> None:
+        return None
+
+    async def batch() -> None:
+        for _ in range(_BATCH):
+            await app(dict(scope), receive, send)
+
+    return lambda: loop.run_until_complete(batch())
+
+
+def _flask_app() -> Callable[..., Iterable[bytes]]:
+    """The WSGI counterpart of the one-route Starlette app: a one-route Flask app."""
+    from flask import Flask
+
+    app = Flask("bench")
+
+    @app.get("/")
+    def hello() -> str:
+        return "hello"
+
+    return app
+
+
+def _wsgi_batch(app: Callable[..., Iterable[bytes]], token: str) -> Callable[[], object]:
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": "/",
+        "QUERY_STRING": "",
+        "SERVER_NAME": "bench.local",
+        "SERVER_PORT": "8000",
+        "HTTP_AUTHORIZATION": f"Bearer {token}",
+        "wsgi.url_scheme": "http",
+    }
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        return None
+
+    def batch() -> None:
+        for _ in range(_BATCH):
+            for _chunk in app(dict(environ), start_response):
+                pass
+
+    return batch
+
+
+def run_in_process(rounds: int = 15) -> dict[str, Measurement]:
+    """Per-request microseconds for each ASGI and WSGI variant (batched, divided back)."""
+    apps, token = asgi_apps()
+    loop = asyncio.new_event_loop()
+    functions: dict[str, Callable[[], object]] = {
+        f"ASGI: {name}": _asgi_batch(app, token, loop) for name, app in apps.items()
+    }
+    key = SigningKey.generate("RS256")
+    wsgi_token = encode_compact(cognito_sized_claims(), key)
+    jwks = {"keys": [key.public_jwk()]}
+    flask_app = _flask_app()
+    functions["WSGI: bare Flask app"] = _wsgi_batch(flask_app, wsgi_token)
+    for label, size in (("token cache hit", 4096), ("token cache off", None)):
+        verifier = JWTVerifier(issuer=ISSUER, audience=AUDIENCE, jwks=jwks, token_cache_size=size)
+        functions[f"WSGI: Flask app with middleware, {label}"] = _wsgi_batch(
+            WSGIJWTMiddleware(flask_app, verifier=verifier), wsgi_token
+        )
+    try:
+        results = measure_interleaved(functions, rounds=rounds, target_seconds=0.05)
+    finally:
+        loop.close()
+    return {
+        name: Measurement(name, m.median_us / _BATCH, m.spread, m.rounds, m.calls_per_round * _BATCH)
+        for name, m in results.items()
+    }
+
+
+# -- under uvicorn --------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _load(port: int, request: bytes, connections: int, seconds: float, results: Any) -> None:
+    """A raw keep-alive HTTP/1.1 load generator: as little client work as possible per request."""
+
+    async def worker(deadline: float) -> int:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        done = 0
+        try:
+            while time.monotonic() < deadline:
+                writer.write(request)
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = 0
+                for line in head.split(b"\r\n"):
+                    if line[:15].lower() == b"content-length:":
+                        length = int(line[15:])
+                await reader.readexactly(length)
+                if not head.startswith(b"HTTP/1.1 200"):
+                    raise RuntimeError(head.split(b"\r\n", 1)[0].decode())
+                done += 1
+        finally:
+            writer.close()
+        return done
+
+    async def main() -> int:
+        deadline = time.monotonic() + seconds
+        counts = await asyncio.gather(*(worker(deadline) for _ in range(connections)))
+        return sum(counts)
+
+    results.put(asyncio.run(main()) / seconds)
+
+
+def _serve(app: ASGIApp, port: int, ready: threading.Event, stop: threading.Event) -> None:
+    import uvicorn
+
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="error", access_log=False, lifespan="off"
+    )
+    server = uvicorn.Server(config)
+
+    def watch() -> None:
+        while not server.started:
+            time.sleep(0.01)
+        ready.set()
+        stop.wait()
+        server.should_exit = True
+
+    threading.Thread(target=watch, daemon=True).start()
+    server.run()
+
+
+def run_uvicorn(seconds: float = 3.0, connections: int = 16, repeats: int = 3) -> dict[str, float]:
+    """Requests per second for each ASGI variant under uvicorn, best of ``repeats`` runs."""
+    apps, token = asgi_apps()
+    request = f"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n\r\n".encode()
+    context = multiprocessing.get_context("spawn")
+    results: dict[str, float] = {}
+    for name, app in apps.items():
+        port = _free_port()
+        ready, stop = threading.Event(), threading.Event()
+        server = threading.Thread(target=_serve, args=(app, port, ready, stop), daemon=True)
+        server.start()
+        ready.wait(10)
+        best = 0.0
+        for _ in range(repeats):
+            queue = context.Queue()
+            loader = context.Process(target=_load, args=(port, request, connections, seconds, queue))
+            loader.start()
+            best = max(best, float(queue.get(timeout=seconds + 30)))
+            loader.join()
+        stop.set()
+        server.join(10)
+        results[name] = best
+    return results
