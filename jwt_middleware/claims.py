@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from jwt_middleware.policy import split_scope
 from jwt_middleware.safe_json import FrozenDict
 
 __all__ = ["Claims"]
@@ -17,7 +18,7 @@ __all__ = ["Claims"]
 
 def _string_set(value: object, *, split: bool) -> frozenset[str]:
     if isinstance(value, str):
-        return frozenset(value.split()) if split else frozenset((value,))
+        return frozenset(split_scope(value)) if split else frozenset((value,))
     if isinstance(value, list | tuple):
         return frozenset(item for item in value if isinstance(item, str))
     return frozenset()

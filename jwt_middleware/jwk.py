@@ -42,7 +42,44 @@ _EC_CURVES: Final[dict[str, tuple[type[ec.EllipticCurve], int]]] = {
     "P-384": (ec.SECP384R1, 48),
     "P-521": (ec.SECP521R1, 66),
 }
+# The field primes: a coordinate is a field element, so its encoding must be below p (RFC 7518
+# 6.2.1.2). OpenSSL would silently reduce a larger value, giving one key several encodings.
+_EC_FIELD_PRIMES: Final = {
+    "P-256": 2**256 - 2**224 + 2**192 + 2**96 - 1,
+    "P-384": 2**384 - 2**128 - 2**96 + 2**32 - 1,
+    "P-521": 2**521 - 1,
+}
 _OKP_CURVES: Final = {"Ed25519": 32, "Ed448": 57}
+_ED25519_P: Final = 2**255 - 19
+_ED448_P: Final = 2**448 - 2**224 - 1
+# The y coordinates of the points of small order (the curves' torsion subgroups). A public key that
+# is one of them verifies forged signatures (R a small-order point, S = 0) for any message, and
+# OpenSSL does not refuse such keys. Ed25519: the identity (y = 1), order 2 (y = -1), order 4
+# (y = 0) and order 8 (y = +-Y8, where Y8^2 = (-1 + sqrt(1 + d)) / d). Ed448: y = 1, -1, 0.
+_ED25519_Y8: Final = 0x7A03AC9277FDC74EC6CC392CFA53202A0F67100D760B3CBA4FD84D3D706A17C7
+_SMALL_ORDER_Y: Final = {
+    "Ed25519": frozenset({0, 1, _ED25519_P - 1, _ED25519_Y8, _ED25519_P - _ED25519_Y8}),
+    "Ed448": frozenset({0, 1, _ED448_P - 1}),
+}
+# ROCA (CVE-2017-15361): moduli from the Infineon RSALib are congruent to a power of 65537 modulo
+# every small prime, which makes them factorable. For a random modulus the chance of passing this
+# test for all primes up to 167 is about 1 in 2**27.8; every ROCA modulus passes it.
+_ROCA_PRIMES: Final = tuple(p for p in range(3, 168) if all(p % q for q in range(2, int(p**0.5) + 1)))
+
+
+def _powers_of_65537(prime: int) -> frozenset[int]:
+    powers, value = set(), 1
+    while value not in powers:
+        powers.add(value)
+        value = value * 65537 % prime
+    return frozenset(powers)
+
+
+_ROCA_RESIDUES: Final = tuple((prime, _powers_of_65537(prime)) for prime in _ROCA_PRIMES)
+
+
+def _has_roca_fingerprint(n: int) -> bool:
+    return all(n % prime in residues for prime, residues in _ROCA_RESIDUES)
 
 
 class VerificationKey:
@@ -97,6 +134,8 @@ def _import_rsa(jwk: Mapping[str, Any], min_rsa_bits: int) -> tuple[PublicKey, N
         raise JWKError(f"RSA modulus of {n.bit_length()} bits is below the {min_rsa_bits}-bit minimum")
     if e < 3 or e % 2 == 0 or e >= n:
         raise JWKError("RSA public exponent must be odd and at least 3")
+    if _has_roca_fingerprint(n):
+        raise JWKError("RSA modulus has the ROCA fingerprint (CVE-2017-15361) and can be factored")
     try:
         return rsa.RSAPublicNumbers(e, n).public_key(), None
     except ValueError:
@@ -111,10 +150,11 @@ def _import_ec(jwk: Mapping[str, Any]) -> tuple[PublicKey, str]:
     x, y = _member(jwk, "x"), _member(jwk, "y")
     if len(x) != size or len(y) != size:
         raise JWKError(f"EC coordinates for {crv} must be {size} bytes each")
+    x_value, y_value = int.from_bytes(x, "big"), int.from_bytes(y, "big")
+    if x_value >= _EC_FIELD_PRIMES[crv] or y_value >= _EC_FIELD_PRIMES[crv]:
+        raise JWKError("EC coordinates must be reduced modulo the field prime")
     try:
-        numbers = ec.EllipticCurvePublicNumbers(
-            int.from_bytes(x, "big"), int.from_bytes(y, "big"), curve_type()
-        )
+        numbers = ec.EllipticCurvePublicNumbers(x_value, y_value, curve_type())
         return numbers.public_key(), crv
     except ValueError:
         raise JWKError("EC point is not on the curve") from None
@@ -127,6 +167,10 @@ def _import_okp(jwk: Mapping[str, Any]) -> tuple[PublicKey, str]:
     x = _member(jwk, "x")
     if len(x) != _OKP_CURVES[crv]:
         raise JWKError(f"{crv} public key must be {_OKP_CURVES[crv]} bytes")
+    # RFC 8032 5.1.3 / 5.2.3: y is little-endian without the top (sign) bit and must be below p.
+    y = int.from_bytes(x, "little") & ((1 << (8 * len(x) - 1)) - 1)
+    if y >= (_ED25519_P if crv == "Ed25519" else _ED448_P) or y in _SMALL_ORDER_Y[crv]:
+        raise JWKError(f"{crv} public key is a non-canonical or small-order point")
     try:
         if crv == "Ed25519":
             return ed25519.Ed25519PublicKey.from_public_bytes(x), crv
@@ -164,7 +208,9 @@ def _fingerprint(jwk: Mapping[str, Any]) -> tuple[Any, ...]:
     """The members that decide how a key verifies; equal fingerprints mean interchangeable keys."""
     names = ("kid", "kty", "crv", "n", "e", "x", "y", "alg", "use")
     key_ops = jwk.get("key_ops")
-    return (*(jwk.get(name) for name in names), tuple(key_ops) if key_ops is not None else None)
+    # Whether private members appeared matters too: such a JWK must be re-imported (and refused).
+    private = any(name in jwk for members in _PRIVATE_MEMBERS.values() for name in members)
+    return (*(jwk.get(name) for name in names), tuple(key_ops) if key_ops is not None else None, private)
 
 
 def import_key(jwk: Mapping[str, Any], *, min_rsa_bits: int = MIN_RSA_BITS) -> VerificationKey:

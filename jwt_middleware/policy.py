@@ -38,6 +38,7 @@ __all__ = [
     "TimeCheck",
     "TokenTypeCheck",
     "numeric_date",
+    "split_scope",
     "string_set",
 ]
 
@@ -273,12 +274,21 @@ class TokenTypeCheck:
             )
 
 
+def split_scope(value: str) -> list[str]:
+    """The scope-tokens of a ``scope`` string: delimited by spaces only (RFC 6749 section 3.3).
+
+    ``str.split()`` would also split on tabs, NO-BREAK SPACE, LINE SEPARATOR and other Unicode
+    whitespace, turning one scope the issuer granted into several it never did.
+    """
+    return [token for token in value.split(" ") if token]
+
+
 def _claim_strings(claims: Mapping[str, Any], names: Sequence[str], *, split: bool) -> frozenset[str]:
     found: set[str] = set()
     for name in names:
         value = claims.get(name)
         if isinstance(value, str):
-            found.update(value.split() if split else (value,))
+            found.update(split_scope(value) if split else (value,))
         elif isinstance(value, list):
             found.update(item for item in value if isinstance(item, str))
     return frozenset(found)
