@@ -78,8 +78,12 @@ class JWTUser(BaseUser):
         return f"JWTUser(identity={self.identity!r})"
 
 
+def _header_values(scope: Scope, header: bytes) -> list[str]:
+    return [value.decode("latin-1") for name, value in scope["headers"] if name == header]
+
+
 def _authorization_values(scope: Scope) -> list[str]:
-    return [value.decode("latin-1") for name, value in scope["headers"] if name == b"authorization"]
+    return _header_values(scope, b"authorization")
 
 
 def _cookie_values(scope: Scope) -> list[str]:
@@ -107,6 +111,7 @@ class JWTAuthMiddleware:
         optional: bool = False,
         query_parameter: str | None = None,
         cookie: str | None = None,
+        header: str | None = None,
         on_error: ErrorHandler | None = None,
         manage_lifespan: bool = True,
     ) -> None:
@@ -122,7 +127,10 @@ class JWTAuthMiddleware:
             optional=optional,
             query_parameter=query_parameter,
             cookie=cookie,
+            header=header,
         )
+        # ASGI header names arrive lower-cased, as bytes.
+        self._token_header = self.policy.header.encode("latin-1") if self.policy.header else None
         self.on_error = on_error
         self.manage_lifespan = manage_lifespan
         managed = [verifier] if verifier is not None else []
@@ -154,11 +162,13 @@ class JWTAuthMiddleware:
     async def _authenticate(self, scope: Scope) -> Claims | None:
         policy = self.policy
         locations = policy.locations
+        token_header = self._token_header
         token = policy.token_for(
             scope["path"],
-            _authorization_values(scope),
+            _authorization_values(scope) if token_header is None else (),
             query_string=scope.get("query_string", b"").decode("latin-1") if locations else "",
             cookie_headers=_cookie_values(scope) if locations and locations.cookie else (),
+            header_values=_header_values(scope, token_header) if token_header is not None else (),
         )
         if token is None or token is SKIP:
             return None

@@ -10,7 +10,8 @@ query and cookie values it has, so all of them accept and refuse exactly the sam
   with spaces or commas in it, ``Bearer`` without a token, or a token in more than one place
   (RFC 6750 section 2: clients MUST NOT use more than one method).
 
-Query-string (``access_token``, RFC 6750 2.3) and cookie tokens are off unless enabled.
+Query-string (``access_token``, RFC 6750 2.3) and cookie tokens are off unless enabled. A custom
+header carrying the raw token (AWS ALB's ``x-amzn-oidc-data``) replaces all of them when configured.
 """
 
 from __future__ import annotations
@@ -23,11 +24,25 @@ from urllib.parse import parse_qs
 
 from jwt_middleware.errors import ConfigurationError, InvalidRequestError
 
-__all__ = ["TokenLocations", "extract_token", "parse_authorization"]
+__all__ = [
+    "TokenLocations",
+    "check_header_name",
+    "extract_header_token",
+    "extract_token",
+    "parse_authorization",
+    "parse_raw_token",
+]
 
 #: RFC 6750 2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
 _B64TOKEN: Final = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 _COOKIE_NAME: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+#: A second credential with the Bearer scheme after a comma: repeated headers folded into one.
+_FOLDED_BEARER: Final = re.compile(r",[ \t]*bearer(?:[ \t,]|$)", re.IGNORECASE)
+#: Header field names are RFC 9110 tokens, the same grammar as cookie names.
+_FIELD_NAME: Final = _COOKIE_NAME
+#: A raw token in a header of its own: b64token characters, with ``=`` allowed anywhere because AWS
+#: ALB pads every segment (``header==.payload=.signature==``). Strict parsing happens later.
+_RAW_TOKEN: Final = re.compile(r"[A-Za-z0-9\-._~+/=]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +67,9 @@ def parse_authorization(value: str) -> str | None:
         if value[:6].lower() == "bearer":
             # "Bearer" glued to something by a tab, comma or nothing: a broken bearer credential.
             raise InvalidRequestError("The Authorization header is malformed")
+        if _FOLDED_BEARER.search(value):
+            # "Basic x, Bearer y": a WSGI server folded two Authorization headers into one value.
+            raise InvalidRequestError("The request has more than one Authorization header")
         return None
     token = rest.lstrip(" ")
     if not token:
@@ -114,3 +132,32 @@ def extract_token(
     if _B64TOKEN.fullmatch(found[0]) is None:
         raise InvalidRequestError("The token is malformed")
     return found[0]
+
+
+def check_header_name(name: str) -> str:
+    """Validate a configured token header name; header names are case-insensitive, so lower-case it."""
+    if not isinstance(name, str) or _FIELD_NAME.fullmatch(name) is None:
+        raise ConfigurationError("header must be a valid HTTP header name")
+    if name.lower() == "authorization":
+        raise ConfigurationError("the Authorization header is read by default; header names another one")
+    return name.lower()
+
+
+def parse_raw_token(value: str) -> str:
+    """A token sent as a header's whole value (no scheme); raises ``InvalidRequestError``."""
+    token = value.strip(" \t")
+    if not token:
+        raise InvalidRequestError("The token header is empty")
+    if _RAW_TOKEN.fullmatch(token) is None:
+        raise InvalidRequestError("The token header is malformed")
+    return token
+
+
+def extract_header_token(values: Sequence[str]) -> str | None:
+    """The raw token in a custom header, ``None`` when the header is absent.
+
+    ``values`` holds every value of that header; more than one is a 400, as with ``Authorization``
+    (a comma, which servers use to fold repeated headers, is never valid in a token).
+    """
+    value = _single(values, "token header")
+    return parse_raw_token(value) if value is not None else None

@@ -11,7 +11,7 @@ import enum
 from collections.abc import Iterable, Sequence
 from typing import Final
 
-from jwt_middleware.bearer import TokenLocations, extract_token
+from jwt_middleware.bearer import TokenLocations, check_header_name, extract_header_token, extract_token
 from jwt_middleware.challenge import check_realm
 from jwt_middleware.errors import ConfigurationError, MissingTokenError
 
@@ -37,9 +37,12 @@ class RequestPolicy:
     covers ``/public`` and ``/public/x``, not ``/publicity``). A path with dot segments or empty
     segments is never excluded: routers disagree on whether ``/health/../admin`` is ``/admin``, so
     such a path is authenticated rather than guessed about.
+
+    ``header`` names a header that carries the raw token (AWS ALB's ``x-amzn-oidc-data``); it then
+    is the only place a token is read from, so that no second credential can stand in for it.
     """
 
-    __slots__ = ("exclude_paths", "exclude_prefixes", "locations", "optional", "realm")
+    __slots__ = ("exclude_paths", "exclude_prefixes", "header", "locations", "optional", "realm")
 
     def __init__(
         self,
@@ -50,8 +53,13 @@ class RequestPolicy:
         optional: bool = False,
         query_parameter: str | None = None,
         cookie: str | None = None,
+        header: str | None = None,
     ) -> None:
         self.realm = check_realm(realm)
+        if header is not None and (query_parameter or cookie):
+            raise ConfigurationError("a token header cannot be combined with query_parameter or cookie")
+        #: The lower-cased name of the header carrying the raw token, or ``None`` for bearer tokens.
+        self.header = check_header_name(header) if header is not None else None
         self.exclude_paths = frozenset(exclude_paths)
         prefixes = []
         for prefix in exclude_prefixes:
@@ -82,16 +90,24 @@ class RequestPolicy:
         *,
         query_string: str = "",
         cookie_headers: Sequence[str] = (),
+        header_values: Sequence[str] = (),
     ) -> str | Skip | None:
         """The token to verify; ``SKIP`` for excluded paths; ``None`` for an allowed anonymous request.
 
+        ``header_values`` are the values of the configured token header (ignored without one).
         Raises ``MissingTokenError`` (401) or ``InvalidRequestError`` (400).
         """
         if self.is_excluded(path):
             return SKIP
-        token = extract_token(
-            authorization, locations=self.locations, query_string=query_string, cookie_headers=cookie_headers
-        )
+        if self.header is not None:
+            token = extract_header_token(header_values)
+        else:
+            token = extract_token(
+                authorization,
+                locations=self.locations,
+                query_string=query_string,
+                cookie_headers=cookie_headers,
+            )
         if token is None and not self.optional:
             raise MissingTokenError()
         return token

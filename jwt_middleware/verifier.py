@@ -322,6 +322,13 @@ class JWTVerifier:
 
         return cognito_verifier(cls, **options)
 
+    @classmethod
+    def api_gateway(cls, **options: Any) -> JWTVerifier:
+        """What an API Gateway HTTP API JWT authorizer accepts; see ``jwt_middleware.aws.apigateway``."""
+        from jwt_middleware.aws.apigateway import api_gateway_verifier
+
+        return api_gateway_verifier(cls, **options)
+
 
 async def _hydrate_quietly(source: KeySource) -> None:
     try:

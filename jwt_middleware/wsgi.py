@@ -55,6 +55,7 @@ class WSGIJWTMiddleware:
         optional: bool = False,
         query_parameter: str | None = None,
         cookie: str | None = None,
+        header: str | None = None,
         on_error: WSGIErrorHandler | None = None,
     ) -> None:
         if (verifier is None) == (verifier_for is None):
@@ -69,6 +70,11 @@ class WSGIJWTMiddleware:
             optional=optional,
             query_parameter=query_parameter,
             cookie=cookie,
+            header=header,
+        )
+        # PEP 3333: request headers are in the environ as HTTP_ + upper-cased name, "-" as "_".
+        self._token_header = (
+            "HTTP_" + self.policy.header.upper().replace("-", "_") if self.policy.header else None
         )
         self.on_error = on_error
 
@@ -90,11 +96,13 @@ class WSGIJWTMiddleware:
         authorization = environ.get("HTTP_AUTHORIZATION")
         locations = policy.locations
         cookie = environ.get("HTTP_COOKIE") if locations and locations.cookie else None
+        header = environ.get(self._token_header) if self._token_header is not None else None
         token = policy.token_for(
             environ.get("PATH_INFO", "") or "/",
             [authorization] if authorization is not None else [],
             query_string=environ.get("QUERY_STRING", "") if locations else "",
             cookie_headers=[cookie] if cookie else (),
+            header_values=[header] if header is not None else (),
         )
         if token is None or token is SKIP:
             return None

@@ -1,0 +1,53 @@
+"""AWS modes: each gives exactly the semantics AWS documents for one service.
+
+* ``JWTVerifier.cognito`` (``jwt_middleware.cognito``): Amazon Cognito user pool tokens.
+* ``JWTVerifier.api_gateway`` (``apigateway``): what an API Gateway HTTP API JWT authorizer accepts.
+* ``gateway_claims``: the claims as the authorizer hands them to a Lambda, both ways.
+* ``APIGatewayClaimsMiddleware`` (``gateway_trust``): trust the gateway's verification, by opt-in.
+* ``ALBVerifier`` (``alb``, keys in ``alb_keys``): Application Load Balancer ``x-amzn-oidc-data``.
+* ``LocalALB`` (``local_alb``, imported on demand): a stand-in load balancer for tests.
+* Lambda authorizers live with the other adapters, in ``jwt_middleware.integrations.aws_lambda``.
+"""
+
+from __future__ import annotations
+
+from jwt_middleware.aws.alb import (
+    ALB_ACCESS_TOKEN_HEADER,
+    ALB_DATA_HEADER,
+    ALB_IDENTITY_HEADER,
+    ALBVerifier,
+    alb_identity,
+    alb_key_url,
+    parse_alb_arn,
+)
+from jwt_middleware.aws.alb_keys import ALBKeySource
+from jwt_middleware.aws.apigateway import API_GATEWAY_ALGORITHMS, api_gateway_verifier, identity_source_token
+from jwt_middleware.aws.gateway_claims import (
+    authorizer_context,
+    claims_from_event,
+    gateway_claims,
+    parse_gateway_claims,
+    render_claim,
+)
+from jwt_middleware.aws.gateway_trust import AWS_EVENT_KEY, APIGatewayClaimsMiddleware
+
+__all__ = [
+    "ALB_ACCESS_TOKEN_HEADER",
+    "ALB_DATA_HEADER",
+    "ALB_IDENTITY_HEADER",
+    "API_GATEWAY_ALGORITHMS",
+    "AWS_EVENT_KEY",
+    "ALBKeySource",
+    "ALBVerifier",
+    "APIGatewayClaimsMiddleware",
+    "alb_identity",
+    "alb_key_url",
+    "api_gateway_verifier",
+    "authorizer_context",
+    "claims_from_event",
+    "gateway_claims",
+    "identity_source_token",
+    "parse_alb_arn",
+    "parse_gateway_claims",
+    "render_claim",
+]

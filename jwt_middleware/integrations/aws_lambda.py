@@ -1,0 +1,263 @@
+"""API Gateway Lambda authorizers: one handler for HTTP APIs and REST APIs, that never raises.
+
+``lambda_authorizer(verifier, routes=...)`` returns a Lambda handler. Build it at module level,
+so the verifier (and the JWKS cache inside it) lives as long as the execution environment and a
+warm invocation verifies without fetching::
+
+    verifier = JWTVerifier.cognito(user_pool_id="eu-west-1_AbC123", client_id="...", token_use="access")
+    handler = lambda_authorizer(verifier, routes={"GET /orders": ["orders/read"]})
+
+It reads the event shapes AWS documents for Lambda authorizers:
+
+* HTTP API, payload format 2.0: ``routeKey``, ``routeArn``, ``identitySource`` (a list), headers
+  with lower-case names. Answers a simple response, ``{"isAuthorized": ..., "context": {...}}``,
+  or with ``simple_responses=False`` an IAM policy.
+* HTTP API, payload format 1.0, and REST API ``REQUEST`` authorizers: ``methodArn``, ``httpMethod``
+  and ``resource``, headers. Answers an IAM policy.
+* REST API ``TOKEN`` authorizers: ``authorizationToken`` and ``methodArn``. Answers an IAM policy.
+
+The token is the identity source value, alone or after ``Bearer`` (what the JWT authorizer itself
+accepts). Every failure (no token, a bad token, a missing scope, a malformed event, a bug) is a
+deny, logged with the error's type and the route, never the token; the handler does not raise,
+because an exception in an authorizer becomes a 500 at the gateway. A deny is an explicit policy:
+REST APIs answer it with 403.
+
+Routes map to the scopes they need, any one of them (like a JWT authorizer's
+``authorizationScopes``): keys are the route key, ``"GET /orders/{id}"`` (method and resource
+template; for ``TOKEN`` events, method and request path, since that is all the ARN carries), with
+``ANY /path`` and ``$default`` as fallbacks; an empty list needs only a valid token. With
+``routes``, a route that is not listed is denied. Per-route decisions must not be cached across
+routes: add ``$context.routeKey`` to an HTTP API authorizer's identity sources, or keep a REST
+authorizer's TTL at 0, when scopes differ between routes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Final
+
+from jwt_middleware.aws.apigateway import identity_source_token
+from jwt_middleware.aws.gateway_claims import render_claim
+from jwt_middleware.claims import Claims
+from jwt_middleware.errors import (
+    ConfigurationError,
+    InsufficientScopeError,
+    InvalidRequestError,
+    JWTMiddlewareError,
+    MissingTokenError,
+)
+from jwt_middleware.requirements import Requirement, scopes_requirement
+from jwt_middleware.verifier import JWTVerifier
+
+__all__ = ["ContextBuilder", "LambdaHandler", "default_context", "lambda_authorizer"]
+
+logger = logging.getLogger("jwt_middleware")
+
+LambdaHandler = Callable[[Mapping[str, Any], Any], dict[str, Any]]
+#: Builds the ``context`` passed to the integration from the verified claims.
+ContextBuilder = Callable[[Claims], Mapping[str, Any]]
+
+_DEFAULT: Final = "$default"
+_ANY: Final = "ANY"
+
+
+def default_context(claims: Claims) -> dict[str, str]:
+    """``sub``, ``iss``, the client, the user name, ``token_use``, the scopes and the groups.
+
+    All strings, the only type every authorizer response accepts everywhere (REST APIs stringify
+    the rest and refuse lists); lists are rendered as the JWT authorizer renders them.
+    """
+    values: dict[str, Any] = {
+        "sub": claims.subject,
+        "iss": claims.issuer,
+        "client_id": claims.client_id,
+        "username": claims.username,
+        "token_use": claims.token_use,
+        "scope": " ".join(sorted(claims.scopes)) if claims.scopes else None,
+        "groups": render_claim(sorted(claims.groups)) if claims.groups else None,
+    }
+    return {name: value for name, value in values.items() if value is not None}
+
+
+def _context_value(value: Any) -> str | int | float | bool:
+    if isinstance(value, str | int | float | bool):
+        return value
+    return render_claim(value)
+
+
+def _requirements(routes: Mapping[str, Iterable[str]]) -> dict[str, Requirement | None]:
+    table: dict[str, Requirement | None] = {}
+    for route, scopes in routes.items():
+        if not isinstance(route, str) or not (route == _DEFAULT or " /" in route):
+            raise ConfigurationError(f"route {route!r} must be '$default' or 'METHOD /path'")
+        method, _, path = route.partition(" ")
+        key = route if route == _DEFAULT else f"{method.upper()} {path}"
+        names = [scopes] if isinstance(scopes, str) else list(scopes)
+        table[key] = scopes_requirement(names, any_of=True) if names else None
+    return table
+
+
+def _authorization(event: Mapping[str, Any]) -> str | None:
+    """The ``Authorization`` header, whatever the letter case of its name; several are refused.
+
+    REST events keep only the last of repeated headers in ``headers``; ``multiValueHeaders`` shows
+    them all, as RFC 6750 requires a request with several credentials to be refused.
+    """
+    found: list[Any] = []
+    for field, several in (("headers", False), ("multiValueHeaders", True)):
+        headers = event.get(field)
+        if not isinstance(headers, Mapping):
+            continue
+        values = [
+            value for key, value in headers.items() if isinstance(key, str) and key.lower() == "authorization"
+        ]
+        if several:
+            values = [item for value in values if isinstance(value, list) for item in value]
+            if len(values) > 1:
+                raise InvalidRequestError("The request has more than one Authorization header")
+        elif values:
+            found = values
+    if len(found) > 1:
+        raise InvalidRequestError("The request has more than one Authorization header")
+    return found[0] if found and isinstance(found[0], str) else None
+
+
+def _token(event: Mapping[str, Any]) -> str:
+    if event.get("type") == "TOKEN":
+        value = event.get("authorizationToken")
+    elif event.get("version") == "2.0":
+        sources = event.get("identitySource")
+        value = sources[0] if isinstance(sources, list) and len(sources) == 1 else _authorization(event)
+    else:
+        value = _authorization(event)
+        if value is None:
+            value = event.get("authorizationToken")
+    if not isinstance(value, str) or not value:
+        raise MissingTokenError()
+    return identity_source_token(value)
+
+
+def _route_key(event: Mapping[str, Any]) -> str:
+    if event.get("version") == "2.0":
+        route = event.get("routeKey")
+        return route if isinstance(route, str) else ""
+    if event.get("type") == "TOKEN":
+        # arn:aws:execute-api:{region}:{account}:{api}/{stage}/{METHOD}/{path...}
+        arn = event.get("methodArn")
+        parts = arn.split("/", 3) if isinstance(arn, str) else []
+        return f"{parts[2]} /{parts[3] if len(parts) > 3 else ''}" if len(parts) >= 3 else ""
+    method, resource = event.get("httpMethod"), event.get("resource")
+    return f"{method} {resource}" if isinstance(method, str) and isinstance(resource, str) else ""
+
+
+def _resource_arn(event: Mapping[str, Any], *, wildcard: bool) -> str:
+    arn = event.get("routeArn") if event.get("version") == "2.0" else event.get("methodArn")
+    if not isinstance(arn, str) or not arn.startswith("arn:"):
+        return "*"  # Only ever used in a Deny: denying everything is the safe reading.
+    if wildcard:
+        api_and_stage = arn.split("/", 2)[:2]
+        return "/".join(api_and_stage) + "/*"
+    return arn
+
+
+class _Authorizer:
+    """The handler ``lambda_authorizer`` returns; a class so that its state is visible in tests."""
+
+    def __init__(
+        self,
+        verifier: JWTVerifier,
+        routes: Mapping[str, Iterable[str]] | None,
+        simple_responses: bool,
+        allow_all_methods: bool,
+        context: ContextBuilder,
+    ) -> None:
+        if allow_all_methods and routes is not None:
+            raise ConfigurationError(
+                "allow_all_methods would let a cached allow for one route open routes needing other scopes"
+            )
+        self.verifier = verifier
+        self.routes = _requirements(routes) if routes is not None else None
+        self.simple_responses = simple_responses
+        self.allow_all_methods = allow_all_methods
+        self.context = context
+
+    def _requirement(self, route: str) -> Requirement | None:
+        assert self.routes is not None
+        path = route.partition(" ")[2]
+        for key in (route, f"{_ANY} {path}" if path else None, _DEFAULT):
+            if key is not None and key in self.routes:
+                return self.routes[key]
+        raise InsufficientScopeError("The route is not open to tokens")
+
+    def authorize(self, event: Mapping[str, Any]) -> Claims:
+        token = _token(event)
+        claims = self.verifier.verify_sync(token)
+        if self.routes is not None:
+            requirement = self._requirement(_route_key(event))
+            if requirement is not None:
+                requirement.enforce(claims)
+        return claims
+
+    def respond(self, event: Mapping[str, Any], claims: Claims | None) -> dict[str, Any]:
+        allowed = claims is not None
+        context: dict[str, Any] = {}
+        if claims is not None:
+            built = self.context(claims)
+            context = {str(name): _context_value(value) for name, value in built.items() if value is not None}
+        if event.get("version") == "2.0" and self.simple_responses:
+            return {"isAuthorized": allowed, "context": context}
+        statement = {
+            "Action": "execute-api:Invoke",
+            "Effect": "Allow" if allowed else "Deny",
+            "Resource": _resource_arn(event, wildcard=allowed and self.allow_all_methods),
+        }
+        principal = (claims.subject or claims.client_id) if claims is not None else None
+        response: dict[str, Any] = {
+            "principalId": principal or "anonymous",
+            "policyDocument": {"Version": "2012-10-17", "Statement": [statement]},
+        }
+        if context:
+            response["context"] = context
+        return response
+
+    def __call__(self, event: Any, lambda_context: Any = None) -> dict[str, Any]:
+        claims: Claims | None = None
+        route = "?"
+        try:
+            if not isinstance(event, Mapping):
+                raise InvalidRequestError("The authorizer event is not an object")
+            route = _route_key(event) or "?"
+            claims = self.authorize(event)
+            return self.respond(event, claims)
+        except JWTMiddlewareError as error:
+            logger.info("jwt_middleware: lambda authorizer denied %r: %s", route, type(error).__name__)
+        except Exception as error:
+            logger.error(
+                "jwt_middleware: lambda authorizer failed on %r with %s; denied", route, type(error).__name__
+            )
+        try:
+            return self.respond(event if isinstance(event, Mapping) else {}, None)
+        except Exception:  # pragma: no cover - respond(None) builds literals only
+            return {"isAuthorized": False}
+
+
+def lambda_authorizer(
+    verifier: JWTVerifier,
+    *,
+    routes: Mapping[str, Iterable[str]] | None = None,
+    simple_responses: bool = True,
+    allow_all_methods: bool = False,
+    context: ContextBuilder = default_context,
+) -> LambdaHandler:
+    """A Lambda authorizer handler that verifies with ``verifier`` (see the module docstring).
+
+    ``routes`` maps route keys to the scopes they accept (any one); ``None`` accepts any valid
+    token on every route. ``simple_responses`` answers HTTP API 2.0 events with
+    ``{"isAuthorized", "context"}`` (enable simple responses on the authorizer) instead of a
+    policy. Policies allow or deny exactly the invoked method or route ARN; ``allow_all_methods``
+    (only without ``routes``) allows ``{api}/{stage}/*`` instead, so that a cached result is right
+    for every method, which holds only when every method accepts the same tokens. ``context(claims)``
+    chooses what the integration receives (default: ``default_context``).
+    """
+    return _Authorizer(verifier, routes, simple_responses, allow_all_methods, context)
