@@ -1,0 +1,181 @@
+"""Django REST framework: ``JWTAuthentication``, and ``HasScopes``/``HasGroups`` permissions.
+
+DRF asks an authentication class for ``(user, auth)`` and, for a 401, for the
+``WWW-Authenticate`` value through ``authenticate_header``; it then answers with its own
+exception handling and renderers. ``JWTAuthentication`` plays exactly that part:
+
+* ``request.user`` is the user ``settings.JWT_MIDDLEWARE`` maps the token to (a ``JWTUser`` by
+  default) and ``request.auth`` is the verified ``Claims``;
+* a request without a bearer token is left to the next authentication class (or DRF's anonymous
+  user), so ``IsAuthenticated`` answers 401 with the bare ``Bearer realm="..."`` challenge;
+* a bad token is ``AuthenticationFailed``; ``authenticate_header`` then returns the challenge for
+  *that* failure (``error="invalid_token"`` and its description), which DRF sends with its 401;
+* keys that cannot be fetched are a 503 whose ``wait`` DRF turns into ``Retry-After``.
+
+Verification, the verifier (one per process) and the user mapping are the Django adapter's, so a
+DRF view and a plain Django view of one project accept exactly the same tokens. List it in
+``REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"]`` or a view's ``authentication_classes``.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, ClassVar, Final
+
+from rest_framework import exceptions
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.permissions import BasePermission
+
+from jwt_middleware.challenge import www_authenticate
+from jwt_middleware.claims import Claims
+from jwt_middleware.errors import (
+    InsufficientScopeError,
+    InvalidRequestError,
+    JWTMiddlewareError,
+    KeysUnavailableError,
+)
+from jwt_middleware.integrations.django import authenticate, jwt_settings
+from jwt_middleware.requirements import Requirement, groups_requirement, scopes_requirement
+
+__all__ = [
+    "HasGroups",
+    "HasScopes",
+    "InvalidCredentials",
+    "JWTAuthentication",
+    "KeysUnavailable",
+    "ScopeDenied",
+]
+
+# Where a failure waits for authenticate_header, on the DRF request that caused it.
+_ERROR_ATTRIBUTE: Final = "_jwt_middleware_error"
+
+
+class InvalidCredentials(exceptions.AuthenticationFailed):  # type: ignore[misc]
+    """A malformed ``Authorization`` header (RFC 6750 ``invalid_request``): 400, with a challenge.
+
+    Subclassing ``AuthenticationFailed`` is what makes DRF attach ``WWW-Authenticate``.
+    """
+
+    status_code = 400
+    default_code = "invalid_request"
+
+
+class KeysUnavailable(exceptions.APIException):  # type: ignore[misc]
+    """The identity provider's keys cannot be fetched: 503, ``Retry-After`` from ``wait``."""
+
+    status_code = 503
+    default_code = "temporarily_unavailable"
+
+    def __init__(self, detail: str, wait: int) -> None:
+        super().__init__(detail)
+        self.wait = wait
+
+
+class ScopeDenied(exceptions.PermissionDenied):  # type: ignore[misc]
+    """A valid token without the view's scopes or groups: 403 with ``insufficient_scope``."""
+
+    default_code = "insufficient_scope"
+
+    def __init__(self, error: InsufficientScopeError, realm: str) -> None:
+        super().__init__(error.description)
+        # DRF's exception handler sends auth_header as WWW-Authenticate, whatever the status.
+        self.auth_header = www_authenticate(realm, error)
+
+
+def _api_exception(error: JWTMiddlewareError) -> exceptions.APIException:
+    if isinstance(error, KeysUnavailableError):
+        return KeysUnavailable(error.description, error.retry_after)
+    if isinstance(error, InvalidRequestError):
+        return InvalidCredentials(error.description)
+    return exceptions.AuthenticationFailed(error.description, code=error.error)
+
+
+class JWTAuthentication(BaseAuthentication):  # type: ignore[misc]
+    """DRF authentication by bearer JWT, configured by ``settings.JWT_MIDDLEWARE``."""
+
+    def authenticate(self, request: Any) -> tuple[Any, Claims] | None:
+        django_request = request._request
+        claims: Claims | None = getattr(django_request, "jwt_claims", None)
+        try:
+            if claims is None:
+                # Not verified by the middleware (not installed, optional, or an excluded path).
+                claims = authenticate(django_request)
+        except JWTMiddlewareError as error:
+            setattr(request, _ERROR_ATTRIBUTE, error)
+            raise _api_exception(error) from None
+        if claims is None:
+            return None
+        return django_request.user, claims
+
+    def authenticate_header(self, request: Any) -> str:
+        """The challenge for this request's failure; the bare challenge when it had no token."""
+        return www_authenticate(jwt_settings().realm, getattr(request, _ERROR_ATTRIBUTE, None))
+
+
+@functools.cache
+def _requirement(kind: str, names: tuple[str, ...], any_of: bool) -> Requirement:
+    """One ``Requirement`` per distinct declaration, built on first use and shared."""
+    build = scopes_requirement if kind == "scopes" else groups_requirement
+    return build(names, any_of=any_of)
+
+
+class _ClaimsPermission(BasePermission):  # type: ignore[misc]
+    kind: ClassVar[str]
+    #: Set by ``require``; otherwise the view's attribute named by ``view_attribute`` is read.
+    names: ClassVar[tuple[str, ...]] = ()
+    any_of: ClassVar[bool] = False
+    view_attribute: ClassVar[str]
+    view_any_attribute: ClassVar[str]
+
+    @classmethod
+    def require(cls, *names: str, any_of: bool = False) -> Any:
+        """A permission class requiring ``names`` (validated now): ``HasScopes.require("a:read")``.
+
+        Typed ``Any`` because DRF is untyped here: the class composes with ``&``/``|`` through
+        DRF's permission metaclass, which a type checker cannot see.
+        """
+        _requirement(cls.kind, names, any_of)
+        label = "_".join(name.replace(":", "_").replace("/", "_") for name in names)
+        return type(f"{cls.__name__}_{label}", (cls,), {"names": names, "any_of": any_of})
+
+    def _declared(self, view: Any) -> Requirement:
+        if self.names:
+            return _requirement(self.kind, self.names, self.any_of)
+        names = getattr(view, self.view_attribute, None)
+        if not names or isinstance(names, str):
+            raise TypeError(
+                f"{type(self).__name__} needs {type(view).__name__}.{self.view_attribute} "
+                f"(a list) or {type(self).__name__}.require(...)"
+            )
+        return _requirement(self.kind, tuple(names), bool(getattr(view, self.view_any_attribute, False)))
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        requirement = self._declared(view)
+        claims = request.auth
+        if not isinstance(claims, Claims):
+            # Anonymous, or authenticated some other way: DRF answers 401 or 403 itself.
+            return False
+        try:
+            requirement.enforce(claims)
+        except InsufficientScopeError as error:
+            raise ScopeDenied(error, jwt_settings().realm) from None
+        return True
+
+
+class HasScopes(_ClaimsPermission):
+    """The token must carry the view's ``required_scopes`` (all; any with ``any_scope = True``).
+
+    Or without view attributes: ``permission_classes = [HasScopes.require("orders:read")]``.
+    """
+
+    kind = "scopes"
+    view_attribute = "required_scopes"
+    view_any_attribute = "any_scope"
+
+
+class HasGroups(_ClaimsPermission):
+    """The token must be in the view's ``required_groups`` (all; any with ``any_group = True``)."""
+
+    kind = "groups"
+    view_attribute = "required_groups"
+    view_any_attribute = "any_group"

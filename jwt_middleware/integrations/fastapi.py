@@ -1,0 +1,238 @@
+"""FastAPI: ``JWTBearer``, a security dependency that yields verified ``Claims``.
+
+FastAPI documents security as dependencies that subclass ``SecurityBase``: the instance is the
+dependency, its ``model`` is what OpenAPI (and with it Swagger UI's Authorize button) shows, and
+``Security(dependency, scopes=[...])`` declares the scopes an operation needs, handed to the
+dependency as ``SecurityScopes``. ``JWTBearer`` is exactly that, so the FastAPI idioms work as the
+FastAPI docs describe them::
+
+    auth = JWTBearer(verifier)
+
+    @app.get("/me")
+    async def me(claims: Annotated[Claims, Depends(auth)]): ...
+
+    @app.get("/orders")
+    async def orders(claims: Annotated[Claims, Security(auth, scopes=["orders:read"])]): ...
+
+Extraction, verification, requirements and the RFC 6750 challenge all come from the shared core,
+so a FastAPI route accepts, refuses and challenges exactly like the ASGI middleware. Failures are
+raised as ``JWTHTTPException`` (a ``fastapi.HTTPException``) so FastAPI's exception handling, and
+any handler a user installs, applies to them.
+
+Note: this module deliberately has no ``from __future__ import annotations``. FastAPI reads the
+signature of a callable *instance* without the module's globals, so ``__call__``'s annotations
+must be real objects, not strings.
+"""
+
+import contextlib
+import copy
+import json
+from collections.abc import AsyncIterator, Sequence
+from typing import Annotated, Any, Self
+
+from fastapi import HTTPException, Security
+from fastapi.openapi.models import HTTPBearer as HTTPBearerModel
+from fastapi.openapi.models import OpenIdConnect as OpenIdConnectModel
+from fastapi.security import SecurityScopes
+from fastapi.security.base import SecurityBase
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import Response
+
+from jwt_middleware.asgi import CLAIMS_KEY
+from jwt_middleware.challenge import check_scope_tokens, error_response
+from jwt_middleware.claims import Claims
+from jwt_middleware.discovery import discovery_url
+from jwt_middleware.errors import ConfigurationError, JWTMiddlewareError
+from jwt_middleware.jwks_cache import JWKSCache
+from jwt_middleware.request_auth import SKIP, RequestPolicy
+from jwt_middleware.requirements import Requirement, scopes_requirement
+from jwt_middleware.verifier import JWTVerifier
+
+__all__ = ["JWTBearer", "JWTHTTPException", "jwt_exception_handler"]
+
+# The response headers a handler rebuilds itself: FastAPI's JSONResponse sets its own.
+_BODY_HEADERS = frozenset({"content-type", "content-length"})
+
+
+class JWTHTTPException(HTTPException):
+    """A ``fastapi.HTTPException`` for an authentication failure, with its RFC 6750 headers.
+
+    FastAPI's default handler answers it as ``{"detail": "<description>"}`` with the
+    ``WWW-Authenticate`` challenge (or ``Retry-After`` for a 503) and ``Cache-Control: no-store``.
+    ``error`` keeps the library error and ``realm`` the realm, for handlers that want to answer
+    differently; ``jwt_exception_handler`` answers exactly like ``JWTAuthMiddleware``.
+    """
+
+    def __init__(self, error: JWTMiddlewareError, realm: str) -> None:
+        answer = error_response(error, realm)
+        headers = {name: value for name, value in answer.headers if name not in _BODY_HEADERS}
+        # The body's description is the one error_response vetted; never re-derive it here.
+        detail = json.loads(answer.body)["error_description"]
+        super().__init__(status_code=answer.status_code, detail=detail, headers=headers)
+        self.error = error
+        self.realm = realm
+
+
+async def jwt_exception_handler(request: Request, exc: Exception) -> Response:
+    """Answer a ``JWTHTTPException`` with the middleware's body (``{"error", "error_description"}``).
+
+    Install it with ``app.add_exception_handler(JWTHTTPException, jwt_exception_handler)`` when
+    clients should see one body shape whether the middleware or a dependency refused them.
+    """
+    if not isinstance(exc, JWTHTTPException):
+        raise exc
+    answer = error_response(exc.error, exc.realm)
+    return Response(answer.body, status_code=answer.status_code, headers=dict(answer.headers))
+
+
+def _discovers_keys(verifier: JWTVerifier) -> bool:
+    """Whether the verifier's only issuer publishes its keys through OIDC discovery.
+
+    ``JWKSCache`` has no public flag for "constructed from an issuer", so this reads the discovery
+    URL it keeps; a cache given a ``jwks_url`` has none.
+    """
+    if len(verifier.issuers) != 1:
+        return False
+    source = verifier.key_sources[verifier.issuers[0]]
+    return isinstance(source, JWKSCache) and getattr(source, "_discovery_url", None) is not None
+
+
+def _openapi_model(
+    verifier: JWTVerifier,
+    openid_connect_url: str | bool | None,
+    bearer_format: str,
+    description: str | None,
+) -> HTTPBearerModel | OpenIdConnectModel:
+    """The OpenAPI security scheme: OpenID Connect when clients can discover the provider."""
+    if openid_connect_url is None:
+        openid_connect_url = _discovers_keys(verifier)
+    if openid_connect_url is True:
+        if len(verifier.issuers) != 1:
+            raise ConfigurationError("openid_connect_url=True needs a verifier with a single issuer")
+        url = discovery_url(verifier.issuers[0], allow_http=True)
+        return OpenIdConnectModel(openIdConnectUrl=url, description=description)
+    if isinstance(openid_connect_url, str):
+        return OpenIdConnectModel(openIdConnectUrl=openid_connect_url, description=description)
+    return HTTPBearerModel(bearerFormat=bearer_format, description=description)
+
+
+class JWTBearer(SecurityBase):
+    """A FastAPI security dependency: ``Depends(auth)`` yields the request's verified ``Claims``.
+
+    * ``Security(auth, scopes=[...])`` also requires every listed scope (scopes from enclosing
+      ``Security`` declarations add up, as FastAPI's ``SecurityScopes`` does); a token without
+      them gets 403 ``insufficient_scope`` naming them.
+    * ``auto_error=False`` makes authentication optional: an anonymous request yields ``None``,
+      but a token that is present and invalid is still refused (it is never silently ignored),
+      and an operation that declares scopes still needs a token.
+    * When ``JWTAuthMiddleware`` already verified the request, its claims are reused; otherwise
+      the dependency verifies the token itself, with ``await verifier.verify``.
+
+    OpenAPI shows an OpenID Connect scheme (``{issuer}/.well-known/openid-configuration``) when
+    the verifier finds its keys through discovery, and HTTP bearer (``bearerFormat: JWT``)
+    otherwise; ``openid_connect_url`` forces either (a URL or ``True``, or ``False``).
+    ``scheme_name`` names the scheme (default: the class name), ``description`` describes it.
+    """
+
+    def __init__(
+        self,
+        verifier: JWTVerifier,
+        *,
+        auto_error: bool = True,
+        scheme_name: str | None = None,
+        description: str | None = None,
+        realm: str = "api",
+        bearer_format: str = "JWT",
+        openid_connect_url: str | bool | None = None,
+        query_parameter: str | None = None,
+        cookie: str | None = None,
+    ) -> None:
+        self.verifier = verifier
+        self.auto_error = auto_error
+        self.policy = RequestPolicy(
+            realm=realm, optional=not auto_error, query_parameter=query_parameter, cookie=cookie
+        )
+        self.realm = self.policy.realm
+        self.model = _openapi_model(verifier, openid_connect_url, bearer_format, description)
+        self.scheme_name = scheme_name or type(self).__name__
+        # One Requirement per distinct scope list, built on first sight and shared afterwards.
+        self._requirements: dict[tuple[str, ...], Requirement] = {}
+
+    async def __call__(self, request: HTTPConnection, security_scopes: SecurityScopes) -> Claims | None:
+        try:
+            claims = await self.authenticate(request)
+            if security_scopes.scopes:
+                self.requirement(security_scopes.scopes).enforce(claims)
+        except JWTMiddlewareError as error:
+            raise JWTHTTPException(error, self.realm) from None
+        return claims
+
+    async def authenticate(self, connection: HTTPConnection) -> Claims | None:
+        """The request's claims (``None`` if anonymous and allowed); raises ``JWTMiddlewareError``."""
+        claims: Claims | None = connection.scope.get(CLAIMS_KEY)
+        if claims is not None:
+            return claims
+        locations = self.policy.locations
+        token = self.policy.token_for(
+            connection.scope["path"],
+            connection.headers.getlist("authorization"),
+            query_string=connection.scope.get("query_string", b"").decode("latin-1") if locations else "",
+            cookie_headers=connection.headers.getlist("cookie") if locations and locations.cookie else (),
+        )
+        if token is None or token is SKIP:
+            return None
+        return await self.verifier.verify(token)
+
+    def requirement(self, scopes: Sequence[str]) -> Requirement:
+        """The ``Requirement`` for ``scopes``, built (and validated) once per distinct list."""
+        key = tuple(scopes)
+        requirement = self._requirements.get(key)
+        if requirement is None:
+            requirement = self._requirements.setdefault(key, scopes_requirement(key))
+        return requirement
+
+    def optional(self) -> Self:
+        """This scheme with ``auto_error=False``: same verifier, realm and OpenAPI scheme name.
+
+        Sharing the scheme keeps one entry (one Authorize button) in Swagger UI for routes that
+        require a token and routes that merely accept one.
+        """
+        twin = copy.copy(self)
+        locations = self.policy.locations
+        twin.auto_error = False
+        twin.policy = RequestPolicy(
+            realm=self.realm,
+            optional=True,
+            query_parameter=locations.query_parameter if locations else None,
+            cookie=locations.cookie if locations else None,
+        )
+        return twin
+
+    def annotated(self, *scopes: str) -> Any:
+        """``Annotated[Claims, Security(self, scopes=[...])]``, for a reusable parameter type.
+
+        ``Claims | None`` when ``auto_error`` is off and no scope is required. The scopes are
+        validated now, at declaration time. Type checkers only accept ``Annotated`` aliases written
+        out, so with mypy write ``Annotated[Claims, Depends(auth)]`` where the alias would go.
+        """
+        names = list(check_scope_tokens(scopes))
+        if names:
+            self.requirement(names)
+        result: Any = Claims if self.auto_error or names else Claims | None
+        return Annotated[result, Security(self, scopes=names)]
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, _app: Any) -> AsyncIterator[None]:
+        """A FastAPI ``lifespan``: load keys at startup, close the verifier's clients at shutdown.
+
+        Use it when ``JWTAuthMiddleware`` (which does this itself) is not installed:
+        ``FastAPI(lifespan=auth.lifespan)``.
+        """
+        await self.verifier.hydrate()
+        try:
+            yield
+        finally:
+            await self.verifier.aclose()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.verifier!r}, scheme_name={self.scheme_name!r})"

@@ -1,0 +1,305 @@
+"""Flask: the ``JWTAuth`` extension, view decorators, blueprint protection and ``current_claims``.
+
+It follows Flask's extension pattern: ``JWTAuth(app)`` or, with an app factory,
+``auth = JWTAuth()`` then ``auth.init_app(app)``; per-app state lives in
+``app.extensions["jwt_middleware"]``, so one ``JWTAuth`` serves any number of apps. Without a
+``verifier``, each app's verifier is built from its config::
+
+    JWT_ISSUER = "https://issuer.example"    # or JWT_COGNITO = {...JWTVerifier.cognito kwargs}
+    JWT_AUDIENCE = "orders-api"              # required with JWT_ISSUER; None accepts any audience
+    JWT_JWKS_URL = None                      # default: OIDC discovery
+    JWT_ALGORITHMS = ["RS256"]
+    JWT_LEEWAY = 0
+    JWT_REALM = "api"
+
+Views are protected with ``@jwt_required()`` (``optional=True`` admits anonymous requests),
+``@require_scopes(...)`` and ``@require_groups(...)``, blueprints with
+``auth.protect(blueprint, scopes=[...])``. The verified claims are ``flask.g.jwt_claims`` and the
+``current_claims`` proxy (``None`` for an anonymous request). A request is verified at most
+once, however many guards it passes.
+
+Refusals are raised as ``JWTAuthError``, a Werkzeug ``HTTPException`` whose response is the
+library's RFC 6750 answer. Each one is also the matching Werkzeug class (``Unauthorized``,
+``Forbidden``, ``BadRequest``, ``ServiceUnavailable``), so ``@app.errorhandler(JWTAuthError)``
+and ``@app.errorhandler(401)`` both override it, as Flask's docs describe.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final, TypeVar, cast
+
+from flask import Blueprint, Flask, Response, current_app, g, request
+from werkzeug.exceptions import BadRequest, Forbidden, HTTPException, ServiceUnavailable, Unauthorized
+from werkzeug.local import LocalProxy
+
+from jwt_middleware.challenge import error_response
+from jwt_middleware.claims import Claims
+from jwt_middleware.errors import ConfigurationError, JWTMiddlewareError, MissingTokenError
+from jwt_middleware.request_auth import SKIP, RequestPolicy
+from jwt_middleware.requirements import Requirement, groups_requirement, scopes_requirement
+from jwt_middleware.verifier import JWTVerifier
+
+__all__ = [
+    "EXTENSION",
+    "JWTAuth",
+    "JWTAuthError",
+    "current_claims",
+    "jwt_required",
+    "require_groups",
+    "require_scopes",
+]
+
+#: The key of the per-app state in ``app.extensions``.
+EXTENSION: Final = "jwt_middleware"
+_G_CLAIMS: Final = "jwt_claims"
+
+View = TypeVar("View", bound=Callable[..., Any])
+
+
+# -- errors ---------------------------------------------------------------------------------------
+
+
+class JWTAuthError(HTTPException):
+    """An authentication failure; its response is ``error_response(error, realm)``.
+
+    ``error`` is the library error (``status_code``, ``error``, ``description``) and ``realm`` the
+    app's realm, for error handlers that answer their own way.
+    """
+
+    def __init__(self, error: JWTMiddlewareError, realm: str) -> None:
+        answer = error_response(error, realm)
+        response = Response(answer.body, status=answer.status_code, headers=list(answer.headers))
+        super().__init__(description=error.description, response=response)
+        self.error = error
+        self.realm = realm
+
+    @classmethod
+    def of(cls, error: JWTMiddlewareError, realm: str) -> JWTAuthError:
+        """The ``JWTAuthError`` for ``error``, of the Werkzeug class of its status code."""
+        return _BY_STATUS.get(error.status_code, cls)(error, realm)
+
+
+class _BadRequest(JWTAuthError, BadRequest):
+    pass
+
+
+class _Unauthorized(JWTAuthError, Unauthorized):
+    pass
+
+
+class _Forbidden(JWTAuthError, Forbidden):
+    pass
+
+
+class _ServiceUnavailable(JWTAuthError, ServiceUnavailable):
+    pass
+
+
+_BY_STATUS: Final[Mapping[int, type[JWTAuthError]]] = {
+    400: _BadRequest,
+    401: _Unauthorized,
+    403: _Forbidden,
+    503: _ServiceUnavailable,
+}
+
+
+# -- the extension --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _AppState:
+    """What one app's requests need: its verifier and how tokens are found."""
+
+    verifier: JWTVerifier
+    policy: RequestPolicy
+
+    @property
+    def realm(self) -> str:
+        return self.policy.realm
+
+
+def _verifier_from_config(config: Mapping[str, Any]) -> JWTVerifier:
+    keywords: dict[str, Any] = {}
+    for key, keyword in (
+        ("JWT_JWKS_URL", "jwks_url"),
+        ("JWT_ALGORITHMS", "algorithms"),
+        ("JWT_LEEWAY", "leeway"),
+    ):
+        if config.get(key) is not None:
+            keywords[keyword] = config[key]
+    cognito: Any = config.get("JWT_COGNITO")
+    issuer: Any = config.get("JWT_ISSUER")
+    if (cognito is None) == (issuer is None):
+        raise ConfigurationError("JWTAuth: set exactly one of JWT_ISSUER and JWT_COGNITO (or pass verifier=)")
+    if cognito is not None:
+        if not isinstance(cognito, Mapping):
+            raise ConfigurationError("JWTAuth: JWT_COGNITO must be a dict of JWTVerifier.cognito arguments")
+        return JWTVerifier.cognito(**{**keywords, **cognito})
+    if "JWT_AUDIENCE" not in config:
+        raise ConfigurationError("JWTAuth: JWT_AUDIENCE is required (None accepts any audience, explicitly)")
+    return JWTVerifier(issuer=issuer, audience=config["JWT_AUDIENCE"], **keywords)
+
+
+class JWTAuth:
+    """The Flask extension: ``JWTAuth(app)``, or ``JWTAuth()`` and ``init_app(app)`` in a factory.
+
+    ``verifier`` serves every app this extension is initialised on; without it, each app builds
+    one from its config, once, in ``init_app``. ``realm`` overrides ``JWT_REALM``.
+    """
+
+    def __init__(
+        self, app: Flask | None = None, *, verifier: JWTVerifier | None = None, realm: str | None = None
+    ):
+        self.verifier = verifier
+        self.realm = realm
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Flask, *, verifier: JWTVerifier | None = None) -> None:
+        """Set the extension up for ``app``; ``verifier`` overrides the extension's for this app."""
+        config = app.config
+        chosen = verifier if verifier is not None else self.verifier
+        if chosen is None:
+            chosen = _verifier_from_config(config)
+        policy = RequestPolicy(
+            realm=self.realm or config.get("JWT_REALM", "api"),
+            optional=True,  # The guards decide; anonymous only means "no claims yet".
+            query_parameter=config.get("JWT_QUERY_PARAMETER"),
+            cookie=config.get("JWT_COOKIE"),
+        )
+        app.extensions[EXTENSION] = _AppState(chosen, policy)
+
+    @staticmethod
+    def verifier_for(app: Flask) -> JWTVerifier:
+        """The verifier ``app`` uses (built from its config, or the one given)."""
+        return _state(app).verifier
+
+    def protect(
+        self,
+        target: Blueprint | Flask,
+        *,
+        scopes: Sequence[str] = (),
+        groups: Sequence[str] = (),
+        any_scope: bool = False,
+        any_group: bool = False,
+        optional: bool = False,
+    ) -> None:
+        """Guard every view of ``target`` (a blueprint, or a whole app) with one ``before_request``.
+
+        Requirements are built now; ``optional`` admits anonymous requests when no scope or group
+        is required (a present but invalid token is still refused).
+        """
+        check = _checker(_requirements(scopes, groups, any_scope, any_group), optional)
+
+        def authenticate_request() -> None:
+            check()
+
+        target.before_request(authenticate_request)
+
+
+def _requirements(
+    scopes: Iterable[str], groups: Iterable[str], any_scope: bool, any_group: bool
+) -> tuple[Requirement, ...]:
+    for name, value in (("scopes", scopes), ("groups", groups)):
+        if isinstance(value, str):
+            raise ConfigurationError(f"{name} must be a list, not a string")
+    scopes, groups = tuple(scopes), tuple(groups)
+    requirements = []
+    if scopes:
+        requirements.append(scopes_requirement(scopes, any_of=any_scope))
+    if groups:
+        requirements.append(groups_requirement(groups, any_of=any_group))
+    return tuple(requirements)
+
+
+def _state(app: Flask) -> _AppState:
+    state = app.extensions.get(EXTENSION)
+    if state is None:
+        raise RuntimeError("JWTAuth is not initialised on this app: JWTAuth(app) or auth.init_app(app)")
+    return cast(_AppState, state)
+
+
+# -- one request ----------------------------------------------------------------------------------
+
+
+def _claims(state: _AppState) -> Claims | None:
+    """The request's claims, verified on first use and kept in ``g`` for the rest of the request."""
+    if _G_CLAIMS in g:
+        return cast(Claims | None, g.get(_G_CLAIMS))
+    policy = state.policy
+    locations = policy.locations
+    token = policy.token_for(
+        request.path,
+        request.headers.getlist("Authorization"),
+        query_string=request.query_string.decode("latin-1") if locations else "",
+        cookie_headers=request.headers.getlist("Cookie") if locations and locations.cookie else (),
+    )
+    claims = None if token is None or token is SKIP else state.verifier.verify_sync(token)
+    setattr(g, _G_CLAIMS, claims)
+    return claims
+
+
+def _checker(requirements: tuple[Requirement, ...], optional: bool) -> Callable[[], None]:
+    if optional and requirements:
+        raise ConfigurationError("optional=True cannot be combined with scopes or groups")
+
+    def check() -> None:
+        state = _state(current_app)
+        try:
+            claims = _claims(state)
+            if claims is None:
+                if optional:
+                    return
+                raise MissingTokenError()
+            for requirement in requirements:
+                requirement.enforce(claims)
+        except JWTMiddlewareError as error:
+            raise JWTAuthError.of(error, state.realm) from None
+
+    return check
+
+
+def _guard(requirements: tuple[Requirement, ...], optional: bool = False) -> Callable[[View], View]:
+    check = _checker(requirements, optional)
+
+    def decorate(view: View) -> View:
+        @functools.wraps(view)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            check()
+            # ensure_sync runs an ``async def`` view the way Flask runs it undecorated.
+            return current_app.ensure_sync(view)(*args, **kwargs)
+
+        return cast(View, guarded)
+
+    return decorate
+
+
+def jwt_required(*, optional: bool = False) -> Callable[[View], View]:
+    """Require a valid token; with ``optional=True`` admit anonymous requests (claims ``None``)."""
+    return _guard((), optional)
+
+
+def require_scopes(*scopes: str, any_of: bool = False) -> Callable[[View], View]:
+    """Require all of ``scopes`` (one of them with ``any_of``): 403 ``insufficient_scope`` otherwise."""
+    return _guard((scopes_requirement(scopes, any_of=any_of),))
+
+
+def require_groups(*groups: str, any_of: bool = False) -> Callable[[View], View]:
+    """Require all of ``groups`` (one of them with ``any_of``): 403 otherwise."""
+    return _guard((groups_requirement(groups, any_of=any_of),))
+
+
+def _current_claims() -> Claims | None:
+    return cast(Claims | None, g.get(_G_CLAIMS))
+
+
+#: The current request's verified ``Claims``, a ``LocalProxy`` over ``g.jwt_claims``.
+#:
+#: In a guarded view it is always the claims. Where anonymous requests are admitted it proxies
+#: ``None``: the proxy itself is never ``None``, so test it with ``if current_claims:`` (falsy when
+#: anonymous), not ``is None``. It is typed as ``Claims`` so that attribute access type-checks,
+#: and so that mypy's strict equality flags the misleading ``current_claims is None``.
+current_claims: Claims = cast(Claims, LocalProxy(_current_claims))
