@@ -1,0 +1,306 @@
+"""The command line's grammar: every command, option and help text, and nothing that runs them.
+
+Kept apart from the commands so that ``--help`` is the single reference of the interface (the
+README's "Command line" section is written from it) and so that parsing never imports the heavier
+modules a command needs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Final
+
+from jwt_middleware import __version__
+from jwt_middleware.algorithms import ALGORITHMS
+from jwt_middleware.cli_errors import EXIT_CODES_HELP
+
+__all__ = ["DEFAULT_ISSUER_PORT", "build_parser"]
+
+#: Where ``issuer serve`` listens and ``issuer mint`` looks unless told otherwise. A fixed default
+#: lets an app's development settings name the issuer once (``http://127.0.0.1:8765``).
+DEFAULT_ISSUER_PORT: Final = 8765
+
+_DESCRIPTION: Final = """\
+Find out why a JWT bearer token is rejected, and run a local identity provider for development.
+
+  jwt-middleware inspect TOKEN         decode without verifying: header, claims, dates, problems
+  jwt-middleware verify TOKEN ...      verify like your API does; explain exactly what failed
+  jwt-middleware issuer serve          a dev identity provider on 127.0.0.1 (OIDC discovery, JWKS)
+  jwt-middleware issuer mint           a token from the running dev issuer
+
+Tokens are read from stdin when TOKEN is '-' or omitted with piped input, which keeps them out of
+your shell history:  pbpaste | jwt-middleware inspect"""
+
+_INSPECT_DESCRIPTION: Final = """\
+Decode a token WITHOUT verifying it: header, claims, dates (UTC and relative), notes (kid, typ,
+Cognito token_use, scopes, groups) and every structural problem. Nothing printed is trustworthy
+until 'verify' says so. Exit code 0 means well-formed, not valid."""
+
+_VERIFY_DESCRIPTION: Final = """\
+Verify a token exactly as JWTVerifier does in your API, then print the verified claims, or explain
+which check failed, what was expected and what the token holds."""
+
+_VERIFY_EPILOG: Final = f"""\
+examples:
+  jwt-middleware verify "$TOKEN" --issuer https://auth.example.com/ --audience orders-api
+  jwt-middleware verify - --issuer http://127.0.0.1:8765 --no-audience --jwks-url http://127.0.0.1:8765/.well-known/jwks.json
+  jwt-middleware verify "$TOKEN" --cognito-pool eu-west-1_AbC123 --client-id 3n4b5urk1ft --token-use access
+
+{EXIT_CODES_HELP}"""
+
+_SERVE_DESCRIPTION: Final = """\
+Run a development identity provider on 127.0.0.1 until Ctrl-C: an OIDC discovery document, a JWKS
+and a loopback-only mint endpoint for 'issuer mint'. Its signing key lives in memory only and
+nothing is written to disk. Never point a production service at it."""
+
+_MINT_DESCRIPTION: Final = """\
+Print a token signed by a running 'issuer serve' (and only the token, for $(...) and pipes)."""
+
+_MINT_EPILOG: Final = f"""\
+examples:
+  jwt-middleware issuer mint --sub alice --scope orders:read
+  jwt-middleware issuer mint --expires-in -60            # already expired
+  jwt-middleware issuer mint --claim tenant=acme --claim 'roles=["admin"]' --claim exp=null
+
+{EXIT_CODES_HELP}"""
+
+
+def _formatter(prog: str) -> argparse.HelpFormatter:
+    return argparse.RawDescriptionHelpFormatter(prog, max_help_position=32)
+
+
+def _output_options() -> argparse.ArgumentParser:
+    options = argparse.ArgumentParser(add_help=False)
+    options.add_argument(
+        "--json", action="store_true", help="print one JSON document (keys documented in the README)"
+    )
+    options.add_argument(
+        "-v", "--verbose", action="store_true", help="report progress (key fetches) on stderr"
+    )
+    return options
+
+
+def _token_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "token",
+        nargs="?",
+        metavar="TOKEN",
+        help="the token; '-' or omitted (with piped input) reads stdin; "
+        "an 'Authorization: Bearer' prefix is removed",
+    )
+
+
+def _add_inspect(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    inspect = commands.add_parser(
+        "inspect",
+        parents=[_output_options()],
+        help="decode a token without verifying it",
+        description=_INSPECT_DESCRIPTION,
+        epilog=EXIT_CODES_HELP,
+        formatter_class=_formatter,
+    )
+    _token_argument(inspect)
+    inspect.set_defaults(command="inspect")
+
+
+def _add_verify(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    verify = commands.add_parser(
+        "verify",
+        parents=[_output_options()],
+        help="verify a token and explain a rejection",
+        description=_VERIFY_DESCRIPTION,
+        epilog=_VERIFY_EPILOG,
+        formatter_class=_formatter,
+    )
+    _token_argument(verify)
+    accept = verify.add_argument_group("what the API accepts")
+    accept.add_argument("--issuer", metavar="URL", help="the exact 'iss' accepted (compared as a string)")
+    audience = accept.add_mutually_exclusive_group()
+    audience.add_argument(
+        "--audience",
+        metavar="AUD",
+        action="append",
+        dest="audiences",
+        help="an accepted 'aud' (repeat for several); this or --no-audience is required",
+    )
+    audience.add_argument(
+        "--no-audience", action="store_true", help="accept any audience (an explicit choice)"
+    )
+    accept.add_argument(
+        "--algorithm",
+        metavar="ALG",
+        action="append",
+        dest="algorithms",
+        choices=list(ALGORITHMS),
+        help=f"an accepted 'alg' (repeat for several; default: all of {', '.join(ALGORITHMS)}; "
+        "RS256 with Cognito)",
+    )
+    accept.add_argument(
+        "--leeway",
+        metavar="SECONDS",
+        type=float,
+        default=0.0,
+        help="clock skew allowed (default 0, at most 600)",
+    )
+    accept.add_argument(
+        "--scope",
+        metavar="SCOPE",
+        action="append",
+        dest="scopes",
+        help="a required scope (repeat: all are required)",
+    )
+    accept.add_argument(
+        "--any-scope", action="store_true", help="with several --scope, one of them is enough"
+    )
+    accept.add_argument(
+        "--token-type",
+        metavar="TYP",
+        action="append",
+        dest="token_types",
+        help="a required 'typ' header, e.g. at+jwt",
+    )
+
+    keys = verify.add_argument_group("where the keys come from")
+    keys.add_argument(
+        "--jwks-url",
+        metavar="URL",
+        help="the JWKS URL (default: OIDC discovery at ISSUER/.well-known/openid-configuration)",
+    )
+    keys.add_argument(
+        "--timeout", metavar="SECONDS", type=float, default=3.0, help="total time for one fetch (default 3)"
+    )
+    keys.add_argument(
+        "--allow-http", action="store_true", help="allow plain http to non-loopback hosts (emulators only)"
+    )
+
+    cognito = verify.add_argument_group("Amazon Cognito (JWTVerifier.cognito)")
+    cognito.add_argument(
+        "--cognito-pool", metavar="POOL_ID", help="the user pool id, e.g. eu-west-1_AbC123; sets the issuer"
+    )
+    client = cognito.add_mutually_exclusive_group()
+    client.add_argument(
+        "--client-id",
+        metavar="ID",
+        action="append",
+        dest="client_ids",
+        help="an accepted app client (repeat for several)",
+    )
+    client.add_argument(
+        "--any-client", action="store_true", help="accept every app client of the pool (explicit choice)"
+    )
+    cognito.add_argument(
+        "--token-use",
+        choices=("access", "id", "any"),
+        help="which Cognito token the API accepts (required with --cognito-pool)",
+    )
+    verify.set_defaults(command="verify")
+
+
+def _add_issuer(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    issuer = commands.add_parser(
+        "issuer",
+        help="a local identity provider for development",
+        description="A local identity provider for development: 'serve' runs it, 'mint' asks it for tokens.",
+        epilog=EXIT_CODES_HELP,
+        formatter_class=_formatter,
+    )
+    actions = issuer.add_subparsers(dest="issuer_command", metavar="COMMAND", required=True)
+
+    serve = actions.add_parser(
+        "serve",
+        help="run the dev issuer on 127.0.0.1 until Ctrl-C",
+        description=_SERVE_DESCRIPTION,
+        epilog=EXIT_CODES_HELP,
+        formatter_class=_formatter,
+    )
+    serve.add_argument(
+        "--port",
+        type=int,
+        default=DEFAULT_ISSUER_PORT,
+        help=f"port on 127.0.0.1 (default {DEFAULT_ISSUER_PORT}; 0 picks a free one)",
+    )
+    serve.add_argument(
+        "--alg",
+        metavar="ALG",
+        choices=list(ALGORITHMS),
+        default="RS256",
+        help="signing algorithm (default RS256)",
+    )
+    serve.add_argument("--audience", metavar="AUD", help="the 'aud' of minted tokens (default: none)")
+    serve.add_argument(
+        "--issuer",
+        metavar="URL",
+        help="the 'iss' of minted tokens (default: the server's URL); verify then needs --jwks-url",
+    )
+    serve.add_argument(
+        "--json", action="store_true", help="print the addresses and sample token as one JSON line"
+    )
+    serve.set_defaults(command="issuer serve")
+
+    mint = actions.add_parser(
+        "mint",
+        help="print a token from the running dev issuer",
+        description=_MINT_DESCRIPTION,
+        epilog=_MINT_EPILOG,
+        formatter_class=_formatter,
+    )
+    where = mint.add_mutually_exclusive_group()
+    where.add_argument(
+        "--port",
+        type=int,
+        default=DEFAULT_ISSUER_PORT,
+        help=f"the dev issuer's port (default {DEFAULT_ISSUER_PORT})",
+    )
+    where.add_argument("--url", help="the dev issuer's URL, e.g. http://127.0.0.1:8765 (loopback only)")
+    mint.add_argument("--sub", help="the subject (default user-123)")
+    mint.add_argument(
+        "--audience", metavar="AUD", action="append", dest="audiences", help="the 'aud' (repeat for a list)"
+    )
+    mint.add_argument(
+        "--scope", metavar="SCOPE", action="append", dest="scopes", help="a scope (repeat for several)"
+    )
+    mint.add_argument(
+        "--claim",
+        metavar="NAME=VALUE",
+        action="append",
+        dest="claims",
+        default=[],
+        help="any claim; VALUE is JSON if it parses, else a string; null removes a default claim",
+    )
+    mint.add_argument(
+        "--expires-in",
+        metavar="SECONDS",
+        type=float,
+        default=300.0,
+        help="lifetime (default 300; negative: already expired)",
+    )
+    mint.add_argument(
+        "--alg",
+        metavar="ALG",
+        choices=list(ALGORITHMS),
+        help="sign with a key of this algorithm (published on first use)",
+    )
+    mint.add_argument("--timeout", metavar="SECONDS", type=float, default=5.0, help=argparse.SUPPRESS)
+    mint.add_argument("-v", "--verbose", action="store_true", help="report progress on stderr")
+    mint.set_defaults(command="issuer mint")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command line; ``parse_args`` leaves the command's name in ``command``."""
+    parser = argparse.ArgumentParser(
+        prog="jwt-middleware",
+        description=_DESCRIPTION,
+        epilog=EXIT_CODES_HELP,
+        formatter_class=_formatter,
+    )
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"%(prog)s {__version__} (Python {sys.version_info.major}.{sys.version_info.minor})",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    _add_inspect(commands)
+    _add_verify(commands)
+    _add_issuer(commands)
+    return parser

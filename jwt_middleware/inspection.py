@@ -1,0 +1,611 @@
+"""Decode a token without verifying it, and say what is wrong with it, as precisely as possible.
+
+The verifier's parser is strict on purpose and answers every malformed token with one fixed
+sentence, which is right for a server and useless to the developer holding the token. This module
+is the opposite: it decodes as far as it possibly can (padding, standard base64, duplicate keys,
+two or five segments) so that it can show the content *and* name each deviation: "segment 2
+(payload) has '=' padding", "the header has duplicate key 'alg'".
+
+Leniency only ever serves the diagnosis. A token is reported well-formed only when the library's
+own strict parser (``jws.parse_compact`` and ``safe_json.parse_object``) accepts it too, so a
+token the verifier would refuse as malformed is never presented as fine. Nothing here checks a
+signature: every value in a report is unverified, and the command line labels it so.
+
+Findings have a severity:
+
+* ``error``: the verifier rejects the token whatever its configuration (malformed, unsigned,
+  HMAC, impossible signature length). ``TokenReport.well_formed`` is false.
+* ``warning``: a default verifier rejects it, or something is suspicious (expired, no ``exp``,
+  dates in milliseconds).
+* ``note``: neutral facts worth knowing (Cognito token type, scopes, groups, ``typ``, ``kid``).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final, Literal
+
+from jwt_middleware import b64
+from jwt_middleware.algorithms import ALGORITHMS
+from jwt_middleware.errors import MalformedTokenError, UnsupportedAlgorithmError
+from jwt_middleware.humanize import describe_time, duration, iso_utc, relative
+from jwt_middleware.jwk import MAX_KID_LENGTH
+from jwt_middleware.jws import DEFAULT_MAX_TOKEN_LENGTH, parse_compact
+from jwt_middleware.policy import MAX_NUMERIC_DATE
+from jwt_middleware.safe_json import JSONError, parse_object
+
+__all__ = [
+    "Finding",
+    "Severity",
+    "TimeClaim",
+    "TokenReport",
+    "cognito_pool",
+    "decode_unverified",
+    "inspect_token",
+    "quote",
+]
+
+Severity = Literal["error", "warning", "note"]
+
+#: Time claims shown as dates, in display order.
+TIME_CLAIMS: Final = ("iat", "auth_time", "nbf", "exp")
+
+_SEGMENT_NAMES: Final = ("header", "payload", "signature")
+_BASE64URL: Final = re.compile(r"[A-Za-z0-9_-]")
+_COGNITO_ISSUER: Final = re.compile(
+    r"https://(?P<form>issuer-)?cognito-idp\.(?P<region>[a-z0-9-]+)\.amazonaws\.com/(?P<pool>[A-Za-z0-9_-]+)"
+)
+#: Header parameters the library refuses, with why (mirrors ``jws._REJECTED_HEADERS``).
+_REJECTED_HEADERS: Final = {
+    "crit": "critical header extensions, which this library does not implement",
+    "b64": "an unencoded payload (RFC 7797), which this library does not accept",
+    "zip": "a compressed payload, which this library does not accept",
+}
+_KEY_HEADERS: Final = ("jku", "x5u", "x5c", "jwk")
+#: ECDSA signatures are raw R || S: twice the curve size (RFC 7518 section 3.4).
+_SIGNATURE_SIZES: Final = {
+    "ES256": (64,),
+    "ES384": (96,),
+    "ES512": (132,),
+    "Ed25519": (64,),
+    "Ed448": (114,),
+    "EdDSA": (64, 114),
+}
+
+
+def cognito_pool(issuer: str) -> tuple[str, bool] | None:
+    """The user pool id of a Cognito issuer URL and whether it is the global ``issuer-`` form."""
+    match = _COGNITO_ISSUER.fullmatch(issuer)
+    return (match["pool"], match["form"] is not None) if match else None
+
+
+def quote(value: object) -> str:
+    """A token value for a human: strings as ``'text'`` with control characters escaped.
+
+    Token content is attacker-controlled; ``repr`` escapes terminal control sequences, so a claim
+    can never rewrite the developer's terminal. Other values are shown as compact JSON.
+    """
+    if isinstance(value, str):
+        return repr(value)
+    try:
+        return json.dumps(value, separators=(", ", ": "), ensure_ascii=True, default=str)
+    except ValueError:
+        return repr(value)
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One observation about a token; ``code`` is stable for scripts, ``message`` is for people."""
+
+    severity: Severity
+    code: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class TimeClaim:
+    """A NumericDate claim as an instant and as words relative to the time of inspection."""
+
+    name: str
+    value: float
+    utc: str
+    relative: str
+    past: bool
+
+
+@dataclass(frozen=True, slots=True)
+class TokenReport:
+    """Everything ``inspect`` learned; ``header`` and ``claims`` are unverified and may be ``None``."""
+
+    segments: int
+    header: dict[str, Any] | None
+    claims: dict[str, Any] | None
+    times: tuple[TimeClaim, ...]
+    findings: tuple[Finding, ...]
+
+    @property
+    def well_formed(self) -> bool:
+        """True only when the strict parser accepts the token too (no ``error`` finding)."""
+        return not any(finding.severity == "error" for finding in self.findings)
+
+    def by_severity(self, severity: Severity) -> tuple[Finding, ...]:
+        return tuple(finding for finding in self.findings if finding.severity == severity)
+
+
+class _Findings:
+    """Collects findings in the order they were made."""
+
+    def __init__(self) -> None:
+        self.items: list[Finding] = []
+
+    def error(self, code: str, message: str) -> None:
+        self.items.append(Finding("error", code, message))
+
+    def warning(self, code: str, message: str) -> None:
+        self.items.append(Finding("warning", code, message))
+
+    def note(self, code: str, message: str) -> None:
+        self.items.append(Finding("note", code, message))
+
+
+# -- segments and base64url ---------------------------------------------------------------------
+
+
+def _segment_label(index: int) -> str:
+    name = _SEGMENT_NAMES[index] if index < len(_SEGMENT_NAMES) else "extra"
+    return f"segment {index + 1} ({name})"
+
+
+def _decode_segment(index: int, segment: str, found: _Findings) -> bytes | None:
+    """Decode one segment as leniently as possible, recording every way it is not base64url."""
+    label = _segment_label(index)
+    text = segment
+    if "=" in text:
+        stripped = text.rstrip("=")
+        if "=" in stripped:
+            found.error("base64url_alphabet", f"{label} contains '=' inside it: not base64url")
+            return None
+        found.error("base64url_padding", f"{label} has '=' padding; JWS uses unpadded base64url")
+        text = stripped
+    if "+" in text or "/" in text:
+        found.error(
+            "base64_standard",
+            f"{label} uses '+' or '/': that is standard base64, JWS needs base64url ('-' and '_')",
+        )
+        text = text.replace("+", "-").replace("/", "_")
+    for position, char in enumerate(text, start=1):
+        if not _BASE64URL.fullmatch(char):
+            what = "whitespace (was it line-wrapped when copied?)" if char.isspace() else quote(char)
+            found.error(
+                "base64url_alphabet",
+                f"{label} is not valid base64url: {what} at position {position}",
+            )
+            return None
+    if len(text) % 4 == 1:
+        found.error(
+            "base64url_length",
+            f"{label} is not valid base64url: {len(text)} characters is an impossible length "
+            "(was the token truncated?)",
+        )
+        return None
+    try:
+        return b64.decode(text)
+    except ValueError:
+        pass
+    found.error(
+        "base64url_canonical",
+        f"{label} is not canonical base64url: its last character carries non-zero unused bits",
+    )
+    try:
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError):
+        return None
+
+
+# -- JSON ---------------------------------------------------------------------------------------
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    if isinstance(value, str):
+        return any(0xD800 <= ord(char) <= 0xDFFF for char in value)
+    if isinstance(value, dict):
+        return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_lone_surrogate(item) for item in value)
+    return False
+
+
+def _json_type(value: object) -> str:
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool) or value is None:
+        return json.dumps(value)
+    return "a number"
+
+
+def _decode_json(part: str, raw: bytes, found: _Findings) -> dict[str, Any] | None:
+    """Parse a header or payload; strictly first, then leniently to say what the strict parser hated."""
+    try:
+        return dict(parse_object(raw))
+    except JSONError:
+        pass
+    before = len(found.items)
+    if not raw:
+        found.error("json_empty", f"the {part} is empty")
+        return None
+    if raw.startswith(b"\xef\xbb\xbf"):
+        found.error("json_bom", f"the {part} starts with a byte order mark")
+        raw = raw[3:]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        found.error("json_utf8", f"the {part} is not UTF-8 (invalid byte at offset {exc.start})")
+        text = raw.decode("utf-8", "replace")
+    duplicates: list[str] = []
+    constants: list[str] = []
+
+    def pairs_hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen and key not in duplicates:
+                duplicates.append(key)
+            seen.add(key)
+        return dict(pairs)
+
+    def constant_hook(name: str) -> str:
+        # Kept as the string it was, so that --json output stays standard JSON.
+        constants.append(name)
+        return name
+
+    try:
+        value = json.loads(text, object_pairs_hook=pairs_hook, parse_constant=constant_hook)
+    except json.JSONDecodeError as exc:
+        ends_early = exc.pos >= len(text.rstrip()) - 1
+        found.error(
+            "json_invalid",
+            f"the {part} is not valid JSON: {exc.msg} at character {exc.pos + 1}"
+            + (" (it ends early: was the token truncated?)" if ends_early else ""),
+        )
+        return None
+    except (ValueError, RecursionError):
+        found.error("json_invalid", f"the {part} is not valid JSON (too deeply nested or a number too large)")
+        return None
+    for key in duplicates:
+        found.error(
+            "json_duplicate_key",
+            f"the {part} has duplicate key {quote(key)}: parsers disagree on which value counts, "
+            "so the token is refused (the value shown is the last one)",
+        )
+    if constants:
+        found.error("json_non_finite", f"the {part} contains {', '.join(constants)}, which is not JSON")
+    if not isinstance(value, dict):
+        found.error("json_not_object", f"the {part} is {_json_type(value)}, not a JSON object")
+        return None
+    if _has_lone_surrogate(value):
+        found.error("json_surrogate", f"the {part} contains a lone UTF-16 surrogate escape")
+    if len(found.items) == before:
+        # The lenient parser saw nothing the strict one should refuse: say so rather than nothing.
+        found.error("json_strict", f"the {part} is not strict JSON")
+    return value
+
+
+# -- header -------------------------------------------------------------------------------------
+
+
+def _check_header(header: Mapping[str, Any], found: _Findings) -> None:
+    alg = header.get("alg")
+    if "alg" not in header:
+        found.error("alg_missing", "the header has no 'alg'")
+    elif not isinstance(alg, str):
+        found.error("alg_invalid", f"the header's 'alg' is {_json_type(alg)}, not a string")
+    elif alg.lower() == "none":
+        found.error(
+            "alg_none", f"alg {quote(alg)}: the token is unsigned, and unsigned tokens are never accepted"
+        )
+    elif alg.upper().startswith("HS"):
+        found.error(
+            "alg_hmac",
+            f"alg {quote(alg)} is HMAC, a shared secret: this library verifies public-key signatures "
+            "only and never accepts HMAC tokens",
+        )
+    elif alg not in ALGORITHMS:
+        found.error(
+            "alg_unsupported",
+            f"alg {quote(alg)} is not a supported signing algorithm (supported: {', '.join(ALGORITHMS)})",
+        )
+    else:
+        found.note("alg", f"signed with {alg}")
+
+    if "kid" not in header:
+        found.warning(
+            "kid_missing",
+            "no 'kid' in the header: a verifier can only pick the key if the issuer publishes exactly one",
+        )
+    else:
+        kid = header["kid"]
+        if not isinstance(kid, str) or not 0 < len(kid) <= MAX_KID_LENGTH:
+            found.error(
+                "kid_invalid",
+                f"the header's 'kid' must be a non-empty string of at most {MAX_KID_LENGTH} characters",
+            )
+        else:
+            found.note("kid", f"kid {quote(kid)}: the key in the issuer's JWKS that should verify it")
+
+    typ = header.get("typ")
+    if typ is None:
+        if "typ" in header:
+            found.warning("typ_invalid", "the header's 'typ' is null")
+        else:
+            found.note(
+                "typ_missing", "no 'typ' header (Cognito omits it); matters only if the API requires one"
+            )
+    elif not isinstance(typ, str):
+        found.warning("typ_invalid", f"the header's 'typ' is {_json_type(typ)}, not a string")
+    elif typ.lower() in ("at+jwt", "application/at+jwt"):
+        found.note("typ", f"typ {quote(typ)}: an OAuth 2.0 access token (RFC 9068)")
+    elif typ.lower() not in ("jwt", "application/jwt"):
+        found.note("typ", f"typ {quote(typ)}")
+
+    if isinstance(header.get("cty"), str) and header["cty"].upper() == "JWT":
+        found.warning(
+            "nested_jwt", "cty 'JWT': the payload is another token (nested JWT), which is not supported"
+        )
+    for name, why in _REJECTED_HEADERS.items():
+        if name in header:
+            found.error(f"header_{name}", f"the header has {quote(name)}: {why}")
+    for name in _KEY_HEADERS:
+        if name in header:
+            found.note(
+                f"header_{name}",
+                f"the header carries {quote(name)}: ignored, keys only come from configuration",
+            )
+
+
+def _check_signature(header: Mapping[str, Any], signature: bytes | None, found: _Findings) -> None:
+    if signature is None:
+        return
+    alg = header.get("alg")
+    if not signature:
+        if not (isinstance(alg, str) and alg.lower() == "none"):
+            found.error("signature_empty", "the signature segment is empty")
+        return
+    if not isinstance(alg, str) or alg not in ALGORITHMS:
+        return
+    size = len(signature)
+    if alg.startswith(("RS", "PS")):
+        if size < 256:
+            found.warning(
+                "rsa_key_small",
+                f"the signature is {size} bytes: a {size * 8}-bit RSA key, below the 2048-bit minimum",
+            )
+        else:
+            found.note("signature", f"signature of {size} bytes (a {size * 8}-bit RSA key)")
+        return
+    expected = _SIGNATURE_SIZES.get(alg)
+    if expected is None or size in expected:
+        return
+    if alg.startswith("ES") and signature[0] == 0x30:
+        found.error(
+            "signature_der",
+            f"the signature is {size} bytes and looks DER-encoded; {alg} signatures in a JWS are raw "
+            f"R || S, exactly {expected[0]} bytes (RFC 7518 section 3.4)",
+        )
+    else:
+        sizes = " or ".join(str(item) for item in expected)
+        found.error(
+            "signature_length", f"the signature is {size} bytes; {alg} signatures are exactly {sizes}"
+        )
+
+
+# -- claims -------------------------------------------------------------------------------------
+
+
+def _numeric_date(name: str, value: object, found: _Findings) -> float | None:
+    """A NumericDate as the verifier reads it, with a precise warning when it is not one."""
+    if type(value) is int or type(value) is float:
+        # Compared as numbers, never divided: a 4000-digit integer must not raise OverflowError.
+        if 0 <= value <= MAX_NUMERIC_DATE:
+            return float(value)
+        if MAX_NUMERIC_DATE < value <= MAX_NUMERIC_DATE * 1000:
+            found.warning(
+                f"{name}_milliseconds",
+                f"{name} {value} looks like milliseconds: NumericDates are seconds since 1970",
+            )
+            return None
+    if isinstance(value, str) and value.strip().isdigit():
+        found.warning(f"{name}_string", f"{name} is a string ({quote(value)}), not a number of seconds")
+        return None
+    found.warning(
+        f"{name}_invalid", f"{name} is not a valid NumericDate (seconds since 1970): {quote(value)}"
+    )
+    return None
+
+
+def _time_claims(claims: Mapping[str, Any], now: float, found: _Findings) -> tuple[TimeClaim, ...]:
+    times: list[TimeClaim] = []
+    for name in TIME_CLAIMS:
+        if name not in claims:
+            continue
+        value = _numeric_date(name, claims[name], found)
+        if value is None:
+            continue
+        times.append(TimeClaim(name, value, iso_utc(value), describe_time(name, value, now), value <= now))
+    by_name = {time.name: time for time in times}
+    if "exp" not in claims:
+        found.warning("exp_missing", "no 'exp': verifiers require an expiry by default and reject the token")
+    elif "exp" in by_name and by_name["exp"].past:
+        exp = by_name["exp"]
+        found.warning("expired", f"the token expired {exp.utc} ({relative(exp.value, now)})")
+    if "nbf" in by_name and not by_name["nbf"].past:
+        nbf = by_name["nbf"]
+        found.warning(
+            "not_yet_valid", f"the token is not valid before {nbf.utc} ({relative(nbf.value, now)})"
+        )
+    if "iat" in by_name and not by_name["iat"].past:
+        found.warning(
+            "issued_in_future",
+            f"iat {by_name['iat'].utc} is in the future: the issuer's clock or this machine's is off",
+        )
+    if "iat" in by_name and "exp" in by_name and by_name["exp"].value > by_name["iat"].value:
+        lifetime = duration(by_name["exp"].value - by_name["iat"].value)
+        found.note("lifetime", f"lifetime {lifetime} (from iat to exp)")
+    return tuple(times)
+
+
+def _strings(value: object, *, split: bool) -> list[str]:
+    if isinstance(value, str):
+        # Space-delimited only (RFC 6749 section 3.3), as the verifier splits it.
+        return [item for item in value.split(" ") if item] if split else [value]
+    if isinstance(value, list):
+        return [item for item in value if isinstance(item, str)]
+    return []
+
+
+def _check_claims(claims: Mapping[str, Any], found: _Findings) -> None:
+    iss = claims.get("iss")
+    if "iss" not in claims:
+        found.warning("iss_missing", "no 'iss': every verifier rejects a token without an issuer")
+    elif not isinstance(iss, str):
+        found.warning("iss_invalid", f"iss is {_json_type(iss)}, not a string")
+    else:
+        pool = cognito_pool(iss)
+        if pool is not None:
+            found.note("cognito_pool", f"issued by Cognito user pool {pool[0]}")
+        else:
+            found.note("issuer", f"issuer {quote(iss)}")
+    if "aud" in claims:
+        aud = claims["aud"]
+        if isinstance(aud, str) or (
+            isinstance(aud, list) and aud and all(isinstance(item, str) for item in aud)
+        ):
+            found.note("audience", f"audience {quote(aud)}")
+        else:
+            found.warning(
+                "aud_invalid", f"aud must be a string or a non-empty list of strings, not {quote(aud)}"
+            )
+    use = claims.get("token_use")
+    if use == "id":
+        found.note(
+            "cognito_id_token",
+            "Cognito ID token (token_use 'id'): the app client is in aud; meant for the client app, "
+            "APIs usually expect the access token",
+        )
+    elif use == "access":
+        found.note(
+            "cognito_access_token",
+            "Cognito access token (token_use 'access'): the app client is in client_id and there is no aud",
+        )
+    elif "token_use" in claims:
+        found.warning("token_use_unknown", f"token_use {quote(use)} is neither 'id' nor 'access'")
+    for name in ("client_id", "azp"):
+        if isinstance(claims.get(name), str):
+            found.note("client", f"client {quote(claims[name])} (from {name})")
+            break
+    scopes = _strings(claims.get("scope"), split=True) + _strings(claims.get("scp"), split=True)
+    if scopes:
+        found.note("scopes", "scopes: " + ", ".join(quote(scope) for scope in dict.fromkeys(scopes)))
+    groups = _strings(claims.get("cognito:groups"), split=False) + _strings(claims.get("groups"), split=False)
+    if groups:
+        found.note("groups", "groups: " + ", ".join(quote(group) for group in dict.fromkeys(groups)))
+
+
+# -- the whole token ----------------------------------------------------------------------------
+
+
+def _check_text(token: str, found: _Findings) -> None:
+    if len(token) > DEFAULT_MAX_TOKEN_LENGTH:
+        found.error(
+            "too_large",
+            f"the token is {len(token)} characters, over the verifier's limit of {DEFAULT_MAX_TOKEN_LENGTH}",
+        )
+
+
+def _check_shape(token: str, segments: list[str], found: _Findings) -> None:
+    count = len(segments)
+    if token.lstrip().startswith("{"):
+        found.error(
+            "json_serialization",
+            "this is a JSON-serialized JWS; only the compact form (header.payload.signature) is accepted",
+        )
+    elif count == 1:
+        found.error(
+            "not_a_jwt",
+            "no '.' separators: this is not a JWT. Some providers issue opaque access tokens that "
+            "only their introspection endpoint can check",
+        )
+    elif count == 5:
+        found.error(
+            "jwe",
+            "5 segments: this is an encrypted token (JWE). Only its recipient can read it, and this "
+            "library accepts signed tokens (JWS) only",
+        )
+    elif count == 2:
+        found.error("segments", "2 segments: the signature is missing (a JWS is header.payload.signature)")
+    elif count != 3:
+        found.error("segments", f"{count} segments; a JWS has exactly 3 (header.payload.signature)")
+
+
+def _strict_verdict(token: str, found: _Findings) -> None:
+    """Run the library's own parser; any refusal it makes that we did not explain is still reported."""
+    try:
+        parsed = parse_compact(token)
+        parse_object(parsed.payload)
+    except (MalformedTokenError, UnsupportedAlgorithmError) as exc:
+        found.error("strict_parser", f"the verifier's parser refuses it: {exc.description}")
+    except JSONError:
+        found.error(
+            "strict_parser", "the verifier's parser refuses it: the payload is not a strict JSON object"
+        )
+
+
+def inspect_token(token: str, *, now: float) -> TokenReport:
+    """Decode ``token`` without verifying it and report what it holds and what is wrong with it."""
+    found = _Findings()
+    _check_text(token, found)
+    segments = token.split(".")
+    _check_shape(token, segments, found)
+    header: dict[str, Any] | None = None
+    claims: dict[str, Any] | None = None
+    times: tuple[TimeClaim, ...] = ()
+    json_like = token.lstrip().startswith("{")
+    if not json_like and len(segments) > 1:
+        raw_header = _decode_segment(0, segments[0], found)
+        if raw_header is not None:
+            header = _decode_json("header", raw_header, found)
+        if len(segments) == 5:
+            if header is not None and isinstance(header.get("enc"), str):
+                found.note("jwe_enc", f"encrypted with {quote(header.get('alg'))} / {quote(header['enc'])}")
+            return TokenReport(len(segments), header, None, (), tuple(found.items))
+        if header is not None:
+            _check_header(header, found)
+        if segments[1] == "":
+            found.error(
+                "payload_empty", "segment 2 (payload) is empty (a detached payload), which is not accepted"
+            )
+        else:
+            raw_payload = _decode_segment(1, segments[1], found)
+            if raw_payload is not None:
+                claims = _decode_json("payload", raw_payload, found)
+        if len(segments) >= 3:
+            signature = _decode_segment(2, segments[2], found) if segments[2] else b""
+            if header is not None:
+                _check_signature(header, signature, found)
+        if claims is not None:
+            times = _time_claims(claims, now, found)
+            _check_claims(claims, found)
+    if not any(item.severity == "error" for item in found.items):
+        _strict_verdict(token, found)
+    return TokenReport(len(segments), header, claims, times, tuple(found.items))
+
+
+def decode_unverified(token: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """The token's header and claims, decoded as leniently as ``inspect_token``; for explanations."""
+    report = inspect_token(token, now=0.0)
+    return report.header, report.claims
