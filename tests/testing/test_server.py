@@ -42,11 +42,14 @@ def raw_get(port: int, path: str, *, timeout: float = 5) -> bytes:
     return received
 
 
-def handler_threads() -> list[threading.Thread]:
+def handler_threads(before: set[threading.Thread]) -> list[threading.Thread]:
+    """Server threads started since ``before`` was taken and still alive (other tests' servers,
+    such as a session-scoped issuer, are not this test's business)."""
     return [
         thread
         for thread in threading.enumerate()
-        if "process_request_thread" in thread.name or thread.name.startswith("loopback-server")
+        if thread not in before
+        and ("process_request_thread" in thread.name or thread.name.startswith("loopback-server"))
     ]
 
 
@@ -324,6 +327,7 @@ def test_fault_constructors_validate(build: object) -> None:
 
 
 def test_stop_while_a_delayed_request_is_waiting_does_not_hang() -> None:
+    threads_before = set(threading.enumerate())
     server = LoopbackServer().start()
     server.serve_json("/doc", DOCUMENT)
     server.set_fault("/doc", Fault.delay(30))
@@ -348,10 +352,11 @@ def test_stop_while_a_delayed_request_is_waiting_does_not_hang() -> None:
     client_thread.join(5)
     assert not client_thread.is_alive()
     assert outcome[0] == b"" or isinstance(outcome[0], OSError)  # cut without an answer
-    assert handler_threads() == []
+    assert handler_threads(threads_before) == []
 
 
 def test_stop_while_trickling_does_not_hang() -> None:
+    threads_before = set(threading.enumerate())
     with LoopbackServer() as server:
         server.set_fault(None, Fault.trickle(interval=5))
         sock = socket.create_connection(("127.0.0.1", server.port), timeout=5)
@@ -359,7 +364,7 @@ def test_stop_while_trickling_does_not_hang() -> None:
         assert b"200 OK" in sock.recv(4096)
         started = time.monotonic()
     assert time.monotonic() - started < 1.5
-    assert handler_threads() == []
+    assert handler_threads(threads_before) == []
     sock.close()
 
 
