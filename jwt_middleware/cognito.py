@@ -119,7 +119,7 @@ def cognito_verifier(
     ]
     required_groups = string_set(groups, name="groups")
     if required_groups is not None:
-        checks.append(GroupsCheck(required_groups, any_of=True))
+        checks.append(GroupsCheck(required_groups, any_of=True, claim_names=("cognito:groups",)))
     required_scopes = string_set(scopes, name="scopes")
     if required_scopes is not None:
         checks.append(ScopesCheck(required_scopes, any_of=True))

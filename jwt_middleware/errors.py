@@ -153,8 +153,10 @@ class InsufficientScopeError(JWTMiddlewareError):
         *,
         scopes: tuple[str, ...] = (),
         claim: str | None = None,
+        expected: tuple[str, ...] | None = None,
     ) -> None:
-        super().__init__(description, claim=claim, expected=scopes)
+        # ``scopes`` go into the challenge's scope attribute; ``expected`` (groups, say) do not.
+        super().__init__(description, claim=claim, expected=scopes if expected is None else expected)
         self.scopes = scopes
 
 

@@ -324,14 +324,14 @@ class KeySet:
         """
         if kid is None:
             if len(self.keys) > 1:
-                raise UnknownKeyError("The token names no key and the issuer has several")
+                raise UnknownKeyError("The token names no key and the issuer has several", claim="kid")
             if not self.keys:
                 return None
             key = self.keys[0]
         else:
             found = self._index.get((kid, algorithm.kty))
             if found is _AMBIGUOUS:
-                raise UnknownKeyError("Several keys share the token's key id")
+                raise UnknownKeyError("Several keys share the token's key id", claim="kid")
             if found is None:
                 if kid in self._kids:
                     raise UnsupportedAlgorithmError("The token's algorithm does not match its key")

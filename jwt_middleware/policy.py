@@ -310,16 +310,25 @@ class ScopesCheck:
 
 @dataclass(frozen=True, slots=True)
 class GroupsCheck:
-    """The token must be in all (or, with ``any_of``, one) of ``groups`` (``cognito:groups``/``groups``)."""
+    """The token must be in all (or, with ``any_of``, one) of ``groups``.
+
+    Membership is read from ``claim_names``: ``cognito:groups`` and the generic ``groups`` by
+    default; the Cognito preset reads ``cognito:groups`` only, as Cognito (and aws-jwt-verify) do.
+    """
 
     groups: frozenset[str]
     any_of: bool = True
+    claim_names: tuple[str, ...] = ("cognito:groups", "groups")
 
     def __call__(self, header: Mapping[str, Any], claims: Mapping[str, Any], now: float) -> None:
-        granted = _claim_strings(claims, ("cognito:groups", "groups"), split=False)
+        granted = _claim_strings(claims, self.claim_names, split=False)
         ok = not granted.isdisjoint(self.groups) if self.any_of else self.groups <= granted
         if not ok:
-            raise InsufficientScopeError("The token lacks the required group membership", claim="groups")
+            raise InsufficientScopeError(
+                "The token lacks the required group membership",
+                claim="groups",
+                expected=tuple(sorted(self.groups)),
+            )
 
 
 class ClaimPolicy:

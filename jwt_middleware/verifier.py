@@ -174,7 +174,7 @@ class JWTVerifier:
     def _prepare(self, token: str) -> _Pending:
         parsed = parse_compact(token, max_length=self.max_token_length)
         if parsed.algorithm.name not in self.algorithms:
-            raise UnsupportedAlgorithmError()
+            raise UnsupportedAlgorithmError(claim="alg", expected=tuple(sorted(self.algorithms)))
         try:
             payload = parse_object(parsed.payload)
         except JSONError:
@@ -231,11 +231,16 @@ class JWTVerifier:
         cached = self._cached(token)
         if cached is not None:
             return cached
+        pending: _Pending | None = None
         try:
             pending = self._prepare(token)
             key = await pending.source.get_key(pending.parsed.kid, pending.parsed.algorithm)
             claims = self._finish(token, pending, key)
-        except (JWTMiddlewareError, BlockingCallError):
+        except JWTMiddlewareError as error:
+            if pending is not None:  # errors from the key source, too
+                self._annotate(error, pending.payload)
+            raise
+        except BlockingCallError:
             raise
         except Exception as exc:
             raise _internal_error(exc) from None
@@ -251,11 +256,16 @@ class JWTVerifier:
         cached = self._cached(token)
         if cached is not None:
             return cached
+        pending: _Pending | None = None
         try:
             pending = self._prepare(token)
             key = pending.source.get_key_sync(pending.parsed.kid, pending.parsed.algorithm)
             claims = self._finish(token, pending, key)
-        except (JWTMiddlewareError, BlockingCallError):
+        except JWTMiddlewareError as error:
+            if pending is not None:  # errors from the key source, too
+                self._annotate(error, pending.payload)
+            raise
+        except BlockingCallError:
             raise
         except Exception as exc:
             raise _internal_error(exc) from None
