@@ -16,6 +16,7 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Iterable
+from functools import partial
 from typing import Any, Final
 
 from starlette.authentication import AuthCredentials, BaseUser, UnauthenticatedUser
@@ -26,10 +27,18 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from jwt_middleware.challenge import error_response
 from jwt_middleware.claims import Claims
 from jwt_middleware.errors import InvalidTokenError, JWTMiddlewareError, KeysUnavailableError
-from jwt_middleware.request_auth import SKIP, RequestPolicy
+from jwt_middleware.request_auth import SKIP, HeaderReader, RequestPolicy
 from jwt_middleware.verifier import JWTVerifier
 
-__all__ = ["CLAIMS_KEY", "REALM_KEY", "ErrorHandler", "JWTAuthMiddleware", "JWTUser", "VerifierSelector"]
+__all__ = [
+    "CLAIMS_KEY",
+    "REALM_KEY",
+    "ErrorHandler",
+    "JWTAuthMiddleware",
+    "JWTUser",
+    "VerifierSelector",
+    "scope_headers",
+]
 
 logger = logging.getLogger("jwt_middleware")
 
@@ -78,16 +87,19 @@ class JWTUser(BaseUser):
         return f"JWTUser(identity={self.identity!r})"
 
 
-def _header_values(scope: Scope, header: bytes) -> list[str]:
-    return [value.decode("latin-1") for name, value in scope["headers"] if name == header]
+def scope_headers(scope: Scope) -> HeaderReader:
+    """A ``HeaderReader`` over an ASGI scope (whose header names arrive lower-cased, as bytes)."""
+
+    def read(name: str) -> list[str]:
+        wanted = name.encode("latin-1")
+        return [value.decode("latin-1") for key, value in scope["headers"] if key == wanted]
+
+    return read
 
 
-def _authorization_values(scope: Scope) -> list[str]:
-    return _header_values(scope, b"authorization")
-
-
-def _cookie_values(scope: Scope) -> list[str]:
-    return [value.decode("latin-1") for name, value in scope["headers"] if name == b"cookie"]
+def _query_string(scope: Scope) -> str:
+    query: bytes = scope.get("query_string", b"")
+    return query.decode("latin-1")
 
 
 class JWTAuthMiddleware:
@@ -129,8 +141,6 @@ class JWTAuthMiddleware:
             cookie=cookie,
             header=header,
         )
-        # ASGI header names arrive lower-cased, as bytes.
-        self._token_header = self.policy.header.encode("latin-1") if self.policy.header else None
         self.on_error = on_error
         self.manage_lifespan = manage_lifespan
         managed = [verifier] if verifier is not None else []
@@ -160,16 +170,7 @@ class JWTAuthMiddleware:
             await self.app(scope, receive, send)
 
     async def _authenticate(self, scope: Scope) -> Claims | None:
-        policy = self.policy
-        locations = policy.locations
-        token_header = self._token_header
-        token = policy.token_for(
-            scope["path"],
-            _authorization_values(scope) if token_header is None else (),
-            query_string=scope.get("query_string", b"").decode("latin-1") if locations else "",
-            cookie_headers=_cookie_values(scope) if locations and locations.cookie else (),
-            header_values=_header_values(scope, token_header) if token_header is not None else (),
-        )
+        token = self.policy.token_from(scope["path"], scope_headers(scope), partial(_query_string, scope))
         if token is None or token is SKIP:
             return None
         verifier = self.verifier if self.verifier is not None else self._select(scope)

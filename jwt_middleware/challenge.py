@@ -23,7 +23,14 @@ from jwt_middleware.errors import (
     is_safe_description,
 )
 
-__all__ = ["ErrorResponse", "check_realm", "check_scope_tokens", "error_response", "www_authenticate"]
+__all__ = [
+    "ErrorResponse",
+    "check_realm",
+    "check_scope_tokens",
+    "error_response",
+    "safe_description",
+    "www_authenticate",
+]
 
 #: RFC 6750 3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
 _SCOPE_TOKEN: Final = re.compile(r"[\x21\x23-\x5B\x5D-\x7E]+")
@@ -45,11 +52,16 @@ def check_scope_tokens(scopes: Iterable[str]) -> tuple[str, ...]:
     return result
 
 
+def safe_description(error: JWTMiddlewareError) -> str:
+    """``error.description`` if it may go into a challenge and a body, else a fixed fallback."""
+    return error.description if is_safe_description(error.description) else _FALLBACK_DESCRIPTION
+
+
 def www_authenticate(realm: str, error: JWTMiddlewareError | None = None) -> str:
     """The ``WWW-Authenticate`` value; a bare challenge when ``error`` has no RFC 6750 code."""
     parts = [f'Bearer realm="{realm}"']
     if error is not None and error.error is not None and not isinstance(error, KeysUnavailableError):
-        description = error.description if is_safe_description(error.description) else _FALLBACK_DESCRIPTION
+        description = safe_description(error)
         parts.append(f'error="{error.error}"')
         parts.append(f'error_description="{description}"')
         if isinstance(error, InsufficientScopeError) and error.scopes:
@@ -70,7 +82,7 @@ class ErrorResponse:
 
 def error_response(error: JWTMiddlewareError, realm: str) -> ErrorResponse:
     """What to send for ``error``: 401/400/403 with a challenge, or 503 with ``Retry-After``."""
-    description = error.description if is_safe_description(error.description) else _FALLBACK_DESCRIPTION
+    description = safe_description(error)
     document: dict[str, str] = {}
     if error.error is not None:
         document["error"] = error.error

@@ -150,6 +150,11 @@ class JWKSCache:
         return self._jwks_url or self._state.discovered_jwks_url
 
     @property
+    def discovery_url(self) -> str | None:
+        """Where the JWKS URL is discovered from; ``None`` for a cache given its ``jwks_url``."""
+        return self._discovery_url
+
+    @property
     def keys(self) -> KeySet | None:
         """The current key set, if any was fetched (for inspection and health checks)."""
         return self._state.keys

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Final
 from jwt_middleware.challenge import error_response
 from jwt_middleware.claims import Claims
 from jwt_middleware.errors import InvalidTokenError, JWTMiddlewareError
-from jwt_middleware.request_auth import SKIP, RequestPolicy
+from jwt_middleware.request_auth import SKIP, RequestPolicy, environ_headers
 from jwt_middleware.verifier import JWTVerifier
 
 if TYPE_CHECKING:
@@ -72,10 +72,6 @@ class WSGIJWTMiddleware:
             cookie=cookie,
             header=header,
         )
-        # PEP 3333: request headers are in the environ as HTTP_ + upper-cased name, "-" as "_".
-        self._token_header = (
-            "HTTP_" + self.policy.header.upper().replace("-", "_") if self.policy.header else None
-        )
         self.on_error = on_error
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
@@ -92,17 +88,10 @@ class WSGIJWTMiddleware:
         return self.app(environ, start_response)
 
     def _authenticate(self, environ: WSGIEnvironment) -> Claims | None:
-        policy = self.policy
-        authorization = environ.get("HTTP_AUTHORIZATION")
-        locations = policy.locations
-        cookie = environ.get("HTTP_COOKIE") if locations and locations.cookie else None
-        header = environ.get(self._token_header) if self._token_header is not None else None
-        token = policy.token_for(
+        token = self.policy.token_from(
             environ.get("PATH_INFO", "") or "/",
-            [authorization] if authorization is not None else [],
-            query_string=environ.get("QUERY_STRING", "") if locations else "",
-            cookie_headers=[cookie] if cookie else (),
-            header_values=[header] if header is not None else (),
+            environ_headers(environ),
+            lambda: str(environ.get("QUERY_STRING", "")),
         )
         if token is None or token is SKIP:
             return None

@@ -47,7 +47,7 @@ from django.utils.module_loading import import_string
 from jwt_middleware.challenge import error_response
 from jwt_middleware.claims import Claims
 from jwt_middleware.errors import ConfigurationError, InvalidClaimError, JWTMiddlewareError, MissingTokenError
-from jwt_middleware.request_auth import SKIP, RequestPolicy, Skip
+from jwt_middleware.request_auth import SKIP, RequestPolicy, Skip, environ_headers
 from jwt_middleware.requirements import Requirement, groups_requirement, scopes_requirement
 from jwt_middleware.verifier import JWTVerifier
 
@@ -432,14 +432,8 @@ def error_http_response(error: JWTMiddlewareError, realm: str) -> HttpResponse:
 
 def _token(request: HttpRequest, policy: RequestPolicy) -> str | Skip | None:
     meta = request.META
-    authorization = meta.get("HTTP_AUTHORIZATION")
-    locations = policy.locations
-    cookie = meta.get("HTTP_COOKIE") if locations and locations.cookie else None
-    return policy.token_for(
-        request.path_info,
-        [authorization] if authorization is not None else [],
-        query_string=meta.get("QUERY_STRING", "") if locations else "",
-        cookie_headers=[cookie] if cookie else (),
+    return policy.token_from(
+        request.path_info, environ_headers(meta), lambda: str(meta.get("QUERY_STRING", ""))
     )
 
 

@@ -26,7 +26,6 @@ must be real objects, not strings.
 
 import contextlib
 import copy
-import json
 from collections.abc import AsyncIterator, Sequence
 from typing import Annotated, Any, Self
 
@@ -39,7 +38,7 @@ from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 
 from jwt_middleware.asgi import CLAIMS_KEY
-from jwt_middleware.challenge import check_scope_tokens, error_response
+from jwt_middleware.challenge import check_scope_tokens, error_response, safe_description
 from jwt_middleware.claims import Claims
 from jwt_middleware.discovery import discovery_url
 from jwt_middleware.errors import ConfigurationError, JWTMiddlewareError
@@ -66,8 +65,7 @@ class JWTHTTPException(HTTPException):
     def __init__(self, error: JWTMiddlewareError, realm: str) -> None:
         answer = error_response(error, realm)
         headers = {name: value for name, value in answer.headers if name not in _BODY_HEADERS}
-        # The body's description is the one error_response vetted; never re-derive it here.
-        detail = json.loads(answer.body)["error_description"]
+        detail = safe_description(error)
         super().__init__(status_code=answer.status_code, detail=detail, headers=headers)
         self.error = error
         self.realm = realm
@@ -94,7 +92,7 @@ def _discovers_keys(verifier: JWTVerifier) -> bool:
     if len(verifier.issuers) != 1:
         return False
     source = verifier.key_sources[verifier.issuers[0]]
-    return isinstance(source, JWKSCache) and getattr(source, "_discovery_url", None) is not None
+    return isinstance(source, JWKSCache) and source.discovery_url is not None
 
 
 def _openapi_model(
@@ -172,12 +170,10 @@ class JWTBearer(SecurityBase):
         claims: Claims | None = connection.scope.get(CLAIMS_KEY)
         if claims is not None:
             return claims
-        locations = self.policy.locations
-        token = self.policy.token_for(
+        token = self.policy.token_from(
             connection.scope["path"],
-            connection.headers.getlist("authorization"),
-            query_string=connection.scope.get("query_string", b"").decode("latin-1") if locations else "",
-            cookie_headers=connection.headers.getlist("cookie") if locations and locations.cookie else (),
+            connection.headers.getlist,
+            lambda: bytes(connection.scope.get("query_string", b"")).decode("latin-1"),
         )
         if token is None or token is SKIP:
             return None

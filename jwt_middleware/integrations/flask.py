@@ -229,13 +229,8 @@ def _claims(state: _AppState) -> Claims | None:
     """The request's claims, verified on first use and kept in ``g`` for the rest of the request."""
     if _G_CLAIMS in g:
         return cast(Claims | None, g.get(_G_CLAIMS))
-    policy = state.policy
-    locations = policy.locations
-    token = policy.token_for(
-        request.path,
-        request.headers.getlist("Authorization"),
-        query_string=request.query_string.decode("latin-1") if locations else "",
-        cookie_headers=request.headers.getlist("Cookie") if locations and locations.cookie else (),
+    token = state.policy.token_from(
+        request.path, request.headers.getlist, lambda: request.query_string.decode("latin-1")
     )
     claims = None if token is None or token is SKIP else state.verifier.verify_sync(token)
     setattr(g, _G_CLAIMS, claims)
