@@ -3,7 +3,7 @@
 Two parsers that disagree about one document are an attack: with duplicate keys, for example, the
 signer may have seen one ``sub`` and we another. So a document is accepted only when every
 reasonable parser would read it the same way: UTF-8 without BOM, no duplicate keys, no
-``NaN``/``Infinity``, no lone surrogates, bounded nesting and integer size, and (for token parts) an
+``NaN``/``Infinity`` (nor numbers that overflow to it), no lone surrogates, bounded nesting and integer size, and (for token parts) an
 object at the top level. Every failure is a ``ValueError``; nothing else escapes.
 
 The result is built from ``FrozenDict`` and ``FrozenList``: subclasses of ``dict`` and ``list`` so
@@ -15,6 +15,7 @@ cache and a handler must not be able to change what another request sees.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable
 from typing import Any, NoReturn
 
@@ -92,7 +93,17 @@ def _reject_constant(name: str) -> NoReturn:
     raise JSONError("non-finite number")
 
 
-_DECODER = json.JSONDecoder(object_pairs_hook=_object_from_pairs, parse_constant=_reject_constant)
+def _finite_float(text: str) -> float:
+    # "1e999" is valid JSON grammar but no finite number: it would reach claims as inf.
+    value = float(text)
+    if not math.isfinite(value):
+        raise JSONError("non-finite number")
+    return value
+
+
+_DECODER = json.JSONDecoder(
+    object_pairs_hook=_object_from_pairs, parse_constant=_reject_constant, parse_float=_finite_float
+)
 
 
 def _freeze_arrays(value: Any) -> Any:

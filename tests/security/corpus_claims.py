@@ -13,6 +13,7 @@ from jwt_middleware import (
     InvalidClaimError,
     InvalidIssuerError,
     InvalidSignatureError,
+    MalformedTokenError,
     NotYetValidError,
 )
 from jwt_middleware.policy import ScopesCheck
@@ -74,7 +75,6 @@ _BAD_DATES: Final = {
     "negative-fraction": "-0.5",
     "after-year-9999": "253402300800",
     "huge-integer": "1" + "0" * 30,
-    "overflowing-float": "1e999",
 }
 for claim in ("exp", "nbf", "iat"):
     for label, literal in _BAD_DATES.items():
@@ -86,6 +86,16 @@ for claim in ("exp", "nbf", "iat"):
             claim,
             literal,
         )
+for claim in ("exp", "nbf", "iat"):
+    # Grammatical JSON, but no finite number: refused by strict JSON before any date rule.
+    raw_claim(
+        f"date-{claim}-overflowing-float",
+        f"'{claim}': 1e999",
+        MalformedTokenError,
+        "RFC 8259 §6 (numbers are finite); RFC 7519 §2",
+        claim,
+        "1e999",
+    )
 claims_case(
     "date-exp-missing",
     "no 'exp' (required by default)",
