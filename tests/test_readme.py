@@ -1,8 +1,9 @@
 """Every Python example in README.md runs as written, as a standalone script.
 
 A block is skipped only when the line before its fence is ``<!-- fragment -->`` (configuration
-excerpts such as a Django settings entry, which mean nothing on their own). Examples start their
-own local issuer, so they run offline.
+excerpts such as a Django settings entry, which mean nothing on their own). A block that defines
+``test_`` functions is a test module and runs under pytest, which must collect and pass all of
+them. Examples start their own local issuer, so they run offline.
 """
 
 from __future__ import annotations
@@ -41,11 +42,13 @@ def test_the_readme_has_examples() -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize(("where", "code"), EXAMPLES, ids=[where for where, _ in EXAMPLES])
 def test_example_runs_as_written(where: str, code: str, tmp_path: Path) -> None:
-    script = tmp_path / "example.py"
+    is_test_module = re.search(r"^def test_", code, re.MULTILINE) is not None
+    script = tmp_path / ("test_example.py" if is_test_module else "example.py")
     script.write_text(code, encoding="utf-8")
     environment = {**os.environ, "PYTHONPATH": str(ROOT)}
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(script)]
     result = subprocess.run(
-        [sys.executable, str(script)],
+        command if is_test_module else [sys.executable, str(script)],
         cwd=tmp_path,
         capture_output=True,
         text=True,
