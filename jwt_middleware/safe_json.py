@@ -3,8 +3,9 @@
 Two parsers that disagree about one document are an attack: with duplicate keys, for example, the
 signer may have seen one ``sub`` and we another. So a document is accepted only when every
 reasonable parser would read it the same way: UTF-8 without BOM, no duplicate keys, no
-``NaN``/``Infinity`` (nor numbers that overflow to it), no lone surrogates, bounded nesting and integer size, and (for token parts) an
-object at the top level. Every failure is a ``ValueError``; nothing else escapes.
+``NaN``/``Infinity`` (nor numbers that overflow to it), no lone surrogates, bounded nesting and
+integer size, and (for token parts) an object at the top level. Every failure is a
+``ValueError``; nothing else escapes.
 
 The result is built from ``FrozenDict`` and ``FrozenList``: subclasses of ``dict`` and ``list`` so
 that ``json.dumps``, framework JSON responses and ``==`` keep working, but with every mutating
