@@ -27,7 +27,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from jwt_middleware.challenge import error_response
 from jwt_middleware.claims import Claims
 from jwt_middleware.errors import InvalidTokenError, JWTMiddlewareError, KeysUnavailableError
+from jwt_middleware.recent import RecentTokens
 from jwt_middleware.request_auth import SKIP, HeaderReader, RequestPolicy
+from jwt_middleware.safe_json import FrozenList
 from jwt_middleware.verifier import JWTVerifier
 
 __all__ = [
@@ -97,6 +99,27 @@ def scope_headers(scope: Scope) -> HeaderReader:
     return read
 
 
+def credentials_for(claims: Claims) -> AuthCredentials:
+    """Starlette credentials for verified claims: ``authenticated`` plus the token's scopes.
+
+    Their ``scopes`` list is read-only, since one object may serve every request of a token.
+    """
+    credentials = AuthCredentials()
+    credentials.scopes = FrozenList(["authenticated", *claims.scopes])
+    return credentials
+
+
+def _single_authorization(scope: Scope) -> bytes | None:
+    """The raw value of the request's only ``Authorization`` header; ``None`` for none or several."""
+    found = None
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            if found is not None:
+                return None
+            found = value
+    return found
+
+
 def _query_string(scope: Scope) -> str:
     query: bytes = scope.get("query_string", b"")
     return query.decode("latin-1")
@@ -143,6 +166,10 @@ class JWTAuthMiddleware:
         )
         self.on_error = on_error
         self.manage_lifespan = manage_lifespan
+        # Repeated Authorization values skip extraction, when that is all a token can come from.
+        self._recent: RecentTokens[bytes, AuthCredentials] | None = (
+            RecentTokens(verifier) if self.policy.bearer_only and RecentTokens.usable_with(verifier) else None
+        )
         managed = [verifier] if verifier is not None else []
         managed.extend(verifiers)
         self._managed = managed
@@ -150,17 +177,30 @@ class JWTAuthMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope_type = scope["type"]
         if scope_type == "http" or scope_type == "websocket":
-            try:
-                claims = await self._authenticate(scope)
-            except JWTMiddlewareError as error:
-                await self._reject(scope, receive, send, error)
-                return
-            if claims is None:
-                scope["user"] = UnauthenticatedUser()
-                scope["auth"] = AuthCredentials()
+            recent = self._recent
+            recalled = None
+            if recent is not None:
+                header_value = _single_authorization(scope)
+                if header_value is not None and not (
+                    self.policy.has_exclusions and self.policy.is_excluded(scope["path"])
+                ):
+                    recalled = recent.recall(header_value)
+            if recalled is not None:
+                claims: Claims | None = recalled[0]
+                scope["user"] = JWTUser(recalled[0])
+                scope["auth"] = recalled[1]
             else:
-                scope["user"] = JWTUser(claims)
-                scope["auth"] = AuthCredentials(["authenticated", *claims.scopes])
+                try:
+                    claims = await self._authenticate(scope)
+                except JWTMiddlewareError as error:
+                    await self._reject(scope, receive, send, error)
+                    return
+                if claims is None:
+                    scope["user"] = UnauthenticatedUser()
+                    scope["auth"] = AuthCredentials()
+                else:
+                    scope["user"] = JWTUser(claims)
+                    scope["auth"] = credentials_for(claims)
             scope[CLAIMS_KEY] = claims
             scope[REALM_KEY] = self.policy.realm
             await self.app(scope, receive, send)
@@ -174,7 +214,12 @@ class JWTAuthMiddleware:
         if token is None or token is SKIP:
             return None
         verifier = self.verifier if self.verifier is not None else self._select(scope)
-        return await verifier.verify(token)
+        claims = await verifier.verify(token)
+        if self._recent is not None:
+            header_value = _single_authorization(scope)
+            if header_value is not None:
+                self._recent.remember(header_value, verifier.cached_entry(token), credentials_for(claims))
+        return claims
 
     def _select(self, scope: Scope) -> JWTVerifier:
         assert self.verifier_for is not None

@@ -39,7 +39,6 @@ __all__ = [
 
 DEFAULT_MAX_TOKEN_LENGTH: Final = 16 * 1024
 
-_COMPACT: Final = re.compile(r"([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]*)\.([A-Za-z0-9_-]+)")
 _COMPACT_PADDED: Final = re.compile(r"([A-Za-z0-9_-]+=*)\.([A-Za-z0-9_-]*=*)\.([A-Za-z0-9_-]+=*)")
 
 #: Header parameters whose processing would change what the signature covers or means. We
@@ -52,9 +51,12 @@ _REJECTED_HEADERS: Final = {
 _HEADER_CACHE_SIZE: Final = 256
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ParsedJWS:
-    """A syntactically valid compact JWS whose signature has not been checked yet."""
+    """A syntactically valid compact JWS whose signature has not been checked yet.
+
+    Not frozen: a frozen dataclass pays for ``object.__setattr__`` on every field of every token.
+    """
 
     header: FrozenDict
     algorithm: Algorithm
@@ -115,6 +117,14 @@ def _parse_header(segment: str, padded: bool) -> tuple[FrozenDict, Algorithm, st
     return header, algorithm, kid
 
 
+def _not_compact(token: str) -> MalformedTokenError:
+    if token.count(".") == 4:
+        return MalformedTokenError("Encrypted tokens (JWE) are not accepted")
+    if token.lstrip().startswith("{"):
+        return MalformedTokenError("JSON-serialized tokens are not accepted")
+    return MalformedTokenError("The token is not a compact JWS")
+
+
 def parse_compact(
     token: str | bytes,
     *,
@@ -136,14 +146,24 @@ def parse_compact(
             raise MalformedTokenError("The token is not ASCII") from None
     if not isinstance(token, str):
         raise MalformedTokenError()
-    match = (_COMPACT_PADDED if allow_padding else _COMPACT).fullmatch(token)
-    if match is None:
-        if token.count(".") == 4:
-            raise MalformedTokenError("Encrypted tokens (JWE) are not accepted")
-        if token.lstrip().startswith("{"):
-            raise MalformedTokenError("JSON-serialized tokens are not accepted")
-        raise MalformedTokenError("The token is not a compact JWS")
-    header_segment, payload_segment, signature_segment = match.groups()
+    if allow_padding:
+        match = _COMPACT_PADDED.fullmatch(token)
+        if match is None:
+            raise _not_compact(token)
+        header_segment, payload_segment, signature_segment = match.groups()
+    else:
+        # Split rather than match a regex over the whole token: the strict base64url decoding
+        # of each segment below refuses every character outside the alphabet anyway, except the
+        # standard alphabet's own "+", "/" and "=", which are refused here.
+        if not token.isascii() or token.count(".") != 2 or "+" in token or "/" in token or "=" in token:
+            raise _not_compact(token)
+        header_segment, payload_segment, signature_segment = token.split(".")
+        if not header_segment or not signature_segment:
+            raise _not_compact(token)
+    # The encoding of every segment is judged before the header's content, so a token that is
+    # not strict base64url is always reported as malformed, whatever its header says.
+    payload = _decode_segment(payload_segment, allow_padding)
+    signature = _decode_segment(signature_segment, allow_padding)
     parsed_header = None if allow_padding else _header_cache.get(header_segment)
     if parsed_header is None:
         parsed_header = _parse_header(header_segment, allow_padding)
@@ -156,8 +176,8 @@ def parse_compact(
         algorithm=algorithm,
         kid=kid,
         signing_input=token[:signing_input_length].encode("ascii"),
-        payload=_decode_segment(payload_segment, allow_padding),
-        signature=_decode_segment(signature_segment, allow_padding),
+        payload=payload,
+        signature=signature,
     )
 
 

@@ -60,7 +60,16 @@ class RequestPolicy:
     is the only place a token is read from, so that no second credential can stand in for it.
     """
 
-    __slots__ = ("exclude_paths", "exclude_prefixes", "header", "locations", "optional", "realm")
+    __slots__ = (
+        "bearer_only",
+        "exclude_paths",
+        "exclude_prefixes",
+        "has_exclusions",
+        "header",
+        "locations",
+        "optional",
+        "realm",
+    )
 
     def __init__(
         self,
@@ -86,14 +95,19 @@ class RequestPolicy:
             prefixes.append(prefix.rstrip("/"))
         self.exclude_prefixes = tuple(prefixes)
         self.optional = optional
+        #: Whether any path is excluded (so the per-request check can be skipped when none is).
+        self.has_exclusions = bool(self.exclude_paths or self.exclude_prefixes)
         self.locations = (
             TokenLocations(query_parameter=query_parameter, cookie=cookie)
             if query_parameter or cookie
             else None
         )
+        #: Tokens come only from a single ``Authorization`` header (no query, cookie or custom header),
+        #: which is when a middleware may recall a repeated header value.
+        self.bearer_only = self.locations is None and self.header is None
 
     def is_excluded(self, path: str) -> bool:
-        if not self.exclude_paths and not self.exclude_prefixes:
+        if not self.has_exclusions:
             return False
         if any(segment in path for segment in _DOT_SEGMENTS) or path.endswith(("/.", "/..")):
             return False

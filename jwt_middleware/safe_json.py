@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable
-from typing import Any, NoReturn
+from collections.abc import Callable, Iterable
+from json.scanner import make_scanner
+from typing import Any, Final, NoReturn
 
 __all__ = ["FrozenDict", "FrozenList", "JSONError", "parse_object"]
 
@@ -107,14 +108,25 @@ _DECODER = json.JSONDecoder(
 )
 
 
+# typeshed declares make_scanner's argument as itself; at run time it takes the decoder.
+_SCAN: Callable[[str, int], tuple[Any, int]] = make_scanner(_DECODER)  # type: ignore[arg-type]
+#: JSON's insignificant whitespace (RFC 8259 section 2); nothing else may surround the object.
+_WHITESPACE: Final = " \t\n\r"
+
+
+def _frozen_list(items: list[Any]) -> FrozenList:
+    return FrozenList(_frozen_list(item) if type(item) is list else _freeze_arrays(item) for item in items)
+
+
 def _freeze_arrays(value: Any) -> Any:
     """Replace every ``list`` below ``value`` with a ``FrozenList`` (objects are frozen already)."""
-    if type(value) is list:
-        return FrozenList(_freeze_arrays(item) for item in value)
     if type(value) is FrozenDict:
         for key, item in value.items():
-            if type(item) is list or type(item) is FrozenDict:
-                dict.__setitem__(value, key, _freeze_arrays(item))
+            kind = type(item)
+            if kind is list:
+                dict.__setitem__(value, key, _frozen_list(item))
+            elif kind is FrozenDict:
+                _freeze_arrays(item)
     return value
 
 
@@ -133,14 +145,27 @@ def parse_object(raw: bytes) -> FrozenDict:
     """Parse ``raw`` as a strict UTF-8 JSON object into read-only containers."""
     try:
         text = raw.decode("utf-8")
-        if text.startswith("\ufeff"):
-            raise JSONError("byte order mark")
-        result = _DECODER.decode(text)
+    except UnicodeDecodeError:
+        raise JSONError("not UTF-8") from None
+    start = 0
+    if text[:1] != "{":
+        # Leading whitespace is JSON; a BOM, an array or anything else is not an object.
+        start = len(text) - len(text.lstrip(_WHITESPACE))
+        if text[start : start + 1] != "{":
+            raise JSONError("not a JSON object")
+    try:
+        # The scanner itself, not JSONDecoder.decode: the same C parser and hooks, without the
+        # regex passes decode() spends on whitespace that a token's JSON almost never has.
+        result, end = _SCAN(text, start)
     except JSONError:
         raise
+    except StopIteration:
+        raise JSONError("invalid JSON") from None
     except (ValueError, RecursionError, MemoryError) as exc:
-        # UnicodeDecodeError, json's JSONDecodeError and int-size limits are ValueErrors.
+        # json's JSONDecodeError and int-size limits are ValueErrors.
         raise JSONError("invalid JSON") from exc
+    if end != len(text) and text[end:].strip(_WHITESPACE):
+        raise JSONError("data after the JSON object")
     if type(result) is not FrozenDict:
         raise JSONError("not a JSON object")
     try:

@@ -18,9 +18,25 @@ from jwt_middleware.claims import Claims
 from jwt_middleware.errors import ConfigurationError
 from jwt_middleware.jwk import VerificationKey
 
-__all__ = ["DEFAULT_TOKEN_CACHE_SIZE", "TokenCache"]
+__all__ = ["DEFAULT_TOKEN_CACHE_SIZE", "CachedToken", "TokenCache"]
 
 DEFAULT_TOKEN_CACHE_SIZE: Final = 4096
+
+
+class CachedToken:
+    """One verified token: its claims, its key, and the window in which the policy accepts it."""
+
+    __slots__ = ("claims", "key", "valid_from", "valid_until")
+
+    def __init__(self, claims: Claims, key: VerificationKey, valid_from: float, valid_until: float) -> None:
+        self.claims = claims
+        self.key = key
+        self.valid_from = valid_from
+        self.valid_until = valid_until
+
+    def usable_at(self, now: float) -> bool:
+        """The one rule for serving a remembered token: inside its window, key not retired."""
+        return not self.key.retired and self.valid_from <= now < self.valid_until
 
 
 class TokenCache:
@@ -32,34 +48,26 @@ class TokenCache:
         if maxsize < 1:
             raise ConfigurationError("maxsize must be at least 1")
         self.maxsize = maxsize
-        self._entries: OrderedDict[str, tuple[Claims, VerificationKey, float, float]] = OrderedDict()
+        self._entries: OrderedDict[str, CachedToken] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, token: str, now: float) -> tuple[Claims, VerificationKey] | None:
-        """The verified claims and key for ``token`` if its entry is still valid at ``now``."""
+    def get(self, token: str, now: float) -> CachedToken | None:
+        """The entry for ``token`` if it is still usable at ``now``."""
         entry = self._entries.get(token)
         if entry is None:
             return None
-        claims, key, valid_from, valid_until = entry
-        if key.retired or not valid_from <= now < valid_until:
+        if not entry.usable_at(now):
             with self._lock:
                 self._entries.pop(token, None)
             return None
         with self._lock:
             if token in self._entries:
                 self._entries.move_to_end(token)
-        return claims, key
+        return entry
 
-    def put(
-        self,
-        token: str,
-        claims: Claims,
-        key: VerificationKey,
-        valid_from: float,
-        valid_until: float,
-    ) -> None:
+    def put(self, token: str, entry: CachedToken) -> None:
         with self._lock:
-            self._entries[token] = (claims, key, valid_from, valid_until)
+            self._entries[token] = entry
             self._entries.move_to_end(token)
             while len(self._entries) > self.maxsize:
                 self._entries.popitem(last=False)

@@ -42,7 +42,7 @@ from jwt_middleware.policy import (
     string_set,
 )
 from jwt_middleware.safe_json import FrozenDict, JSONError, parse_object
-from jwt_middleware.token_cache import DEFAULT_TOKEN_CACHE_SIZE, TokenCache
+from jwt_middleware.token_cache import DEFAULT_TOKEN_CACHE_SIZE, CachedToken, TokenCache
 
 __all__ = ["CustomCheck", "JWTVerifier"]
 
@@ -54,7 +54,7 @@ logger = logging.getLogger("jwt_middleware")
 CustomCheck = Callable[[Mapping[str, Any], Claims, VerificationKey], "bool | Awaitable[bool | None] | None"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Pending:
     """A token that passed every check possible before its key is known."""
 
@@ -198,9 +198,8 @@ class JWTVerifier:
         claims = Claims(pending.payload, pending.parsed.header)
         if self._token_cache is not None and self._custom_check is None:
             time_check = self.policy.time
-            self._token_cache.put(
-                token, claims, key, time_check.valid_from(claims), time_check.valid_until(claims)
-            )
+            entry = CachedToken(claims, key, time_check.valid_from(claims), time_check.valid_until(claims))
+            self._token_cache.put(token, entry)
         return claims
 
     def _annotate(self, error: JWTMiddlewareError, payload: FrozenDict) -> JWTMiddlewareError:
@@ -208,15 +207,36 @@ class JWTVerifier:
             error.unverified_claims = payload
         return error
 
-    def _cached(self, token: str) -> Claims | None:
+    @property
+    def caches_tokens(self) -> bool:
+        """Whether verified tokens are remembered (a token cache and no custom check)."""
+        return self._token_cache is not None and self._custom_check is None
+
+    def cached_claims(self, token: str) -> Claims | None:
+        """The claims of ``token`` if this verifier already verified it and still accepts it now.
+
+        Never does any other work: ``None`` means "not known", not "invalid".
+        """
+        entry = self.cached_entry(token)
+        return entry.claims if entry is not None else None
+
+    def cached_entry(self, token: str) -> CachedToken | None:
+        """The token cache's entry for ``token``, if still usable (see ``CachedToken.usable_at``).
+
+        Middlewares keep the entry for a repeated ``Authorization`` value and re-check it with
+        ``entry.usable_at(verifier.clock())``: the same rule the cache applies.
+        """
         if self._token_cache is None or self._custom_check is not None:
             return None
-        now = self._clock()
         try:
-            hit = self._token_cache.get(token, now)
+            return self._token_cache.get(token, self._clock())
         except TypeError:
             return None  # Unhashable, so not a token at all: parse_compact rejects it.
-        return hit[0] if hit is not None else None
+
+    @property
+    def clock(self) -> Callable[[], float]:
+        """The verifier's clock (``time.time`` unless one was injected), in seconds."""
+        return self._clock
 
     def _check_result(self, result: object, pending: _Pending) -> None:
         if result is False:
@@ -228,7 +248,7 @@ class JWTVerifier:
 
     async def verify(self, token: str) -> Claims:
         """Verify ``token`` and return its claims, or raise a ``JWTMiddlewareError``."""
-        cached = self._cached(token)
+        cached = self.cached_claims(token)
         if cached is not None:
             return cached
         pending: _Pending | None = None
@@ -253,7 +273,7 @@ class JWTVerifier:
 
     def verify_sync(self, token: str) -> Claims:
         """``verify`` for threads without an event loop (WSGI, Django, Flask, Lambda)."""
-        cached = self._cached(token)
+        cached = self.cached_claims(token)
         if cached is not None:
             return cached
         pending: _Pending | None = None

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Final
 from jwt_middleware.challenge import error_response
 from jwt_middleware.claims import Claims
 from jwt_middleware.errors import InvalidTokenError, JWTMiddlewareError
+from jwt_middleware.recent import RecentTokens
 from jwt_middleware.request_auth import SKIP, RequestPolicy, environ_headers
 from jwt_middleware.verifier import JWTVerifier
 
@@ -73,8 +74,24 @@ class WSGIJWTMiddleware:
             header=header,
         )
         self.on_error = on_error
+        # A repeated Authorization value skips extraction (see jwt_middleware.recent).
+        self._recent: RecentTokens[str, None] | None = (
+            RecentTokens(verifier) if self.policy.bearer_only and RecentTokens.usable_with(verifier) else None
+        )
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        recalled = None
+        recent = self._recent
+        if recent is not None:
+            header_value = environ.get("HTTP_AUTHORIZATION")
+            if header_value is not None and not (
+                self.policy.has_exclusions and self.policy.is_excluded(environ.get("PATH_INFO", "") or "/")
+            ):
+                recalled = recent.recall(header_value)
+        if recalled is not None:
+            environ[CLAIMS_KEY] = recalled[0]
+            environ[REALM_KEY] = self.policy.realm
+            return self.app(environ, start_response)
         try:
             claims = self._authenticate(environ)
         except JWTMiddlewareError as error:
@@ -101,4 +118,9 @@ class WSGIJWTMiddleware:
             verifier = self.verifier_for(environ)
             if verifier is None:
                 raise InvalidTokenError("No token issuer is accepted for this request")
-        return verifier.verify_sync(token)
+        claims = verifier.verify_sync(token)
+        if self._recent is not None:
+            header_value = environ.get("HTTP_AUTHORIZATION")
+            if isinstance(header_value, str):
+                self._recent.remember(header_value, verifier.cached_entry(token), None)
+        return claims

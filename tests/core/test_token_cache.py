@@ -21,7 +21,7 @@ from jwt_middleware import (
     import_key,
 )
 from jwt_middleware.algorithms import Algorithm
-from jwt_middleware.token_cache import TokenCache
+from jwt_middleware.token_cache import CachedToken, TokenCache
 from tests.core.support import AUDIENCE, ISSUER, NOW, Clock, Keyring, claims, token, verifier
 
 EXP = int(NOW) + 300
@@ -156,7 +156,7 @@ def test_token_cache_never_holds_more_than_its_size(keyring: Keyring) -> None:
     key = import_key(keyring["EdDSA"].public_jwk())
     cache = TokenCache(3)
     for n in range(50):
-        cache.put(f"token-{n}", Claims({"n": n}), key, NOW - 1, NOW + 1)
+        cache.put(f"token-{n}", CachedToken(Claims({"n": n}), key, NOW - 1, NOW + 1))
         assert len(cache) <= 3
     assert len(cache) == 3
     assert cache.get("token-49", NOW) is not None

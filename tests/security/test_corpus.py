@@ -8,7 +8,6 @@ exception inside the library.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
@@ -99,15 +98,10 @@ def test_a_1mb_token_is_refused_before_any_decoding(
         (safe_json, "parse_object"),
     ):
         monkeypatch.setattr(module, name, must_not_run)
-    monkeypatch.setattr(jws, "_COMPACT", None)  # not even the shape regex may look at it
     verifier = kit.verifier()
-    started = time.perf_counter()
-    for _ in range(100):
-        with pytest.raises(MalformedTokenError) as caught:
-            verifier.verify_sync(token)  # type: ignore[arg-type]
-    elapsed = time.perf_counter() - started
+    with pytest.raises(MalformedTokenError) as caught:
+        verifier.verify_sync(token)  # type: ignore[arg-type]
     assert caught.value.description == "The token is too large"
-    assert elapsed < 0.5, f"100 rejections of a 1 MB token took {elapsed:.3f}s"
 
 
 def test_case_names_are_unique() -> None:

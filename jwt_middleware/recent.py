@@ -1,0 +1,64 @@
+"""Requests that repeat a recent ``Authorization`` value skip extraction and parsing entirely.
+
+Clients resend the same token for its whole lifetime, so a middleware sees one header value many
+times. ``RecentTokens`` maps a raw header value that was already turned into a verified token to
+that token's entry in the verifier's token cache, and re-checks it with the entry's own
+``usable_at`` (the policy window and the key's retirement), the rule the token cache applies, so
+this adds no rule of its own. A value is only remembered after the full path
+accepted it, and extraction is deterministic, so the same bytes would be extracted the same way.
+"""
+
+from __future__ import annotations
+
+from typing import Final, Generic, TypeGuard, TypeVar
+
+from jwt_middleware.claims import Claims
+from jwt_middleware.token_cache import CachedToken
+from jwt_middleware.verifier import JWTVerifier
+
+__all__ = ["RecentTokens"]
+
+HeaderValue = TypeVar("HeaderValue", bytes, str)
+Extra = TypeVar("Extra")
+
+_DEFAULT_SIZE: Final = 4096
+
+
+class RecentTokens(Generic[HeaderValue, Extra]):
+    """A bounded memo from raw ``Authorization`` values to verified tokens, for one verifier.
+
+    Each value keeps the token cache's ``CachedToken`` and an ``extra`` that the adapter derived
+    from it once (the ASGI middleware keeps read-only Starlette credentials there).
+    """
+
+    __slots__ = ("_clock", "_entries", "_maxsize")
+
+    def __init__(self, verifier: JWTVerifier, maxsize: int = _DEFAULT_SIZE) -> None:
+        self._clock = verifier.clock
+        self._maxsize = maxsize
+        self._entries: dict[HeaderValue, tuple[CachedToken, Extra]] = {}
+
+    def recall(self, header_value: HeaderValue) -> tuple[Claims, Extra] | None:
+        """The claims (and extra) for a header value seen before, if still accepted right now."""
+        found = self._entries.get(header_value)
+        if found is None:
+            return None
+        entry, extra = found
+        if not entry.usable_at(self._clock()):
+            self._entries.pop(header_value, None)
+            return None
+        return entry.claims, extra
+
+    def remember(self, header_value: HeaderValue, entry: CachedToken | None, extra: Extra) -> None:
+        """Keep ``entry`` (from ``JWTVerifier.cached_entry``) for this header value."""
+        if entry is None:
+            return
+        if len(self._entries) >= self._maxsize:
+            # Clearing is cheaper than LRU bookkeeping; the verifier's token cache keeps the LRU.
+            self._entries.clear()
+        self._entries[header_value] = (entry, extra)
+
+    @staticmethod
+    def usable_with(verifier: JWTVerifier | None) -> TypeGuard[JWTVerifier]:
+        """Whether a verifier's answers may be recalled: it must cache tokens (no custom check)."""
+        return verifier is not None and verifier.caches_tokens
