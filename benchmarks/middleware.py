@@ -14,6 +14,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterable
+from functools import partial
 from typing import Any
 
 from starlette.applications import Starlette
@@ -39,6 +40,11 @@ async def _hello(request: Request) -> PlainTextResponse:
 
 def asgi_apps(alg: str = "RS256") -> tuple[dict[str, ASGIApp], str]:
     """The bare one-route app and the same app behind the middleware (token cache on and off)."""
+    apps, token, _ = _asgi_apps_and_verifier(alg)
+    return apps, token
+
+
+def _asgi_apps_and_verifier(alg: str) -> tuple[dict[str, ASGIApp], str, JWTVerifier]:
     key = SigningKey.generate(alg)
     token = encode_compact(cognito_sized_claims(), key)
     jwks = {"keys": [key.public_jwk()]}
@@ -53,7 +59,9 @@ def asgi_apps(alg: str = "RS256") -> tuple[dict[str, ASGIApp], str]:
         "with middleware, token cache hit": protected(4096),
         "with middleware, token cache off": protected(None),
     }
-    return apps, token
+    # The cost the cache-off middleware may add at most: verifying the same token, nothing else.
+    verify_only = JWTVerifier(issuer=ISSUER, audience=AUDIENCE, jwks=jwks, token_cache_size=None)
+    return apps, token, verify_only
 
 
 def _asgi_batch(app: ASGIApp, token: str, loop: asyncio.AbstractEventLoop) -> Callable[[], object]:
@@ -103,6 +111,24 @@ def _flask_app() -> Callable[..., Iterable[bytes]]:
     return app
 
 
+async def _minimal_asgi(scope: Any, receive: Any, send: Any) -> None:
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"hello"})
+
+
+def _minimal_wsgi(environ: Any, start_response: Any) -> Iterable[bytes]:
+    start_response("200 OK", [])
+    return [b"hello"]
+
+
+def _repeat(function: Callable[[], object]) -> Callable[[], object]:
+    def batch() -> None:
+        for _ in range(_BATCH):
+            function()
+
+    return batch
+
+
 def _wsgi_batch(app: Callable[..., Iterable[bytes]], token: str) -> Callable[[], object]:
     environ = {
         "REQUEST_METHOD": "GET",
@@ -127,11 +153,22 @@ def _wsgi_batch(app: Callable[..., Iterable[bytes]], token: str) -> Callable[[],
 
 def run_in_process(rounds: int = 15) -> dict[str, Measurement]:
     """Per-request microseconds for each ASGI and WSGI variant (batched, divided back)."""
-    apps, token = asgi_apps()
+    apps, token, verify_only = _asgi_apps_and_verifier("RS256")
     loop = asyncio.new_event_loop()
     functions: dict[str, Callable[[], object]] = {
         f"ASGI: {name}": _asgi_batch(app, token, loop) for name, app in apps.items()
     }
+    functions["verify alone (same token, no cache)"] = _repeat(partial(verify_only.verify_sync, token))
+    # Minimal apps isolate the middleware's own work from a framework's (a framework's working set
+    # and OpenSSL's evict each other from the CPU caches, which costs time that is nobody's code).
+    functions["ASGI minimal: bare"] = _asgi_batch(_minimal_asgi, token, loop)
+    functions["ASGI minimal: with middleware, token cache off"] = _asgi_batch(
+        JWTAuthMiddleware(_minimal_asgi, verifier=verify_only), token, loop
+    )
+    functions["WSGI minimal: bare"] = _wsgi_batch(_minimal_wsgi, token)
+    functions["WSGI minimal: with middleware, token cache off"] = _wsgi_batch(
+        WSGIJWTMiddleware(_minimal_wsgi, verifier=verify_only), token
+    )
     key = SigningKey.generate("RS256")
     wsgi_token = encode_compact(cognito_sized_claims(), key)
     jwks = {"keys": [key.public_jwk()]}

@@ -29,12 +29,27 @@ __all__ = [
     "check_header_name",
     "extract_header_token",
     "extract_token",
+    "is_b64token",
     "parse_authorization",
     "parse_raw_token",
 ]
 
 #: RFC 6750 2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
-_B64TOKEN: Final = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+_B64TOKEN_CHARACTERS: Final = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/"
+
+
+def is_b64token(token: str) -> bool:
+    """Whether ``token`` matches RFC 6750's b64token.
+
+    Deleting the allowed bytes and checking nothing is left is the grammar above, at half the
+    cost of a regex over a kilobyte-long token: this runs on every request.
+    """
+    try:
+        body = token.encode("latin-1").rstrip(b"=")
+    except UnicodeEncodeError:
+        return False
+    return bool(body) and not body.translate(None, _B64TOKEN_CHARACTERS)
+
 _COOKIE_NAME: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 #: A second credential with the Bearer scheme after a comma: repeated headers folded into one.
 _FOLDED_BEARER: Final = re.compile(r",[ \t]*bearer(?:[ \t,]|$)", re.IGNORECASE)
@@ -74,7 +89,7 @@ def parse_authorization(value: str) -> str | None:
     token = rest.lstrip(" ")
     if not token:
         raise InvalidRequestError("The bearer token is missing")
-    if _B64TOKEN.fullmatch(token) is None:
+    if not is_b64token(token):
         raise InvalidRequestError("The Authorization header is malformed")
     return token
 
@@ -129,7 +144,7 @@ def extract_token(
         raise InvalidRequestError("The request carries a token in more than one place")
     if not found:
         return None
-    if _B64TOKEN.fullmatch(found[0]) is None:
+    if not is_b64token(found[0]):
         raise InvalidRequestError("The token is malformed")
     return found[0]
 

@@ -147,3 +147,34 @@ class TestRequestPolicy:
     def test_realm_must_be_quotable(self) -> None:
         with pytest.raises(ConfigurationError):
             RequestPolicy(realm='a"b')
+
+
+@pytest.mark.parametrize(
+    "candidate",
+    [
+        "",
+        "=",
+        "==",
+        "a",
+        "a=",
+        "a==",
+        "a=b",
+        "=a",
+        "a b",
+        "a\tb",
+        "a,b",
+        'a"b',
+        "a\\b",
+        "é",
+        "a\x00",
+        "-._~+/",
+        "A" * 5000,
+    ],
+)
+def test_the_fast_b64token_check_is_exactly_the_rfc_6750_grammar(candidate: str) -> None:
+    import re
+
+    from jwt_middleware.bearer import is_b64token
+
+    grammar = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+    assert is_b64token(candidate) == (grammar.fullmatch(candidate) is not None)
