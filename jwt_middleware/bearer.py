@@ -50,6 +50,7 @@ def is_b64token(token: str) -> bool:
         return False
     return bool(body) and not body.translate(None, _B64TOKEN_CHARACTERS)
 
+
 _COOKIE_NAME: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 #: A second credential with the Bearer scheme after a comma: repeated headers folded into one.
 _FOLDED_BEARER: Final = re.compile(r",[ \t]*bearer(?:[ \t,]|$)", re.IGNORECASE)
