@@ -249,25 +249,33 @@ def _serve(app: ASGIApp, port: int, ready: threading.Event, stop: threading.Even
 
 
 def run_uvicorn(seconds: float = 3.0, connections: int = 16, repeats: int = 3) -> dict[str, float]:
-    """Requests per second for each ASGI variant under uvicorn, best of ``repeats`` runs."""
+    """Requests per second for each ASGI variant under uvicorn, best of ``repeats`` runs.
+
+    All servers run at once and the load runs are interleaved (bare, cache hit, cache off, bare,
+    ...), so warm-up and machine noise fall on every variant alike.
+    """
     apps, token = asgi_apps()
     request = f"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n\r\n".encode()
     context = multiprocessing.get_context("spawn")
-    results: dict[str, float] = {}
+    servers: dict[str, tuple[int, threading.Thread, threading.Event]] = {}
     for name, app in apps.items():
         port = _free_port()
         ready, stop = threading.Event(), threading.Event()
-        server = threading.Thread(target=_serve, args=(app, port, ready, stop), daemon=True)
-        server.start()
+        thread = threading.Thread(target=_serve, args=(app, port, ready, stop), daemon=True)
+        thread.start()
         ready.wait(10)
-        best = 0.0
+        servers[name] = (port, thread, stop)
+    best = dict.fromkeys(apps, 0.0)
+    try:
         for _ in range(repeats):
-            queue = context.Queue()
-            loader = context.Process(target=_load, args=(port, request, connections, seconds, queue))
-            loader.start()
-            best = max(best, float(queue.get(timeout=seconds + 30)))
-            loader.join()
-        stop.set()
-        server.join(10)
-        results[name] = best
-    return results
+            for name, (port, _thread, _stop) in servers.items():
+                queue = context.Queue()
+                loader = context.Process(target=_load, args=(port, request, connections, seconds, queue))
+                loader.start()
+                best[name] = max(best[name], float(queue.get(timeout=seconds + 30)))
+                loader.join()
+    finally:
+        for _port, thread, stop in servers.values():
+            stop.set()
+            thread.join(10)
+    return best

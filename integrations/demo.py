@@ -1,33 +1,168 @@
-"""Minimal demo: mint a token with a throwaway key and verify it (replaced by the full demo)."""
+"""The demo behind ``python3 dev.py demo``: a protected API against the built-in local issuer.
+
+It starts ``LocalIssuer`` (a real OpenID provider on 127.0.0.1) and the FastAPI reference app
+under uvicorn, then sends real HTTP requests and shows what happens: no token, a valid token, a
+missing scope, an expired token, and a key rotation handled with exactly one JWKS fetch. Every
+answer is checked, so the demo doubles as a smoke test (exit status 1 if anything is off). Then
+it keeps serving and prints curl lines to try, until Ctrl-C; ``--once`` exits instead.
+"""
 
 from __future__ import annotations
 
-import json
+import argparse
+import os
+import socket
+import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+import httpx2
+import uvicorn
 
-from jwt_middleware import JWTVerifier, b64
+from integrations.fastapi_app import create_app
+from jwt_middleware import JWTVerifier
+from jwt_middleware.testing import LocalIssuer
+
+AUDIENCE = "orders-api"
 
 
-def main() -> int:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    numbers = key.public_key().public_numbers()
-    jwk = {
-        "kty": "RSA",
-        "kid": "demo",
-        "alg": "RS256",
-        "n": b64.encode(numbers.n.to_bytes(256, "big")),
-        "e": b64.encode(numbers.e.to_bytes(3, "big")),
-    }
-    header = b64.encode(json.dumps({"alg": "RS256", "kid": "demo"}).encode())
-    claims = {"iss": "https://demo.example", "aud": "demo-api", "sub": "alice", "exp": int(time.time()) + 300}
-    payload = b64.encode(json.dumps(claims).encode())
-    signature = key.sign(f"{header}.{payload}".encode(), padding.PKCS1v15(), hashes.SHA256())
-    token = f"{header}.{payload}.{b64.encode(signature)}"
-    verifier = JWTVerifier(issuer="https://demo.example", audience="demo-api", jwks={"keys": [jwk]})
-    print("verified claims:", dict(verifier.verify_sync(token)))
+class Console:
+    """Just enough colour to make the story readable in a terminal, none when piped."""
+
+    def __init__(self, colour: bool) -> None:
+        self.colour = colour
+
+    def _paint(self, code: str, text: str) -> str:
+        return f"\033[{code}m{text}\033[0m" if self.colour else text
+
+    def title(self, text: str) -> None:
+        print(f"\n{self._paint('1', text)}")
+
+    def line(self, text: str = "") -> None:
+        print(f"  {text}")
+
+    def good(self, text: str) -> None:
+        print(f"  {self._paint('32', '✔')} {text}")
+
+    def bad(self, text: str) -> None:
+        print(f"  {self._paint('31', '✘')} {text}")
+
+    def dim(self, text: str) -> str:
+        return self._paint("2", text)
+
+
+def _port_or_free(port: int) -> int:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            probe.bind(("127.0.0.1", 0))
+        chosen: int = probe.getsockname()[1]
+        return chosen
+
+
+@contextmanager
+def _serving(app: object, port: int) -> Iterator[str]:
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")  # type: ignore[arg-type]
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="demo-uvicorn", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the demo app did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+def _short(token: str) -> str:
+    return f"{token[:16]}…{token[-8:]}"
+
+
+def _tour(console: Console, http: httpx2.Client, issuer: LocalIssuer) -> bool:
+    """The five requests of the demo; true when every answer is the expected one."""
+    ok = True
+
+    def request(title: str, path: str, token: str | None, expected: int) -> httpx2.Response:
+        nonlocal ok
+        console.title(title)
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        shown = f"Authorization: Bearer {_short(token)}" if token else "no Authorization header"
+        console.line(console.dim(f"GET {path}  ({shown})"))
+        response = http.get(path, headers=headers)
+        verdict = f"{response.status_code} {response.reason_phrase}"
+        (console.good if response.status_code == expected else console.bad)(verdict)
+        ok = ok and response.status_code == expected
+        if "www-authenticate" in response.headers:
+            console.line(f"WWW-Authenticate: {response.headers['www-authenticate']}")
+        console.line(f"body: {response.text}")
+        return response
+
+    console.line(f"keys loaded at startup: {issuer.jwks_requests} JWKS fetch")
+    request("1. No token", "/orders", None, 401)
+    request(
+        "2. A valid token with orders:read", "/orders", issuer.mint(sub="alice", scope="orders:read"), 200
+    )
+    request("3. A valid token without orders:read", "/orders", issuer.mint(sub="bob", scope="profile"), 403)
+    request("4. An expired token", "/orders", issuer.mint_expired(sub="alice", scope="orders:read"), 401)
+
+    before = issuer.jwks_requests
+    issuer.rotate()
+    console.title("5. The provider rotates its signing key")
+    console.line(f"new signing key {issuer.current_key.kid!r}; tokens now carry it")
+    burst = [issuer.mint(sub=f"user-{index}", scope="orders:read") for index in range(20)]
+    statuses = [
+        http.get("/orders", headers={"Authorization": f"Bearer {token}"}).status_code for token in burst
+    ]
+    fetched = issuer.jwks_requests - before
+    rotation_ok = statuses == [200] * len(burst) and fetched == 1
+    (console.good if rotation_ok else console.bad)(
+        f"{statuses.count(200)}/{len(burst)} requests with the new key answered 200; "
+        f"JWKS fetched {fetched} time(s) for the rotation"
+    )
+    return ok and rotation_ok
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python3 dev.py demo", description=__doc__)
+    parser.add_argument("--once", action="store_true", help="run the requests and exit (for tests and CI)")
+    parser.add_argument("--port", type=int, default=8000, help="port for the app on 127.0.0.1 (default 8000)")
+    options = parser.parse_args(argv)
+    console = Console(colour=sys.stdout.isatty() and "NO_COLOR" not in os.environ)
+
+    with LocalIssuer(audience=AUDIENCE) as issuer:
+        verifier = JWTVerifier(issuer=issuer.issuer, audience=AUDIENCE)  # keys through OIDC discovery
+        port = _port_or_free(0 if options.once else options.port)
+        console.title("jwt_middleware demo")
+        console.line(
+            f"identity provider  {issuer.issuer}  (discovery, JWKS; a local stand-in for Cognito, Auth0...)"
+        )
+        with _serving(create_app(verifier), port) as base_url:
+            console.line(f"orders API         {base_url}  (FastAPI + JWTBearer, under uvicorn)")
+            with httpx2.Client(base_url=base_url, timeout=10) as http:
+                ok = _tour(console, http, issuer)
+            console.title(
+                "Result: every answer as expected" if ok else "Result: something was NOT as expected"
+            )
+            if options.once or not ok:
+                return 0 if ok else 1
+            token = issuer.mint(sub="you", scope="orders:read", expires_in=3600)
+            console.title("Try it yourself (Ctrl-C to stop)")
+            console.line(f"curl -i {base_url}/orders")
+            console.line(f"curl -i -H 'Authorization: Bearer {token}' {base_url}/orders")
+            console.line(f"curl -i -H 'Authorization: Bearer {token}' {base_url}/me")
+            console.line(f"Swagger UI with the Authorize button: {base_url}/docs")
+            try:
+                while True:
+                    time.sleep(3600)
+            except KeyboardInterrupt:
+                console.line("stopped")
     return 0
 
 

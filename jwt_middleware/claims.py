@@ -10,18 +10,25 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from jwt_middleware.policy import split_scope
 from jwt_middleware.safe_json import FrozenDict
 
 __all__ = ["Claims"]
 
 
+_NOTHING: frozenset[str] = frozenset()
+_EMPTY_TOKEN: frozenset[str] = frozenset(("",))
+
+
 def _string_set(value: object, *, split: bool) -> frozenset[str]:
     if isinstance(value, str):
-        return frozenset(split_scope(value)) if split else frozenset((value,))
+        if not split:
+            return frozenset((value,))
+        # split_scope's rule (spaces only, RFC 6749 3.3) as set operations, for the request path.
+        tokens = frozenset(value.split(" "))
+        return tokens - _EMPTY_TOKEN if "" in tokens else tokens
     if isinstance(value, list | tuple):
         return frozenset(item for item in value if isinstance(item, str))
-    return frozenset()
+    return _NOTHING
 
 
 def _timestamp(value: object) -> datetime | None:
@@ -93,7 +100,10 @@ class Claims(FrozenDict):
     def scopes(self) -> frozenset[str]:
         """OAuth scopes from ``scope`` (space-delimited, RFC 8693/9068) or ``scp`` (string or list)."""
         if self._scopes is None:
-            scopes = _string_set(self.get("scope"), split=True) | _string_set(self.get("scp"), split=True)
+            scopes = _string_set(self.get("scope"), split=True)
+            scp = self.get("scp")
+            if scp is not None:
+                scopes |= _string_set(scp, split=True)
             object.__setattr__(self, "_scopes", scopes)
             return scopes
         return self._scopes
