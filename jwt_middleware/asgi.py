@@ -58,12 +58,24 @@ _TRY_AGAIN_LATER: Final = 1013
 
 
 class JWTUser(BaseUser):
-    """The authenticated principal: Starlette's ``BaseUser`` carrying the verified claims."""
+    """The authenticated principal: Starlette's ``BaseUser`` carrying the verified claims.
+
+    Read-only, because one object serves every request of a token: keep per-request data on
+    ``request.state``, as Starlette recommends, not on the user.
+    """
 
     __slots__ = ("claims",)
 
+    claims: Claims
+
     def __init__(self, claims: Claims) -> None:
-        self.claims = claims
+        object.__setattr__(self, "claims", claims)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("JWTUser is read-only; keep per-request data on request.state")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError("JWTUser is read-only")
 
     @property
     def is_authenticated(self) -> bool:
@@ -97,6 +109,11 @@ def scope_headers(scope: Scope) -> HeaderReader:
         return [value.decode("latin-1") for key, value in scope["headers"] if key == wanted]
 
     return read
+
+
+def principal_for(claims: Claims) -> tuple[JWTUser, AuthCredentials]:
+    """``scope["user"]`` and ``scope["auth"]`` for verified claims; both read-only and shareable."""
+    return JWTUser(claims), credentials_for(claims)
 
 
 def credentials_for(claims: Claims) -> AuthCredentials:
@@ -166,8 +183,9 @@ class JWTAuthMiddleware:
         )
         self.on_error = on_error
         self.manage_lifespan = manage_lifespan
+        self._has_exclusions = self.policy.has_exclusions
         # Repeated Authorization values skip extraction, when that is all a token can come from.
-        self._recent: RecentTokens[bytes, AuthCredentials] | None = (
+        self._recent: RecentTokens[bytes, tuple[JWTUser, AuthCredentials]] | None = (
             RecentTokens(verifier) if self.policy.bearer_only and RecentTokens.usable_with(verifier) else None
         )
         managed = [verifier] if verifier is not None else []
@@ -182,13 +200,12 @@ class JWTAuthMiddleware:
             if recent is not None:
                 header_value = _single_authorization(scope)
                 if header_value is not None and not (
-                    self.policy.has_exclusions and self.policy.is_excluded(scope["path"])
+                    self._has_exclusions and self.policy.is_excluded(scope["path"])
                 ):
                     recalled = recent.recall(header_value)
             if recalled is not None:
-                claims: Claims | None = recalled[0]
-                scope["user"] = JWTUser(recalled[0])
-                scope["auth"] = recalled[1]
+                claims: Claims | None = recalled[0].claims
+                scope["user"], scope["auth"] = recalled[1]
             else:
                 try:
                     claims = await self._authenticate(scope)
@@ -199,8 +216,7 @@ class JWTAuthMiddleware:
                     scope["user"] = UnauthenticatedUser()
                     scope["auth"] = AuthCredentials()
                 else:
-                    scope["user"] = JWTUser(claims)
-                    scope["auth"] = credentials_for(claims)
+                    scope["user"], scope["auth"] = principal_for(claims)
             scope[CLAIMS_KEY] = claims
             scope[REALM_KEY] = self.policy.realm
             await self.app(scope, receive, send)
@@ -218,7 +234,7 @@ class JWTAuthMiddleware:
         if self._recent is not None:
             header_value = _single_authorization(scope)
             if header_value is not None:
-                self._recent.remember(header_value, verifier.cached_entry(token), credentials_for(claims))
+                self._recent.remember(header_value, verifier.cached_entry(token), principal_for(claims))
         return claims
 
     def _select(self, scope: Scope) -> JWTVerifier:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from typing import Final, Generic, TypeGuard, TypeVar
 
-from jwt_middleware.claims import Claims
 from jwt_middleware.token_cache import CachedToken
 from jwt_middleware.verifier import JWTVerifier
 
@@ -38,16 +37,15 @@ class RecentTokens(Generic[HeaderValue, Extra]):
         self._maxsize = maxsize
         self._entries: dict[HeaderValue, tuple[CachedToken, Extra]] = {}
 
-    def recall(self, header_value: HeaderValue) -> tuple[Claims, Extra] | None:
-        """The claims (and extra) for a header value seen before, if still accepted right now."""
+    def recall(self, header_value: HeaderValue) -> tuple[CachedToken, Extra] | None:
+        """The entry (and extra) for a header value seen before, if still usable right now."""
         found = self._entries.get(header_value)
         if found is None:
             return None
-        entry, extra = found
-        if not entry.usable_at(self._clock()):
+        if not found[0].usable_at(self._clock()):
             self._entries.pop(header_value, None)
             return None
-        return entry.claims, extra
+        return found
 
     def remember(self, header_value: HeaderValue, entry: CachedToken | None, extra: Extra) -> None:
         """Keep ``entry`` (from ``JWTVerifier.cached_entry``) for this header value."""

@@ -89,7 +89,7 @@ class WSGIJWTMiddleware:
             ):
                 recalled = recent.recall(header_value)
         if recalled is not None:
-            environ[CLAIMS_KEY] = recalled[0]
+            environ[CLAIMS_KEY] = recalled[0].claims
             environ[REALM_KEY] = self.policy.realm
             return self.app(environ, start_response)
         try:

@@ -149,3 +149,21 @@ def test_repeated_requests_are_not_verified_again(
     monkeypatch.setattr(verifier, "verify", must_not_run)
     for _ in range(3):
         assert client.get("/me", headers=bearer(token)).json()["sub"] == "alice"
+
+
+def test_the_shared_user_is_read_only(issuer: LocalIssuer) -> None:
+    async def tag(request: Request) -> JSONResponse:
+        try:
+            request.user.tenant = "x"
+        except AttributeError:
+            request.state.tenant = "x"  # where per-request data belongs
+            return JSONResponse({"user_mutable": False, "state": request.state.tenant})
+        return JSONResponse({"user_mutable": True})
+
+    app = Starlette(
+        routes=[Route("/tag", tag)], middleware=[Middleware(JWTAuthMiddleware, verifier=issuer.verifier())]
+    )
+    client = TestClient(app)
+    token = issuer.mint()
+    for _ in range(2):
+        assert client.get("/tag", headers=bearer(token)).json() == {"user_mutable": False, "state": "x"}
