@@ -253,14 +253,14 @@ class TestFreshness:
         reasons = [event.reason for event in events if isinstance(event, FetchStarted)]
         assert reasons == ["cold", "refresh"]
         succeeded = [event for event in events if isinstance(event, FetchSucceeded)]
-        assert succeeded[-1].ttl == 600
+        assert succeeded[-1].ttl == pytest.approx(600)
 
     def test_provider_max_age_is_bounded(self, issuer: LocalIssuer) -> None:
         events: list[CacheEvent] = []
         issuer.cache_control = "public, max-age=5"
         cache = JWKSCache(issuer.jwks_url, on_event=events.append)
         JWTVerifier(issuer=issuer.issuer, audience="api", jwks_cache=cache).verify_sync(issuer.mint())
-        assert [event.ttl for event in events if isinstance(event, FetchSucceeded)] == [300.0]
+        assert [event.ttl for event in events if isinstance(event, FetchSucceeded)] == [pytest.approx(300.0)]
 
     def test_hydrate_loads_keys_ahead_of_the_first_request(self, issuer: LocalIssuer) -> None:
         verifier = issuer.verifier()

@@ -135,7 +135,9 @@ def test_mutated_tokens_are_rejected_without_a_5xx(
     )
     wsgi_result, _ = wsgi_status(WSGIJWTMiddleware(ok_wsgi, verifier=verifier), f"Bearer {mutated}")
     assert status == wsgi_result
-    if mutated == valid_token:
+    # RFC 6750 allows several spaces after "Bearer", and servers drop trailing whitespace: those
+    # "mutations" leave the credential unchanged.
+    if mutated.lstrip(" ").rstrip(" \t") == valid_token:
         assert status == 200
     else:
         assert status in (400, 401), (kind, position, char)
