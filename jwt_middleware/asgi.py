@@ -186,7 +186,7 @@ class JWTAuthMiddleware:
         self._has_exclusions = self.policy.has_exclusions
         # Repeated Authorization values skip extraction, when that is all a token can come from.
         self._recent: RecentTokens[bytes, tuple[JWTUser, AuthCredentials]] | None = (
-            RecentTokens(verifier) if self.policy.bearer_only and RecentTokens.usable_with(verifier) else None
+            RecentTokens.for_middleware(verifier, self.policy)
         )
         managed = [verifier] if verifier is not None else []
         managed.extend(verifiers)

@@ -10,8 +10,9 @@ accepted it, and extraction is deterministic, so the same bytes would be extract
 
 from __future__ import annotations
 
-from typing import Final, Generic, TypeGuard, TypeVar
+from typing import Final, Generic, TypeVar
 
+from jwt_middleware.request_auth import RequestPolicy
 from jwt_middleware.token_cache import CachedToken
 from jwt_middleware.verifier import JWTVerifier
 
@@ -56,7 +57,15 @@ class RecentTokens(Generic[HeaderValue, Extra]):
             self._entries.clear()
         self._entries[header_value] = (entry, extra)
 
-    @staticmethod
-    def usable_with(verifier: JWTVerifier | None) -> TypeGuard[JWTVerifier]:
-        """Whether a verifier's answers may be recalled: it must cache tokens (no custom check)."""
-        return verifier is not None and verifier.caches_tokens
+    @classmethod
+    def for_middleware(
+        cls, verifier: JWTVerifier | None, policy: RequestPolicy
+    ) -> RecentTokens[HeaderValue, Extra] | None:
+        """A memo for a middleware, or ``None`` when recalling would be wrong or useless.
+
+        Only with one fixed verifier that caches tokens (a custom check must run every time), and
+        only when a token can come from nowhere but the ``Authorization`` header.
+        """
+        if verifier is None or not verifier.caches_tokens or not policy.bearer_only:
+            return None
+        return cls(verifier)

@@ -75,9 +75,7 @@ class WSGIJWTMiddleware:
         )
         self.on_error = on_error
         # A repeated Authorization value skips extraction (see jwt_middleware.recent).
-        self._recent: RecentTokens[str, None] | None = (
-            RecentTokens(verifier) if self.policy.bearer_only and RecentTokens.usable_with(verifier) else None
-        )
+        self._recent: RecentTokens[str, None] | None = RecentTokens.for_middleware(verifier, self.policy)
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         recalled = None
