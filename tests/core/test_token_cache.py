@@ -20,44 +20,23 @@ from jwt_middleware import (
     VerificationKey,
     import_key,
 )
-from jwt_middleware.algorithms import Algorithm
+from jwt_middleware.keysource import StaticKeySource
 from jwt_middleware.token_cache import CachedToken, TokenCache
 from tests.core.support import AUDIENCE, ISSUER, NOW, Clock, Keyring, claims, token, verifier
 
 EXP = int(NOW) + 300
 
 
-class RotatingKeySource:
-    """A key source whose key set is replaced the way a JWKS refresh replaces it."""
+class RotatingKeySource(StaticKeySource):
+    """A static key source whose key set is replaced the way a JWKS refresh replaces it."""
 
     def __init__(self, jwks: Mapping[str, Any]) -> None:
-        self.key_set = KeySet.from_jwks(jwks)
+        super().__init__(KeySet.from_jwks(jwks))
 
     def rotate(self, jwks: Mapping[str, Any]) -> None:
         successor = KeySet.from_jwks(jwks, previous=self.key_set)
         self.key_set.retire_replaced(successor)
         self.key_set = successor
-
-    def get_key_sync(self, kid: str | None, algorithm: Algorithm) -> VerificationKey:
-        key = self.key_set.lookup(kid, algorithm)
-        if key is None:
-            raise UnknownKeyError()
-        return key
-
-    async def get_key(self, kid: str | None, algorithm: Algorithm) -> VerificationKey:
-        return self.get_key_sync(kid, algorithm)
-
-    async def hydrate(self) -> None:
-        return None
-
-    def hydrate_sync(self) -> None:
-        return None
-
-    async def aclose(self) -> None:
-        return None
-
-    def close(self) -> None:
-        return None
 
 
 def test_repeated_token_returns_the_same_claims_object(keyring: Keyring) -> None:
