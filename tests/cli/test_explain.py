@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from jwt_middleware.cli.explain import Configuration, Explanation, KeyState, explain
+from jwt_middleware.cli.humanize import describe_time, duration, iso_utc, relative
 from jwt_middleware.errors import (
     ExpiredTokenError,
     InvalidAudienceError,
@@ -20,8 +22,6 @@ from jwt_middleware.errors import (
     UnsupportedAlgorithmError,
 )
 from jwt_middleware.events import FetchFailed
-from jwt_middleware.explain import Configuration, Explanation, KeyState, explain
-from jwt_middleware.humanize import describe_time, duration, iso_utc, relative
 from jwt_middleware.jwk import KeySet
 from jwt_middleware.testing import SigningKey, encode_compact
 

@@ -12,9 +12,9 @@ import httpx2
 import pytest
 
 from jwt_middleware import b64
-from jwt_middleware.cli_errors import CommandError
-from jwt_middleware.cli_issuer import parse_claim
-from jwt_middleware.cli_mint_endpoint import MINT_PATH, MintRequest, install, request_token
+from jwt_middleware.cli.errors import CommandError
+from jwt_middleware.cli.issuer import parse_claim
+from jwt_middleware.cli.mint_endpoint import MINT_PATH, MintRequest, install, request_token
 from jwt_middleware.testing import LocalIssuer
 from tests.cli.conftest import CONSOLE_SCRIPT, OutputLines, Run
 

@@ -11,7 +11,7 @@ they do not apply):
 ``error``               ``{"type", "status", "code", "description", "claim", "expected"}``: the
                         library's error, exactly as an API sees it
 ``explanation``         ``{"check", "reason", "expected", "actual", "hints"}``: see
-                        ``jwt_middleware.explain.Explanation``; ``check`` is a stable identifier
+                        ``jwt_middleware.cli.explain.Explanation``; ``check`` is a stable identifier
 ``unverified_header``   the rejected token's header and claims, decoded without verification
 ``unverified_claims``   (untrustworthy; shown because the caller is debugging their own token)
 
@@ -25,15 +25,15 @@ import time
 from typing import Any, TextIO
 
 from jwt_middleware.claims import Claims
-from jwt_middleware.cli_console import Console, to_json
-from jwt_middleware.cli_errors import ExitCode
-from jwt_middleware.cli_input import read_token
-from jwt_middleware.cli_verifier import VerifierSetup, build_verifier
+from jwt_middleware.cli.console import Console, to_json
+from jwt_middleware.cli.errors import ExitCode
+from jwt_middleware.cli.explain import Explanation, KeyState, explain
+from jwt_middleware.cli.humanize import describe_time, iso_utc
+from jwt_middleware.cli.input import read_token
+from jwt_middleware.cli.inspection import decode_unverified, quote
+from jwt_middleware.cli.verifier import VerifierSetup, build_verifier
 from jwt_middleware.errors import JWTMiddlewareError, KeysUnavailableError
 from jwt_middleware.events import CacheEvent, FetchFailed, FetchStarted, FetchSucceeded
-from jwt_middleware.explain import Explanation, KeyState, explain
-from jwt_middleware.humanize import describe_time, iso_utc
-from jwt_middleware.inspection import decode_unverified, quote
 
 __all__ = ["describe_event", "run_verify"]
 

@@ -22,10 +22,10 @@ import argparse
 import time
 from typing import Any, TextIO
 
-from jwt_middleware.cli_console import Console, to_json
-from jwt_middleware.cli_errors import ExitCode
-from jwt_middleware.cli_input import read_token
-from jwt_middleware.inspection import Severity, TokenReport, inspect_token
+from jwt_middleware.cli.console import Console, to_json
+from jwt_middleware.cli.errors import ExitCode
+from jwt_middleware.cli.input import read_token
+from jwt_middleware.cli.inspection import Severity, TokenReport, inspect_token
 
 __all__ = ["report_document", "run_inspect"]
 

@@ -25,6 +25,8 @@ from typing import Any, Final
 from urllib.parse import urlsplit
 
 from jwt_middleware.algorithms import ALGORITHMS
+from jwt_middleware.cli.humanize import duration, iso_utc, relative
+from jwt_middleware.cli.inspection import TIME_CLAIMS, cognito_pool, decode_unverified, inspect_token, quote
 from jwt_middleware.errors import (
     ExpiredTokenError,
     InsufficientScopeError,
@@ -40,8 +42,6 @@ from jwt_middleware.errors import (
     UnsupportedAlgorithmError,
 )
 from jwt_middleware.events import FetchFailed
-from jwt_middleware.humanize import duration, iso_utc, relative
-from jwt_middleware.inspection import TIME_CLAIMS, cognito_pool, decode_unverified, inspect_token, quote
 from jwt_middleware.jwk import KeySet, VerificationKey
 from jwt_middleware.policy import MAX_LEEWAY, MAX_NUMERIC_DATE
 

@@ -1,7 +1,7 @@
 """``jwt-middleware issuer serve`` and ``issuer mint``: a development identity provider.
 
 ``serve`` runs the test kit's ``LocalIssuer`` (discovery document, JWKS, real HTTP on 127.0.0.1)
-as a long-lived process, adds the loopback-only mint endpoint (``cli_mint_endpoint``, which
+as a long-lived process, adds the loopback-only mint endpoint (``cli.mint_endpoint``, which
 explains why ``mint`` talks to ``serve`` over HTTP), prints what an app's development settings
 need, and stops cleanly on Ctrl-C or SIGTERM. Its key lives in memory only: nothing is written to
 disk, and tokens die with the process.
@@ -19,11 +19,11 @@ import signal
 import threading
 from typing import TYPE_CHECKING, Any
 
-from jwt_middleware.cli_console import Console
-from jwt_middleware.cli_errors import CommandError, ExitCode
-from jwt_middleware.cli_mint_endpoint import MINT_PATH, MintError, MintRequest, install, request_token
-from jwt_middleware.cli_parser import DEFAULT_ISSUER_PORT
-from jwt_middleware.humanize import duration
+from jwt_middleware.cli.console import Console
+from jwt_middleware.cli.errors import CommandError, ExitCode
+from jwt_middleware.cli.humanize import duration
+from jwt_middleware.cli.mint_endpoint import MINT_PATH, MintError, MintRequest, install, request_token
+from jwt_middleware.cli.parser import DEFAULT_ISSUER_PORT
 
 if TYPE_CHECKING:
     from jwt_middleware.testing.issuer import LocalIssuer

@@ -20,11 +20,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from jwt_middleware.algorithms import DEFAULT_ALGORITHMS
-from jwt_middleware.cli_errors import CommandError
+from jwt_middleware.cli.errors import CommandError
+from jwt_middleware.cli.explain import Configuration
 from jwt_middleware.cognito import cognito_issuer, cognito_jwks_url
 from jwt_middleware.discovery import discovery_url
 from jwt_middleware.events import EventHook
-from jwt_middleware.explain import Configuration
 from jwt_middleware.jwks_cache import CacheSettings, JWKSCache
 from jwt_middleware.policy import ClaimCheck, ScopesCheck
 from jwt_middleware.verifier import JWTVerifier

@@ -32,8 +32,8 @@ from typing import Any, Final, Literal
 
 from jwt_middleware import b64
 from jwt_middleware.algorithms import ALGORITHMS
+from jwt_middleware.cli.humanize import describe_time, duration, iso_utc, relative
 from jwt_middleware.errors import MalformedTokenError, UnsupportedAlgorithmError
-from jwt_middleware.humanize import describe_time, duration, iso_utc, relative
 from jwt_middleware.jwk import MAX_KID_LENGTH
 from jwt_middleware.jws import DEFAULT_MAX_TOKEN_LENGTH, parse_compact
 from jwt_middleware.policy import MAX_NUMERIC_DATE

@@ -13,7 +13,7 @@ from typing import Final
 
 from jwt_middleware import __version__
 from jwt_middleware.algorithms import ALGORITHMS
-from jwt_middleware.cli_errors import EXIT_CODES_HELP
+from jwt_middleware.cli.errors import EXIT_CODES_HELP
 
 __all__ = ["DEFAULT_ISSUER_PORT", "build_parser"]
 

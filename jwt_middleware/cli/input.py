@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Final, TextIO
 
-from jwt_middleware.cli_errors import CommandError
+from jwt_middleware.cli.errors import CommandError
 
 __all__ = ["MAX_INPUT", "read_token"]
 

@@ -1,9 +1,10 @@
 """``jwt-middleware``, the command line: parse, run one command, turn its outcome into an exit code.
 
-Deliberately thin. The grammar is in ``cli_parser``, each command in its own ``cli_*`` module
-(imported only when chosen, so ``inspect`` never loads the HTTP server), and the reasoning in
-plain modules the library could reuse (``inspection``, ``explain``). ``main`` returns the exit
-code instead of exiting, so tests drive it in-process exactly as the console script does.
+Deliberately thin. The grammar is in ``cli.parser``, each command in its own module of this
+package (imported only when chosen, so ``inspect`` never loads the HTTP server), and the reasoning
+in plain modules beside them (``cli.inspection``, ``cli.explain``, ``cli.humanize``). ``main``
+returns the exit code instead of exiting, so tests drive it in-process exactly as the console
+script does.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ import os
 import sys
 from collections.abc import Iterator, Sequence
 
-from jwt_middleware.cli_console import Console
-from jwt_middleware.cli_errors import CommandError, ExitCode
-from jwt_middleware.cli_parser import build_parser
+from jwt_middleware.cli.console import Console
+from jwt_middleware.cli.errors import CommandError, ExitCode
+from jwt_middleware.cli.parser import build_parser
 from jwt_middleware.errors import ConfigurationError
 
 __all__ = ["main"]
@@ -44,14 +45,14 @@ def _library_logging_silenced() -> Iterator[None]:
 
 def _run(args: argparse.Namespace, console: Console) -> ExitCode:
     if args.command == "inspect":
-        from jwt_middleware.cli_inspect import run_inspect
+        from jwt_middleware.cli.inspect import run_inspect
 
         return run_inspect(args, console, sys.stdin)
     if args.command == "verify":
-        from jwt_middleware.cli_verify import run_verify
+        from jwt_middleware.cli.verify import run_verify
 
         return run_verify(args, console, sys.stdin)
-    from jwt_middleware.cli_issuer import run_mint, run_serve
+    from jwt_middleware.cli.issuer import run_mint, run_serve
 
     if args.command == "issuer serve":
         return run_serve(args, console)
