@@ -1,39 +1,50 @@
 """Verified JWT bearer authentication for Python web services.
 
 The public API, re-exported here; each name lives in the module that owns its concern.
+
+The names are imported on first use (PEP 562): importing the package, or any of its core modules
+(``jws``, ``verifier``, ``jwks_cache``...), loads no web framework and no HTTP client, so a Django
+app, a Lambda function or a pytest run pays only for what it touches. ``from jwt_middleware import
+JWTAuthMiddleware`` works as it always did (and loads Starlette then); type checkers and IDEs read
+the imports in the ``TYPE_CHECKING`` block.
 """
 
-# First, so that submodules can read it while the package is still initialising.
-__version__ = "0.1.0"
+from __future__ import annotations
 
-from jwt_middleware.asgi import JWTAuthMiddleware, JWTUser
-from jwt_middleware.claims import Claims
-from jwt_middleware.errors import (
-    BlockingCallError,
-    ConfigurationError,
-    ExpiredTokenError,
-    InsufficientScopeError,
-    InvalidAudienceError,
-    InvalidClaimError,
-    InvalidIssuerError,
-    InvalidRequestError,
-    InvalidSignatureError,
-    InvalidTokenError,
-    JWKError,
-    JWTMiddlewareError,
-    KeysUnavailableError,
-    MalformedTokenError,
-    MissingTokenError,
-    NotYetValidError,
-    UnknownKeyError,
-    UnsupportedAlgorithmError,
-)
-from jwt_middleware.integrations.starlette import require_groups, require_scopes
-from jwt_middleware.jwk import KeySet, VerificationKey, import_key
-from jwt_middleware.jwks_cache import CacheSettings, JWKSCache
-from jwt_middleware.jws import verify_compact
-from jwt_middleware.verifier import JWTVerifier
-from jwt_middleware.wsgi import WSGIJWTMiddleware
+from typing import TYPE_CHECKING
+
+from jwt_middleware._lazy import lazy_exports as _lazy_exports
+from jwt_middleware._version import __version__
+
+if TYPE_CHECKING:
+    from jwt_middleware.asgi import JWTAuthMiddleware, JWTUser
+    from jwt_middleware.claims import Claims
+    from jwt_middleware.errors import (
+        BlockingCallError,
+        ConfigurationError,
+        ExpiredTokenError,
+        InsufficientScopeError,
+        InvalidAudienceError,
+        InvalidClaimError,
+        InvalidIssuerError,
+        InvalidRequestError,
+        InvalidSignatureError,
+        InvalidTokenError,
+        JWKError,
+        JWTMiddlewareError,
+        KeysUnavailableError,
+        MalformedTokenError,
+        MissingTokenError,
+        NotYetValidError,
+        UnknownKeyError,
+        UnsupportedAlgorithmError,
+    )
+    from jwt_middleware.integrations.starlette import require_groups, require_scopes
+    from jwt_middleware.jwk import KeySet, VerificationKey, import_key
+    from jwt_middleware.jwks_cache import CacheSettings, JWKSCache
+    from jwt_middleware.jws import verify_compact
+    from jwt_middleware.verifier import JWTVerifier
+    from jwt_middleware.wsgi import WSGIJWTMiddleware
 
 __all__ = [
     "BlockingCallError",
@@ -69,3 +80,38 @@ __all__ = [
     "require_scopes",
     "verify_compact",
 ]
+
+# Where each name lives: the same imports as above, made on first use (tests keep the three in step).
+_HOMES = {
+    "jwt_middleware.asgi": ("JWTAuthMiddleware", "JWTUser"),
+    "jwt_middleware.claims": ("Claims",),
+    "jwt_middleware.errors": (
+        "BlockingCallError",
+        "ConfigurationError",
+        "ExpiredTokenError",
+        "InsufficientScopeError",
+        "InvalidAudienceError",
+        "InvalidClaimError",
+        "InvalidIssuerError",
+        "InvalidRequestError",
+        "InvalidSignatureError",
+        "InvalidTokenError",
+        "JWKError",
+        "JWTMiddlewareError",
+        "KeysUnavailableError",
+        "MalformedTokenError",
+        "MissingTokenError",
+        "NotYetValidError",
+        "UnknownKeyError",
+        "UnsupportedAlgorithmError",
+    ),
+    "jwt_middleware.integrations.starlette": ("require_groups", "require_scopes"),
+    "jwt_middleware.jwk": ("KeySet", "VerificationKey", "import_key"),
+    "jwt_middleware.jwks_cache": ("CacheSettings", "JWKSCache"),
+    "jwt_middleware.jws": ("verify_compact",),
+    "jwt_middleware.verifier": ("JWTVerifier",),
+    "jwt_middleware.wsgi": ("WSGIJWTMiddleware",),
+}
+
+if not TYPE_CHECKING:
+    __getattr__, __dir__ = _lazy_exports(globals(), _HOMES, submodules=True)

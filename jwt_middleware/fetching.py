@@ -19,15 +19,17 @@ import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Final
 from urllib.parse import urlsplit
 
 import anyio
-import httpx2
 
-from jwt_middleware import __version__
+from jwt_middleware._version import __version__
 from jwt_middleware.errors import ConfigurationError
 from jwt_middleware.safe_json import FrozenDict, JSONError, parse_object
+
+if TYPE_CHECKING:
+    import httpx2
 
 __all__ = [
     "ClientFactory",
@@ -42,7 +44,8 @@ __all__ = [
     "parse_max_age",
 ]
 
-ClientFactory = Callable[[], httpx2.AsyncClient]
+# httpx2 is imported where a client is built or used, so importing this module loads no HTTP stack.
+ClientFactory = Callable[[], "httpx2.AsyncClient"]
 
 _USER_AGENT: Final = f"jwt-middleware/{__version__}"
 _MAX_AGE: Final = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d{1,10})\"?\s*(?:,|$)", re.IGNORECASE)
@@ -112,12 +115,16 @@ def _shared_ssl_context() -> ssl.SSLContext:
     # Building a trust store costs tens of milliseconds; build it once per process.
     global _ssl_context
     if _ssl_context is None:
+        import httpx2
+
         _ssl_context = httpx2.create_ssl_context()
     return _ssl_context
 
 
 def default_client_factory() -> httpx2.AsyncClient:
     """The client the cache uses unless given one: no redirects, no proxies from the environment."""
+    import httpx2
+
     return httpx2.AsyncClient(
         verify=_shared_ssl_context(),
         follow_redirects=False,
@@ -131,6 +138,8 @@ def default_client_factory() -> httpx2.AsyncClient:
 
 async def fetch_bytes(client: httpx2.AsyncClient, url: str, *, timeout: float, max_bytes: int) -> FetchedBody:
     """GET ``url`` within ``timeout`` seconds and ``max_bytes``; only a 200 is a success."""
+    import httpx2  # already loaded: ``client`` is one of its clients
+
     started = time.monotonic()
     try:
         with anyio.fail_after(timeout):

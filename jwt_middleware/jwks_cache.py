@@ -25,12 +25,11 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, Final, Self
+from typing import TYPE_CHECKING, Any, Final, Self
 
 import anyio
 import anyio.lowlevel
 import anyio.to_thread
-import httpx2
 
 from jwt_middleware.algorithms import Algorithm
 from jwt_middleware.discovery import discovery_url, jwks_url_from_discovery
@@ -61,6 +60,9 @@ from jwt_middleware.fetching import (
 )
 from jwt_middleware.jwk import KeySet, VerificationKey
 from jwt_middleware.jwks_state import Action, CacheSettings, Decision, JWKSState, KeyDecoder, decode_jwks
+
+if TYPE_CHECKING:
+    import httpx2  # clients come from ``fetching``, which imports httpx2 when it builds one
 
 __all__ = ["CacheSettings", "JWKSCache"]
 

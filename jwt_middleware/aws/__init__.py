@@ -11,25 +11,34 @@
 
 from __future__ import annotations
 
-from jwt_middleware.aws.alb import (
-    ALB_ACCESS_TOKEN_HEADER,
-    ALB_DATA_HEADER,
-    ALB_IDENTITY_HEADER,
-    ALBVerifier,
-    alb_identity,
-    alb_key_url,
-    parse_alb_arn,
-)
-from jwt_middleware.aws.alb_keys import ALBKeySource
-from jwt_middleware.aws.apigateway import API_GATEWAY_ALGORITHMS, api_gateway_verifier, identity_source_token
-from jwt_middleware.aws.gateway_claims import (
-    authorizer_context,
-    claims_from_event,
-    gateway_claims,
-    parse_gateway_claims,
-    render_claim,
-)
-from jwt_middleware.aws.gateway_trust import AWS_EVENT_KEY, APIGatewayClaimsMiddleware
+from typing import TYPE_CHECKING
+
+from jwt_middleware._lazy import lazy_exports as _lazy_exports
+
+if TYPE_CHECKING:
+    from jwt_middleware.aws.alb import (
+        ALB_ACCESS_TOKEN_HEADER,
+        ALB_DATA_HEADER,
+        ALB_IDENTITY_HEADER,
+        ALBVerifier,
+        alb_identity,
+        alb_key_url,
+        parse_alb_arn,
+    )
+    from jwt_middleware.aws.alb_keys import ALBKeySource
+    from jwt_middleware.aws.apigateway import (
+        API_GATEWAY_ALGORITHMS,
+        api_gateway_verifier,
+        identity_source_token,
+    )
+    from jwt_middleware.aws.gateway_claims import (
+        authorizer_context,
+        claims_from_event,
+        gateway_claims,
+        parse_gateway_claims,
+        render_claim,
+    )
+    from jwt_middleware.aws.gateway_trust import AWS_EVENT_KEY, APIGatewayClaimsMiddleware
 
 __all__ = [
     "ALB_ACCESS_TOKEN_HEADER",
@@ -51,3 +60,34 @@ __all__ = [
     "parse_gateway_claims",
     "render_claim",
 ]
+
+# Imported on first use, so a Lambda authorizer or a WSGI app that reads ``jwt_middleware.aws`` never
+# loads Starlette for the ASGI-only ``APIGatewayClaimsMiddleware``.
+_HOMES = {
+    "jwt_middleware.aws.alb": (
+        "ALB_ACCESS_TOKEN_HEADER",
+        "ALB_DATA_HEADER",
+        "ALB_IDENTITY_HEADER",
+        "ALBVerifier",
+        "alb_identity",
+        "alb_key_url",
+        "parse_alb_arn",
+    ),
+    "jwt_middleware.aws.alb_keys": ("ALBKeySource",),
+    "jwt_middleware.aws.apigateway": (
+        "API_GATEWAY_ALGORITHMS",
+        "api_gateway_verifier",
+        "identity_source_token",
+    ),
+    "jwt_middleware.aws.gateway_claims": (
+        "authorizer_context",
+        "claims_from_event",
+        "gateway_claims",
+        "parse_gateway_claims",
+        "render_claim",
+    ),
+    "jwt_middleware.aws.gateway_trust": ("AWS_EVENT_KEY", "APIGatewayClaimsMiddleware"),
+}
+
+if not TYPE_CHECKING:
+    __getattr__, __dir__ = _lazy_exports(globals(), _HOMES)

@@ -11,7 +11,7 @@ import argparse
 import sys
 from typing import Final
 
-from jwt_middleware import __version__
+from jwt_middleware._version import __version__
 from jwt_middleware.algorithms import ALGORITHMS
 from jwt_middleware.cli.errors import EXIT_CODES_HELP
 

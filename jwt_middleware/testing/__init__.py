@@ -1,19 +1,19 @@
 """The test kit: keys, a local issuer on loopback, and pytest fixtures for users' own suites.
 
-The server and issuer are imported on first use: the pytest plugin lives in this package and is
-loaded by every test run of every project that installs the library, so importing the package
-must stay cheap.
+Every name is imported on first use: the pytest plugin lives in this package and is loaded by every
+test run of every project that installs the library, so importing the package loads nothing beyond
+the standard library (not even ``cryptography``).
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from jwt_middleware.testing.keys import SigningKey, encode_compact
+from jwt_middleware._lazy import lazy_exports as _lazy_exports
 
 if TYPE_CHECKING:
     from jwt_middleware.testing.issuer import LocalCognitoIssuer, LocalIssuer
+    from jwt_middleware.testing.keys import SigningKey, encode_compact
     from jwt_middleware.testing.server import Fault, LoopbackServer, Request, Response
 
 __all__ = [
@@ -27,20 +27,11 @@ __all__ = [
     "encode_compact",
 ]
 
-_LAZY = {
-    "Fault": "jwt_middleware.testing.server",
-    "LoopbackServer": "jwt_middleware.testing.server",
-    "Request": "jwt_middleware.testing.server",
-    "Response": "jwt_middleware.testing.server",
-    "LocalIssuer": "jwt_middleware.testing.issuer",
-    "LocalCognitoIssuer": "jwt_middleware.testing.issuer",
+_HOMES = {
+    "jwt_middleware.testing.issuer": ("LocalCognitoIssuer", "LocalIssuer"),
+    "jwt_middleware.testing.keys": ("SigningKey", "encode_compact"),
+    "jwt_middleware.testing.server": ("Fault", "LoopbackServer", "Request", "Response"),
 }
 
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+if not TYPE_CHECKING:
+    __getattr__, __dir__ = _lazy_exports(globals(), _HOMES)
