@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from jwt_middleware.claims import Claims
     from jwt_middleware.errors import (
         BlockingCallError,
+        CheckReport,
         ConfigurationError,
         ExpiredTokenError,
         InsufficientScopeError,
@@ -36,8 +37,10 @@ if TYPE_CHECKING:
         MalformedTokenError,
         MissingTokenError,
         NotYetValidError,
+        TemporarilyUnavailableError,
         UnknownKeyError,
         UnsupportedAlgorithmError,
+        VerificationUnavailableError,
     )
     from jwt_middleware.integrations.starlette import require_groups, require_scopes
     from jwt_middleware.jwk import KeySet, VerificationKey, import_key
@@ -49,6 +52,7 @@ if TYPE_CHECKING:
 __all__ = [
     "BlockingCallError",
     "CacheSettings",
+    "CheckReport",
     "Claims",
     "ConfigurationError",
     "ExpiredTokenError",
@@ -70,9 +74,11 @@ __all__ = [
     "MalformedTokenError",
     "MissingTokenError",
     "NotYetValidError",
+    "TemporarilyUnavailableError",
     "UnknownKeyError",
     "UnsupportedAlgorithmError",
     "VerificationKey",
+    "VerificationUnavailableError",
     "WSGIJWTMiddleware",
     "__version__",
     "import_key",
@@ -87,6 +93,7 @@ _HOMES = {
     "jwt_middleware.claims": ("Claims",),
     "jwt_middleware.errors": (
         "BlockingCallError",
+        "CheckReport",
         "ConfigurationError",
         "ExpiredTokenError",
         "InsufficientScopeError",
@@ -102,8 +109,10 @@ _HOMES = {
         "MalformedTokenError",
         "MissingTokenError",
         "NotYetValidError",
+        "TemporarilyUnavailableError",
         "UnknownKeyError",
         "UnsupportedAlgorithmError",
+        "VerificationUnavailableError",
     ),
     "jwt_middleware.integrations.starlette": ("require_groups", "require_scopes"),
     "jwt_middleware.jwk": ("KeySet", "VerificationKey", "import_key"),

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from jwt_middleware import reasons
 from jwt_middleware.errors import ConfigurationError
 from jwt_middleware.fetching import FetchError, check_url
 
@@ -25,11 +26,15 @@ def discovery_url(issuer: str, *, allow_http: bool = False) -> str:
 def jwks_url_from_discovery(document: Mapping[str, Any], issuer: str, *, allow_http: bool = False) -> str:
     """The ``jwks_uri`` of a discovery document that belongs to ``issuer``; ``FetchError`` otherwise."""
     if document.get("issuer") != issuer:
-        raise FetchError("discovery document names a different issuer")
+        raise FetchError(
+            "discovery document names a different issuer", code=reasons.DISCOVERY_ISSUER_MISMATCH
+        )
     jwks_uri = document.get("jwks_uri")
     if not isinstance(jwks_uri, str):
-        raise FetchError("discovery document has no jwks_uri")
+        raise FetchError("discovery document has no jwks_uri", code=reasons.DISCOVERY_NO_JWKS_URI)
     try:
         return check_url(jwks_uri, what="jwks_uri", allow_http=allow_http)
     except ConfigurationError:
-        raise FetchError("discovery document's jwks_uri is not https") from None
+        raise FetchError(
+            "discovery document's jwks_uri is not https", code=reasons.DISCOVERY_INSECURE_JWKS_URI
+        ) from None

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
+from jwt_middleware.reasons import FETCH_FAILED
+
 __all__ = [
     "CacheEvent",
     "EventHook",
@@ -50,11 +52,14 @@ class FetchSucceeded(CacheEvent):
 
 @dataclass(frozen=True, slots=True)
 class FetchFailed(CacheEvent):
+    #: A short phrase for people ("HTTP 404", "timed out").
     reason: str
     duration: float
     #: Whether previously fetched keys keep serving (stale-if-error) after this failure.
     serving_stale: bool
     retry_in: float
+    #: The stable reason code (``jwt_middleware.reasons``: ``fetch.timeout``, ``jwks.unusable``...).
+    code: str = FETCH_FAILED
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,9 +95,10 @@ def _log(event: CacheEvent) -> None:
             logger.warning("skipped a key from %s: %s", event.url, reason)
     elif isinstance(event, FetchFailed):
         logger.warning(
-            "fetching %s failed (%s); %s; retry in %.0fs",
+            "fetching %s failed (%s, %s); %s; retry in %.0fs",
             event.url,
             event.reason,
+            event.code,
             "serving the last good keys" if event.serving_stale else "no keys available",
             event.retry_in,
         )

@@ -26,6 +26,17 @@ import anyio
 
 from jwt_middleware._version import __version__
 from jwt_middleware.errors import ConfigurationError
+from jwt_middleware.reasons import (
+    FETCH_CONNECT,
+    FETCH_FAILED,
+    FETCH_HTTP_STATUS,
+    FETCH_NETWORK,
+    FETCH_NOT_FOUND,
+    FETCH_NOT_JSON,
+    FETCH_REDIRECT,
+    FETCH_TIMEOUT,
+    FETCH_TOO_LARGE,
+)
 from jwt_middleware.safe_json import FrozenDict, JSONError, parse_object
 
 if TYPE_CHECKING:
@@ -53,11 +64,12 @@ _NO_CACHE: Final = re.compile(r"(?:^|,)\s*(?:no-store|no-cache)\s*(?:,|$)", re.I
 
 
 class FetchError(Exception):
-    """A fetch failed; ``reason`` is a short, safe phrase for events and logs."""
+    """A fetch failed: ``code`` (see ``reasons``) for programs, ``reason`` a short, safe phrase for people."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, *, code: str = FETCH_FAILED) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.code = code
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,26 +159,30 @@ async def fetch_bytes(client: httpx2.AsyncClient, url: str, *, timeout: float, m
                 "GET", url, follow_redirects=False, timeout=httpx2.Timeout(timeout)
             ) as response:
                 if response.is_redirect:
-                    raise FetchError(f"redirect refused (HTTP {response.status_code})")
+                    raise FetchError(f"redirect refused (HTTP {response.status_code})", code=FETCH_REDIRECT)
                 if response.status_code != 200:
-                    raise FetchError(f"HTTP {response.status_code}")
+                    missing = response.status_code in (404, 410)
+                    raise FetchError(
+                        f"HTTP {response.status_code}",
+                        code=FETCH_NOT_FOUND if missing else FETCH_HTTP_STATUS,
+                    )
                 declared = response.headers.get("content-length")
                 if declared is not None and declared.isdigit() and int(declared) > max_bytes:
-                    raise FetchError("response too large")
+                    raise FetchError("response too large", code=FETCH_TOO_LARGE)
                 chunks: list[bytes] = []
                 received = 0
                 async for chunk in response.aiter_bytes():
                     received += len(chunk)
                     if received > max_bytes:
-                        raise FetchError("response too large")
+                        raise FetchError("response too large", code=FETCH_TOO_LARGE)
                     chunks.append(chunk)
                 max_age = parse_max_age(response.headers.get("cache-control"))
     except TimeoutError:
-        raise FetchError("timed out") from None
-    except httpx2.HTTPError as exc:
-        raise FetchError(f"{type(exc).__name__}") from None
-    except OSError as exc:
-        raise FetchError(f"{type(exc).__name__}") from None
+        raise FetchError("timed out", code=FETCH_TIMEOUT) from None
+    except (httpx2.ConnectError, httpx2.ConnectTimeout, ConnectionRefusedError) as exc:
+        raise FetchError(f"{type(exc).__name__}", code=FETCH_CONNECT) from None
+    except (httpx2.HTTPError, OSError) as exc:
+        raise FetchError(f"{type(exc).__name__}", code=FETCH_NETWORK) from None
     return FetchedBody(body=b"".join(chunks), max_age=max_age, duration=time.monotonic() - started)
 
 
@@ -178,5 +194,5 @@ async def fetch_json(
     try:
         body = parse_object(fetched.body)
     except JSONError:
-        raise FetchError("response is not a JSON object") from None
+        raise FetchError("response is not a JSON object", code=FETCH_NOT_JSON) from None
     return FetchedDocument(body=body, max_age=fetched.max_age, duration=fetched.duration)

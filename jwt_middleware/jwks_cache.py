@@ -60,6 +60,7 @@ from jwt_middleware.fetching import (
 )
 from jwt_middleware.jwk import KeySet, VerificationKey
 from jwt_middleware.jwks_state import Action, CacheSettings, Decision, JWKSState, KeyDecoder, decode_jwks
+from jwt_middleware.reasons import FETCH_TIMEOUT, FETCH_UNEXPECTED, JWKS_UNUSABLE
 
 if TYPE_CHECKING:
     import httpx2  # clients come from ``fetching``, which imports httpx2 when it builds one
@@ -140,6 +141,8 @@ class JWKSCache:
         self._decoder = decoder
         #: Completed fetch attempts (successful or not), JWKS and discovery alike.
         self.fetch_count = 0
+        #: The reason code and phrase of the last failed fetch, until one succeeds.
+        self._last_failure: tuple[str, str] | None = None
 
     @classmethod
     def from_issuer(cls, issuer: str, **options: Any) -> JWKSCache:
@@ -194,7 +197,12 @@ class JWKSCache:
                 emit(self._on_event, UnknownKeyRejected(self._label(), decision.cooldown_remaining))
             return UnknownKeyError()
         retry = max(1, math.ceil(self._state.next_attempt_at - self._clock()))
-        return KeysUnavailableError(retry_after=min(retry, 3600) if math.isfinite(retry) else 5)
+        return self._unavailable(min(retry, 3600) if math.isfinite(retry) else 5)
+
+    def _unavailable(self, retry_after: int = 5) -> KeysUnavailableError:
+        """The refusal for "no keys", naming the fetch failure behind it when there was one."""
+        code, reason = self._last_failure or (None, None)
+        return KeysUnavailableError(retry_after=retry_after, code=code, fetch_reason=reason)
 
     # -- fetching (one implementation, both drivers) ------------------------------------------------
 
@@ -222,7 +230,7 @@ class JWKSCache:
                 url = jwks_url
             remaining = self.settings.timeout - (self._clock() - started)
             if remaining <= 0:
-                raise FetchError("timed out")
+                raise FetchError("timed out", code=FETCH_TIMEOUT)
             fetched = await fetch_bytes(
                 client, url, timeout=remaining, max_bytes=self.settings.max_response_bytes
             )
@@ -236,17 +244,23 @@ class JWKSCache:
                     raise
                 keys = self._state.adopt(keys, fetched.max_age, now)
                 ttl = self._state.fresh_until - now
+            self._last_failure = None
             emit(self._on_event, FetchSucceeded(url, len(keys), keys.skipped, now - started, ttl))
-        except (FetchError, JWKError) as exc:
-            self._record_failure(url, str(exc), started, already_recorded=isinstance(exc, JWKError))
+        except FetchError as exc:
+            self._record_failure(url, exc.reason, exc.code, started, already_recorded=False)
+        except JWKError as exc:
+            self._record_failure(url, str(exc), JWKS_UNUSABLE, started, already_recorded=True)
         except Exception as exc:
-            self._record_failure(url, f"unexpected {type(exc).__name__}", started, already_recorded=False)
+            reason = f"unexpected {type(exc).__name__}"
+            self._record_failure(url, reason, FETCH_UNEXPECTED, started, already_recorded=False)
 
     def _count_fetch(self) -> None:
         with self._lock:
             self.fetch_count += 1
 
-    def _record_failure(self, url: str, reason: str, started: float, *, already_recorded: bool) -> None:
+    def _record_failure(
+        self, url: str, reason: str, code: str, started: float, *, already_recorded: bool
+    ) -> None:
         now = self._clock()
         with self._lock:
             if already_recorded:
@@ -254,7 +268,8 @@ class JWKSCache:
             else:
                 retry_in = self._state.fetch_failed(now)
             serving_stale = self._state.serving_stale(now)
-        emit(self._on_event, FetchFailed(url, reason, now - started, serving_stale, retry_in))
+            self._last_failure = (code, reason)
+        emit(self._on_event, FetchFailed(url, reason, now - started, serving_stale, retry_in, code))
 
     def _land(self, flight: _Flight) -> None:
         with self._lock:
@@ -315,7 +330,7 @@ class JWKSCache:
             else:
                 raise self._refuse(decision)
             after_fetch = True
-        raise KeysUnavailableError()
+        raise self._unavailable()
 
     async def hydrate(self) -> None:
         """Load the keys now (application start-up); raise ``KeysUnavailableError`` on failure."""
@@ -332,7 +347,7 @@ class JWKSCache:
         else:
             await self._wait_async(flight)
         if self._state.keys is None:
-            raise KeysUnavailableError()
+            raise self._unavailable()
 
     async def aclose(self) -> None:
         """Close the pooled client the cache owns (not a client the user passed in)."""
@@ -393,7 +408,7 @@ class JWKSCache:
             else:
                 raise self._refuse(decision)
             after_fetch = True
-        raise KeysUnavailableError()
+        raise self._unavailable()
 
     def hydrate_sync(self) -> None:
         with self._lock:
@@ -407,7 +422,7 @@ class JWKSCache:
         elif flight is not None:
             flight.done.wait(self._state.flight_time_limit)
         if self._state.keys is None:
-            raise KeysUnavailableError()
+            raise self._unavailable()
 
     def close(self) -> None:
         """Forget the pooled async client (sync callers own no long-lived client)."""

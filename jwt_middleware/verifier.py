@@ -202,9 +202,12 @@ class JWTVerifier:
             self._token_cache.put(token, entry)
         return claims
 
-    def _annotate(self, error: JWTMiddlewareError, payload: FrozenDict) -> JWTMiddlewareError:
+    def _annotate(self, error: JWTMiddlewareError, payload: FrozenDict | None) -> JWTMiddlewareError:
+        """Expose what the token held only when configured to; otherwise drop it from the error."""
         if self.expose_unverified_claims:
-            error.unverified_claims = payload
+            error.expose(payload)
+        else:
+            error.conceal()
         return error
 
     @property
@@ -257,8 +260,8 @@ class JWTVerifier:
             key = await pending.source.get_key(pending.parsed.kid, pending.parsed.algorithm)
             claims = self._finish(token, pending, key)
         except JWTMiddlewareError as error:
-            if pending is not None:  # errors from the key source, too
-                self._annotate(error, pending.payload)
+            # Errors from the key source too; before the payload is read there is nothing to add.
+            self._annotate(error, pending.payload if pending is not None else None)
             raise
         except BlockingCallError:
             raise
@@ -282,8 +285,8 @@ class JWTVerifier:
             key = pending.source.get_key_sync(pending.parsed.kid, pending.parsed.algorithm)
             claims = self._finish(token, pending, key)
         except JWTMiddlewareError as error:
-            if pending is not None:  # errors from the key source, too
-                self._annotate(error, pending.payload)
+            # Errors from the key source too; before the payload is read there is nothing to add.
+            self._annotate(error, pending.payload if pending is not None else None)
             raise
         except BlockingCallError:
             raise

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import urlsplit
 
+from jwt_middleware import reasons
 from jwt_middleware.algorithms import ALGORITHMS
 from jwt_middleware.cli.humanize import duration, iso_utc, relative
 from jwt_middleware.cli.inspection import TIME_CLAIMS, cognito_pool, decode_unverified, inspect_token, quote
@@ -331,25 +332,25 @@ def _bad_signature(case: _Case) -> Explanation:
 
 
 def _failure_hint(failure: FetchFailed, config: Configuration) -> str | None:
-    reason = failure.reason
-    if reason.endswith(("ConnectError", "ConnectTimeout")):
+    code = failure.code
+    if code == reasons.FETCH_CONNECT:
         host = urlsplit(failure.url).netloc or failure.url
         return f"nothing answered at {host}: is the issuer running, and is the URL right?"
-    if reason == "timed out":
+    if code == reasons.FETCH_TIMEOUT:
         return f"no complete answer within {config.timeout:g} s (raise it with --timeout)"
-    if reason.startswith("redirect"):
+    if code == reasons.FETCH_REDIRECT:
         return "the URL redirects; key fetches never follow redirects: give the final URL"
-    if reason == "HTTP 404":
+    if code == reasons.FETCH_NOT_FOUND:
         return (
-            "the URL answered 404: JWKS usually live at /.well-known/jwks.json, discovery documents "
-            "at {issuer}/.well-known/openid-configuration"
+            f"the URL answered {failure.reason.removeprefix('HTTP ')}: JWKS usually live at "
+            "/.well-known/jwks.json, discovery documents at {issuer}/.well-known/openid-configuration"
         )
-    if reason == "discovery document names a different issuer":
+    if code == reasons.DISCOVERY_ISSUER_MISMATCH:
         return (
             "the discovery document's issuer differs from --issuer; they must be identical strings "
             "(check for a trailing slash), or pass --jwks-url to skip discovery"
         )
-    if reason.startswith("discovery document"):
+    if code.startswith("discovery."):
         return "the discovery document is unusable; pass --jwks-url to skip discovery"
     return None
 

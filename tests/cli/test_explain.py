@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from jwt_middleware import reasons
 from jwt_middleware.cli.explain import Configuration, Explanation, KeyState, explain
 from jwt_middleware.cli.humanize import describe_time, duration, iso_utc, relative
 from jwt_middleware.errors import (
@@ -254,20 +255,33 @@ def test_algorithm_that_its_key_cannot_have() -> None:
 
 
 @pytest.mark.parametrize(
-    ("url", "reason", "hint"),
+    ("url", "reason", "code", "hint"),
     [
-        ("https://x/jwks.json", "HTTP 404", "answered 404"),
-        ("https://x/jwks.json", "timed out", "--timeout"),
-        ("https://x/jwks.json", "redirect refused (HTTP 302)", "never follow redirects"),
+        ("https://x/jwks.json", "HTTP 404", reasons.FETCH_NOT_FOUND, "answered 404"),
+        ("https://x/jwks.json", "timed out", reasons.FETCH_TIMEOUT, "--timeout"),
+        (
+            "https://x/jwks.json",
+            "redirect refused (HTTP 302)",
+            reasons.FETCH_REDIRECT,
+            "never follow redirects",
+        ),
+        ("https://x/jwks.json", "ConnectError", reasons.FETCH_CONNECT, "nothing answered at x"),
         (
             "https://x/.well-known/openid-configuration",
             "discovery document names a different issuer",
+            reasons.DISCOVERY_ISSUER_MISMATCH,
             "trailing slash",
+        ),
+        (
+            "https://x/.well-known/openid-configuration",
+            "discovery document has no jwks_uri",
+            reasons.DISCOVERY_NO_JWKS_URI,
+            "--jwks-url",
         ),
     ],
 )
-def test_keys_unavailable_hints(url: str, reason: str, hint: str) -> None:
-    keys = KeyState(None, url, (FetchFailed(url, reason, 0.1, False, 1.0),))
+def test_keys_unavailable_hints(url: str, reason: str, code: str, hint: str) -> None:
+    keys = KeyState(None, url, (FetchFailed(url, reason, 0.1, False, 1.0, code),))
     explanation = _explain(KeysUnavailableError(), {}, keys=keys)
     assert explanation.check == "keys"
     assert reason in explanation.reason

@@ -25,8 +25,10 @@ from jwt_middleware.errors import (
     MalformedTokenError,
     MissingTokenError,
     NotYetValidError,
+    TemporarilyUnavailableError,
     UnknownKeyError,
     UnsupportedAlgorithmError,
+    VerificationUnavailableError,
     is_safe_description,
 )
 from tests.core.corpus import CASES, corpus_verifier
@@ -49,6 +51,8 @@ EXPECTED_HTTP: dict[type[JWTMiddlewareError], tuple[int, str | None]] = {
     InvalidClaimError: (401, "invalid_token"),
     InsufficientScopeError: (403, "insufficient_scope"),
     KeysUnavailableError: (503, "temporarily_unavailable"),
+    TemporarilyUnavailableError: (503, "temporarily_unavailable"),
+    VerificationUnavailableError: (503, "temporarily_unavailable"),
 }
 
 
@@ -66,7 +70,8 @@ def test_every_error_class_has_a_documented_status_and_code() -> None:
         assert (error.status_code, error.error) == (status, code), cls.__name__
         assert error.description == cls.default_description
         assert str(error) == error.description
-        assert repr(error) == f"{cls.__name__}({error.description!r})"
+        assert repr(error) == f"{cls.__name__}({error.description!r}, code={cls.default_code!r})"
+        assert error.code == cls.default_code
         assert error.unverified_claims is None
 
 

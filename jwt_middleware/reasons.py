@@ -1,0 +1,94 @@
+"""The stable reason codes: why a token was refused, why a fetch failed. One name per rule.
+
+Every refusal carries exactly one of these in ``JWTMiddlewareError.code`` (and in its ``report``),
+every failed fetch in ``FetchError.code`` and ``FetchFailed.code``. They are for programs:
+metrics labels, alerts, the command line's explanations, tests. They never change meaning once
+published; new rules get new codes. The sentence a client sees (``description``) is separate and
+may be reworded; a program must never match on it.
+
+A code is ``<subject>.<what happened>``: the subject is the claim or header field the rule is
+about (``exp``, ``aud``, ``alg``), or ``token``, ``keys``, ``fetch``, ``discovery`` and ``jwks``
+for the rules that are about no single field.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# -- the request and the token's form ----------------------------------------------------------
+AUTH_FAILED: Final = "auth.failed"  # the base class's code; every real refusal names a rule
+TOKEN_MISSING: Final = "token.missing"
+REQUEST_INVALID: Final = "request.invalid"
+TOKEN_INVALID: Final = "token.invalid"
+TOKEN_MALFORMED: Final = "token.malformed"
+TOKEN_TOO_LARGE: Final = "token.too_large"
+TOKEN_NOT_COMPACT: Final = "token.not_compact"
+TOKEN_ENCRYPTED: Final = "token.encrypted"
+TOKEN_JSON_SERIALIZED: Final = "token.json_serialized"
+TOKEN_NOT_BASE64URL: Final = "token.not_base64url"
+HEADER_INVALID: Final = "header.invalid"
+HEADER_UNSUPPORTED: Final = "header.unsupported"  # crit, b64 or zip: semantics we do not implement
+PAYLOAD_INVALID: Final = "payload.invalid"
+
+# -- algorithm, key and signature --------------------------------------------------------------
+ALG_MISSING: Final = "alg.missing"
+ALG_UNSUPPORTED: Final = "alg.unsupported"  # not an asymmetric JWS algorithm at all (none, HS256)
+ALG_NOT_ALLOWED: Final = "alg.not_allowed"  # supported, but not in this verifier's allow-list
+ALG_KEY_MISMATCH: Final = "alg.key_mismatch"  # the key found cannot have this algorithm
+KID_INVALID: Final = "kid.invalid"
+KID_UNKNOWN: Final = "kid.unknown"
+KID_RETIRED: Final = "kid.retired"
+SIGNATURE_INVALID: Final = "signature.invalid"
+
+# -- claims ---------------------------------------------------------------------------------------
+EXP_EXPIRED: Final = "exp.expired"
+EXP_MISSING: Final = "exp.missing"
+NBF_NOT_YET_VALID: Final = "nbf.not_yet_valid"
+IAT_IN_FUTURE: Final = "iat.in_future"
+IAT_TOO_OLD: Final = "iat.too_old"
+IAT_MISSING: Final = "iat.missing"
+DATE_INVALID: Final = "date.invalid"  # exp, nbf or iat is not a NumericDate (``claim`` says which)
+ISS_MISSING: Final = "iss.missing"
+ISS_MISMATCH: Final = "iss.mismatch"
+ISS_HEADER_MISMATCH: Final = "iss.header_mismatch"
+AUD_MISSING: Final = "aud.missing"
+AUD_MISMATCH: Final = "aud.mismatch"
+AUD_INVALID: Final = "aud.invalid"
+CLIENT_ID_MISMATCH: Final = "client_id.mismatch"
+TOKEN_USE_MISMATCH: Final = "token_use.mismatch"
+TYP_MISMATCH: Final = "typ.mismatch"
+CLAIM_MISSING: Final = "claim.missing"  # a required claim; ``claim`` names it
+CLAIM_INVALID: Final = "claim.invalid"
+SUB_MISSING: Final = "sub.missing"
+SUB_IDENTITY_MISMATCH: Final = "sub.identity_mismatch"
+SIGNER_MISMATCH: Final = "signer.mismatch"  # ALB: not one of the configured load balancers
+CLIENT_MISMATCH: Final = "client.mismatch"  # ALB: the header's ``client``
+SCOPE_INSUFFICIENT: Final = "scope.insufficient"
+GROUPS_MISSING: Final = "groups.missing"
+CUSTOM_REJECTED: Final = "custom.rejected"
+
+# -- server-side ----------------------------------------------------------------------------------
+SERVER_UNAVAILABLE: Final = "server.unavailable"
+KEYS_UNAVAILABLE: Final = "keys.unavailable"
+CHECK_FAILED: Final = "check.failed"  # a checks= rule or custom_check raised unexpectedly
+
+# -- fetching keys and discovery documents -------------------------------------------------------
+FETCH_FAILED: Final = "fetch.failed"
+FETCH_TIMEOUT: Final = "fetch.timeout"
+FETCH_CONNECT: Final = "fetch.connect"  # nothing accepted the connection
+FETCH_NETWORK: Final = "fetch.network"  # any other transport error
+FETCH_REDIRECT: Final = "fetch.redirect"
+FETCH_NOT_FOUND: Final = "fetch.not_found"  # HTTP 404 or 410
+FETCH_HTTP_STATUS: Final = "fetch.http_status"  # any other status but 200
+FETCH_TOO_LARGE: Final = "fetch.too_large"
+FETCH_NOT_JSON: Final = "fetch.not_json"
+FETCH_UNEXPECTED: Final = "fetch.unexpected"
+DISCOVERY_ISSUER_MISMATCH: Final = "discovery.issuer_mismatch"
+DISCOVERY_NO_JWKS_URI: Final = "discovery.no_jwks_uri"
+DISCOVERY_INSECURE_JWKS_URI: Final = "discovery.insecure_jwks_uri"
+JWKS_UNUSABLE: Final = "jwks.unusable"
+
+
+def all_codes() -> frozenset[str]:
+    """Every code above (for tests and documentation)."""
+    return frozenset(value for name, value in globals().items() if name.isupper() and isinstance(value, str))
