@@ -41,6 +41,7 @@ __all__ = [
     "InvalidTokenError",
     "JWKError",
     "JWTMiddlewareError",
+    "JWTMiddlewareException",
     "KeysUnavailableError",
     "MalformedTokenError",
     "MissingTokenError",
@@ -109,7 +110,18 @@ class CheckReport:
     __str__ = __repr__
 
 
-class JWTMiddlewareError(Exception):
+class JWTMiddlewareException(Exception):
+    """The root of every exception the library defines, so one ``except`` tells ours from the rest.
+
+    Catch it at a boundary that wants "anything from jwt_middleware" (a log line, a wrapper). To
+    handle a refused request, catch ``JWTMiddlewareError``: the root also covers programming and
+    set-up errors (``ConfigurationError``, ``BlockingCallError``) that must never become a 401.
+    Classes with an older built-in base keep it too (``ConfigurationError`` is still a
+    ``ValueError``), so existing ``except ValueError`` code goes on working.
+    """
+
+
+class JWTMiddlewareError(JWTMiddlewareException):
     """Base of every error a request can cause; carries its HTTP meaning and its ``report``.
 
     ``code`` is the stable reason code of the rule that refused (``jwt_middleware.reasons``),
@@ -354,15 +366,15 @@ class VerificationUnavailableError(TemporarilyUnavailableError):
         self.exception_type = exception_type
 
 
-class ConfigurationError(ValueError):
+class ConfigurationError(JWTMiddlewareException, ValueError):
     """The library was configured in a way that cannot be made safe; raised at set-up time."""
 
 
-class JWKError(ValueError):
+class JWKError(JWTMiddlewareException, ValueError):
     """A JWK or JWKS document cannot be used; the message names the rule, never key material."""
 
 
-class BlockingCallError(RuntimeError):
+class BlockingCallError(JWTMiddlewareException, RuntimeError):
     """A sync API was called where it would block a running event loop; use the async one.
 
     A programming error, not a token failure: it is never turned into a 401.

@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 import anyio
 
 from jwt_middleware._version import __version__
-from jwt_middleware.errors import ConfigurationError
+from jwt_middleware.errors import ConfigurationError, JWTMiddlewareException
 from jwt_middleware.reasons import (
     FETCH_CONNECT,
     FETCH_FAILED,
@@ -63,7 +63,7 @@ _MAX_AGE: Final = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d{1,10})\"?\s*(?:,|$
 _NO_CACHE: Final = re.compile(r"(?:^|,)\s*(?:no-store|no-cache)\s*(?:,|$)", re.IGNORECASE)
 
 
-class FetchError(Exception):
+class FetchError(JWTMiddlewareException):
     """A fetch failed: ``code`` (see ``reasons``) for programs, ``reason`` a short, safe phrase for people."""
 
     def __init__(self, reason: str, *, code: str = FETCH_FAILED) -> None:

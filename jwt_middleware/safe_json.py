@@ -21,10 +21,12 @@ from collections.abc import Callable, Iterable
 from json.scanner import make_scanner
 from typing import Any, Final, NoReturn
 
+from jwt_middleware.errors import JWTMiddlewareException
+
 __all__ = ["FrozenDict", "FrozenList", "JSONError", "parse_object"]
 
 
-class JSONError(ValueError):
+class JSONError(JWTMiddlewareException, ValueError):
     """The document is not strict JSON of the accepted shape."""
 
 

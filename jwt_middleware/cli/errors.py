@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import enum
 
+from jwt_middleware.errors import JWTMiddlewareException
+
 __all__ = ["EXIT_CODES_HELP", "CommandError", "ExitCode"]
 
 
@@ -39,7 +41,7 @@ exit codes:
   130  interrupted"""
 
 
-class CommandError(Exception):
+class CommandError(JWTMiddlewareException):
     """A command cannot run as asked; ``message`` is shown on stderr and ``code`` is the exit code."""
 
     def __init__(self, message: str, code: ExitCode = ExitCode.USAGE) -> None:

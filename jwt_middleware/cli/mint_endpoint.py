@@ -33,6 +33,7 @@ from urllib.parse import urlsplit
 import httpx2
 
 from jwt_middleware.algorithms import ALGORITHMS
+from jwt_middleware.errors import JWTMiddlewareException
 from jwt_middleware.fetching import is_loopback_host
 from jwt_middleware.safe_json import JSONError, parse_object
 from jwt_middleware.testing.server import Request, Response
@@ -48,7 +49,7 @@ _MAX_BODY: Final = 64 * 1024
 _FIELDS: Final = frozenset({"claims", "expires_in", "alg"})
 
 
-class MintError(Exception):
+class MintError(JWTMiddlewareException):
     """``issuer mint`` failed; ``unreachable`` when no dev issuer answered at all."""
 
     def __init__(self, message: str, *, unreachable: bool = False) -> None:

@@ -32,6 +32,7 @@ from jwt_middleware.errors import (
     InsufficientScopeError,
     InvalidRequestError,
     JWTMiddlewareError,
+    JWTMiddlewareException,
     KeysUnavailableError,
 )
 from jwt_middleware.integrations.django import authenticate, jwt_settings
@@ -50,7 +51,7 @@ __all__ = [
 _ERROR_ATTRIBUTE: Final = "_jwt_middleware_error"
 
 
-class InvalidCredentials(exceptions.AuthenticationFailed):  # type: ignore[misc]
+class InvalidCredentials(exceptions.AuthenticationFailed, JWTMiddlewareException):  # type: ignore[misc]
     """A malformed ``Authorization`` header (RFC 6750 ``invalid_request``): 400, with a challenge.
 
     Subclassing ``AuthenticationFailed`` is what makes DRF attach ``WWW-Authenticate``.
@@ -60,7 +61,7 @@ class InvalidCredentials(exceptions.AuthenticationFailed):  # type: ignore[misc]
     default_code = "invalid_request"
 
 
-class KeysUnavailable(exceptions.APIException):  # type: ignore[misc]
+class KeysUnavailable(exceptions.APIException, JWTMiddlewareException):  # type: ignore[misc]
     """The identity provider's keys cannot be fetched: 503, ``Retry-After`` from ``wait``."""
 
     status_code = 503
@@ -71,7 +72,7 @@ class KeysUnavailable(exceptions.APIException):  # type: ignore[misc]
         self.wait = wait
 
 
-class ScopeDenied(exceptions.PermissionDenied):  # type: ignore[misc]
+class ScopeDenied(exceptions.PermissionDenied, JWTMiddlewareException):  # type: ignore[misc]
     """A valid token without the view's scopes or groups: 403 with ``insufficient_scope``."""
 
     default_code = "insufficient_scope"

@@ -41,7 +41,7 @@ from jwt_middleware.asgi import CLAIMS_KEY
 from jwt_middleware.challenge import check_scope_tokens, error_response, safe_description
 from jwt_middleware.claims import Claims
 from jwt_middleware.discovery import discovery_url
-from jwt_middleware.errors import ConfigurationError, JWTMiddlewareError
+from jwt_middleware.errors import ConfigurationError, JWTMiddlewareError, JWTMiddlewareException
 from jwt_middleware.jwks_cache import JWKSCache
 from jwt_middleware.request_auth import SKIP, RequestPolicy
 from jwt_middleware.requirements import Requirement, scopes_requirement
@@ -53,7 +53,7 @@ __all__ = ["JWTBearer", "JWTHTTPException", "jwt_exception_handler"]
 _BODY_HEADERS = frozenset({"content-type", "content-length"})
 
 
-class JWTHTTPException(HTTPException):
+class JWTHTTPException(HTTPException, JWTMiddlewareException):
     """A ``fastapi.HTTPException`` for an authentication failure, with its RFC 6750 headers.
 
     FastAPI's default handler answers it as ``{"detail": "<description>"}`` with the

@@ -37,7 +37,12 @@ from werkzeug.local import LocalProxy
 
 from jwt_middleware.challenge import error_response
 from jwt_middleware.claims import Claims
-from jwt_middleware.errors import ConfigurationError, JWTMiddlewareError, MissingTokenError
+from jwt_middleware.errors import (
+    ConfigurationError,
+    JWTMiddlewareError,
+    JWTMiddlewareException,
+    MissingTokenError,
+)
 from jwt_middleware.request_auth import SKIP, RequestPolicy
 from jwt_middleware.requirements import Requirement, groups_requirement, scopes_requirement
 from jwt_middleware.verifier import JWTVerifier
@@ -62,7 +67,7 @@ View = TypeVar("View", bound=Callable[..., Any])
 # -- errors ---------------------------------------------------------------------------------------
 
 
-class JWTAuthError(HTTPException):
+class JWTAuthError(HTTPException, JWTMiddlewareException):
     """An authentication failure; its response is ``error_response(error, realm)``.
 
     ``error`` is the library error (``status_code``, ``error``, ``description``) and ``realm`` the

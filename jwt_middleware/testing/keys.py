@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from jwt_middleware import b64
 from jwt_middleware.algorithms import ALGORITHMS
+from jwt_middleware.errors import ConfigurationError
 
 __all__ = ["PrivateKey", "SigningKey", "encode_compact"]
 
@@ -48,7 +49,7 @@ class SigningKey:
 
     def __init__(self, private_key: PrivateKey, *, alg: str, kid: str | None = None) -> None:
         if alg not in ALGORITHMS:
-            raise ValueError(f"unsupported algorithm {alg!r}")
+            raise ConfigurationError(f"unsupported algorithm {alg!r}")
         self.private_key = private_key
         self.alg = alg
         self.kid = kid if kid is not None else secrets.token_urlsafe(12)
@@ -66,7 +67,7 @@ class SigningKey:
         elif alg == "Ed448":
             private_key = ed448.Ed448PrivateKey.generate()
         else:
-            raise ValueError(f"unsupported algorithm {alg!r}")
+            raise ConfigurationError(f"unsupported algorithm {alg!r}")
         return cls(private_key, alg=alg, kid=kid)
 
     def public_jwk(self, *, include_alg: bool = True, use: str | None = "sig") -> dict[str, Any]:
