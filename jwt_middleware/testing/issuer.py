@@ -5,6 +5,11 @@ as production: OIDC discovery, the JWKS fetch and its caching, key rotation, and
 expired, forged, or signed by a key nobody published. Nothing is patched and no verification step
 is skipped, so a test that passes here has proved the app's configuration, not a mock's.
 
+It is also a real OAuth 2.0 authorization server (``endpoints.py``, ``authorization.py``): a
+sign-in page, the authorization code grant with PKCE, refresh-token rotation, client credentials,
+revocation, ``userinfo`` and logout, so browser sign-in and service-to-service flows are tested
+end to end against it.
+
 Keys are generated when the issuer starts (RSA costs ~50 ms); the URL, and with it the default
 ``iss``, exists only once the server listens, so minting needs a started issuer.
 """
@@ -23,14 +28,40 @@ import anyio.to_thread
 from jwt_middleware import b64
 from jwt_middleware.algorithms import ALGORITHMS
 from jwt_middleware.cognito import cognito_issuer, parse_user_pool_id
+from jwt_middleware.testing.authorization import (
+    AUTHORIZATION_CODE,
+    REFRESH_TOKEN,
+    RegisteredClient,
+    SignedInUser,
+)
+from jwt_middleware.testing.endpoints import (
+    COGNITO_PATHS,
+    DEFAULT_PATHS,
+    EndpointPaths,
+    OAuthEndpoints,
+    with_cors,
+)
 from jwt_middleware.testing.keys import SigningKey, encode_compact
 from jwt_middleware.testing.server import LoopbackServer, Request, Response
 from jwt_middleware.verifier import JWTVerifier
 
-__all__ = ["DEFAULT_SUBJECT", "DISCOVERY_PATH", "LocalCognitoIssuer", "LocalIssuer"]
+__all__ = [
+    "DEFAULT_CLIENT_ID",
+    "DEFAULT_SUBJECT",
+    "DISCOVERY_PATH",
+    "LocalCognitoIssuer",
+    "LocalIssuer",
+    "RegisteredClient",
+]
 
-#: The ``sub`` of minted tokens unless given.
+#: The ``sub`` of minted tokens unless given, and the user ``auto_approve`` signs in by default.
 DEFAULT_SUBJECT: Final = "user-123"
+#: The default public client's ``client_id`` when the issuer has no audience to name it after.
+DEFAULT_CLIENT_ID: Final = "local-client"
+#: Claims the token endpoint sets itself: a user's configured claims cannot override them.
+_PROTOCOL_CLAIMS: Final = frozenset(
+    {"iss", "aud", "exp", "iat", "nbf", "jti", "client_id", "scope", "nonce", "auth_time", "azp"}
+)
 DISCOVERY_PATH: Final = "/.well-known/openid-configuration"
 _JWKS_PATH: Final = "/.well-known/jwks.json"
 
@@ -65,7 +96,19 @@ class LocalIssuer:
     Use it as ``with LocalIssuer() as issuer:`` or ``async with LocalIssuer() as issuer:``.
     ``issuer`` overrides the ``iss`` it mints and its discovery document reports (tokens "from"
     a production URL, keys from here: point the verifier's ``jwks_url`` at ``jwks_url``).
+
+    As an authorization server: ``users`` maps usernames to the claims their tokens carry (``None``:
+    any username signs in, with ``sub`` set to it); ``auto_approve=True`` signs in without showing
+    the sign-in page (as the ``login_hint`` user, else the first user, else ``DEFAULT_SUBJECT``);
+    ``access_token_lifetime`` is the ``expires_in`` of issued access and ID tokens. A public
+    client named after ``audience`` (``DEFAULT_CLIENT_ID`` without one) exists from the start and
+    accepts any loopback redirect URI; ``register_client`` adds others.
     """
+
+    #: Where the OAuth endpoints are served; the Cognito preset uses the hosted UI's paths.
+    ENDPOINT_PATHS: EndpointPaths = DEFAULT_PATHS
+    #: Who ``auto_approve`` signs in when no user is configured and no ``login_hint`` is given.
+    DEFAULT_USERNAME: str = DEFAULT_SUBJECT
 
     def __init__(
         self,
@@ -76,6 +119,9 @@ class LocalIssuer:
         cache_control: str | None = "max-age=300",
         issuer: str | None = None,
         jwks_path: str = _JWKS_PATH,
+        users: Mapping[str, Mapping[str, Any]] | None = None,
+        auto_approve: bool = False,
+        access_token_lifetime: int = 300,
     ) -> None:
         if alg not in ALGORITHMS:
             raise ValueError(f"unsupported algorithm {alg!r}")
@@ -95,8 +141,24 @@ class LocalIssuer:
         self._published: dict[str, SigningKey] = {}
         self._current: SigningKey | None = None
         self._outsiders: dict[str, SigningKey] = {}
-        self.server.route(self.jwks_path, self._serve_jwks)
-        self.server.serve_json(self.discovery_path, self.discovery_document)
+        self.server.route(self.jwks_path, with_cors(self._serve_jwks, ("GET", "HEAD")))
+        self.server.route(
+            self.discovery_path,
+            with_cors(lambda _request: Response.json(self.discovery_document()), ("GET", "HEAD")),
+        )
+        if not (isinstance(access_token_lifetime, int) and access_token_lifetime > 0):
+            raise ValueError("access_token_lifetime must be a positive number of seconds")
+        #: The authorization server: clients, users, sessions and the token store.
+        self.oauth = OAuthEndpoints(
+            self.server,
+            self,
+            paths=self.ENDPOINT_PATHS,
+            users=users,
+            default_username=self.DEFAULT_USERNAME,
+            auto_approve=auto_approve,
+            access_token_lifetime=access_token_lifetime,
+        )
+        self.oauth.register(RegisteredClient(self.default_client_id, any_loopback_redirect=True))
 
     # -- lifecycle ----------------------------------------------------------------------------------
 
@@ -159,6 +221,121 @@ class LocalIssuer:
     def discovery_requests(self) -> int:
         return self.server.requests(self.discovery_path)
 
+    @property
+    def authorization_endpoint(self) -> str:
+        return self.url + self.ENDPOINT_PATHS.authorization
+
+    @property
+    def token_endpoint(self) -> str:
+        return self.url + self.ENDPOINT_PATHS.token
+
+    @property
+    def revocation_endpoint(self) -> str:
+        return self.url + self.ENDPOINT_PATHS.revocation
+
+    @property
+    def userinfo_endpoint(self) -> str:
+        return self.url + self.ENDPOINT_PATHS.userinfo
+
+    @property
+    def end_session_endpoint(self) -> str:
+        return self.url + self.ENDPOINT_PATHS.end_session
+
+    @property
+    def token_requests(self) -> int:
+        """Token endpoint requests received so far."""
+        return self.server.requests(self.ENDPOINT_PATHS.token)
+
+    # -- the authorization server -------------------------------------------------------------------
+
+    @property
+    def default_client_id(self) -> str:
+        """The public client that exists from the start: named after the audience."""
+        return self.audience or DEFAULT_CLIENT_ID
+
+    @property
+    def auto_approve(self) -> bool:
+        """Whether the authorization endpoint signs in without showing its page."""
+        return self.oauth.auto_approve
+
+    @auto_approve.setter
+    def auto_approve(self, value: bool) -> None:
+        self.oauth.auto_approve = bool(value)
+
+    @property
+    def access_token_lifetime(self) -> int:
+        return self.oauth.access_token_lifetime
+
+    @access_token_lifetime.setter
+    def access_token_lifetime(self, seconds: int) -> None:
+        if not (isinstance(seconds, int) and seconds > 0):
+            raise ValueError("access_token_lifetime must be a positive number of seconds")
+        self.oauth.access_token_lifetime = seconds
+
+    def register_client(
+        self,
+        client_id: str,
+        client_secret: str | None = None,
+        redirect_uris: Iterable[str] = (),
+        grant_types: Iterable[str] = (AUTHORIZATION_CODE, REFRESH_TOKEN),
+    ) -> RegisteredClient:
+        """Add (or replace) a client. Without a secret it is public: PKCE and ``none`` auth only.
+
+        Confidential clients authenticate with ``client_secret_basic`` or ``client_secret_post``;
+        ``grant_types`` may include ``client_credentials`` for them. Redirect URIs match exactly.
+        """
+        client = RegisteredClient(
+            client_id,
+            client_secret,
+            tuple(_string_tuple(redirect_uris)),
+            frozenset(_string_tuple(grant_types)),
+        )
+        return self.oauth.register(client)
+
+    def add_user(self, username: str, **claims: Any) -> None:
+        """Let ``username`` sign in, with ``claims`` in its tokens (e.g. ``email``, ``groups``)."""
+        self.oauth.add_user(username, claims)
+
+    def is_revoked(self, token: str) -> bool:
+        """Whether an access or refresh token the token endpoint issued has been revoked here."""
+        return self.oauth.store.is_revoked(token)
+
+    def _subject(self, user: SignedInUser) -> str:
+        sub = user.claims.get("sub")
+        return sub if isinstance(sub, str) and sub else user.username
+
+    def _user_claims(self, user: SignedInUser) -> dict[str, Any]:
+        return {name: value for name, value in user.claims.items() if name not in _PROTOCOL_CLAIMS}
+
+    def access_token_for(self, client_id: str, user: SignedInUser | None, scope: str, expires_in: int) -> str:
+        """The RFC 9068 access token the token endpoint issues (``user=None``: client credentials)."""
+        now = _now()
+        claims: dict[str, Any] = {"iss": self.issuer}
+        claims |= self._user_claims(user) if user is not None else {}
+        claims["sub"] = self._subject(user) if user is not None else client_id
+        if self.audience is not None:
+            claims["aud"] = self.audience
+        claims |= {"client_id": client_id, "iat": now, "exp": now + expires_in, "jti": _new_id()}
+        if scope:
+            claims["scope"] = scope
+        if user is not None:
+            claims["auth_time"] = user.auth_time
+        return encode_compact(claims, self.current_key, headers={"typ": "at+jwt"})
+
+    def id_token_for(self, client_id: str, user: SignedInUser, expires_in: int) -> str:
+        """The OpenID Connect ID token of a sign-in: ``aud`` is the client, ``nonce`` echoed."""
+        now = _now()
+        claims: dict[str, Any] = {"iss": self.issuer, **self._user_claims(user)}
+        claims |= {"sub": self._subject(user), "aud": client_id, "azp": client_id}
+        claims |= {"iat": now, "exp": now + expires_in, "auth_time": user.auth_time, "jti": _new_id()}
+        if user.nonce is not None:
+            claims["nonce"] = user.nonce
+        return encode_compact(claims, self.current_key)
+
+    def userinfo_for(self, user: SignedInUser) -> Mapping[str, Any]:
+        """What the userinfo endpoint answers for a signed-in user."""
+        return {**self._user_claims(user), "sub": self._subject(user)}
+
     # -- keys ---------------------------------------------------------------------------------------
 
     @property
@@ -217,7 +394,7 @@ class LocalIssuer:
         return {"keys": [key.public_jwk() for key in self.keys]}
 
     def discovery_document(self) -> dict[str, Any]:
-        """The OIDC discovery document: the parts a resource server reads, nothing it cannot use."""
+        """The OIDC discovery document: keys, and every endpoint of the authorization server."""
         algorithms = sorted({key.alg for key in self.keys}) or [self.alg]
         return {
             "issuer": self.issuer,
@@ -225,7 +402,7 @@ class LocalIssuer:
             "response_types_supported": ["code"],
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": algorithms,
-            "scopes_supported": ["openid"],
+            **self.oauth.metadata(),
         }
 
     def _serve_jwks(self, _request: Request) -> Response:
@@ -485,7 +662,15 @@ class LocalCognitoIssuer(LocalIssuer):
     ``sub`` is a UUID derived from the username (``subject_for``), so the ID and access tokens of
     one user agree. Real pools sign ID and access tokens with two different keys; this one signs
     both with ``current_key`` (``add_key`` and ``kid=`` on ``mint`` cover two-key tests).
+
+    Its authorization server answers at the hosted UI's paths (``/oauth2/authorize``,
+    ``/oauth2/token``, ``/oauth2/revoke``, ``/oauth2/userInfo``, ``/logout``) and issues tokens of
+    the shapes above; the app client ``client_id`` is its default public client. A user's
+    ``cognito:groups`` and ``email`` claims go where Cognito puts them.
     """
+
+    ENDPOINT_PATHS = COGNITO_PATHS
+    DEFAULT_USERNAME = "alice"
 
     def __init__(
         self,
@@ -500,6 +685,48 @@ class LocalCognitoIssuer(LocalIssuer):
         self.user_pool_id = user_pool_id
         self.client_id = client_id
         super().__init__(issuer=cognito_issuer(user_pool_id), **options)
+
+    @property
+    def default_client_id(self) -> str:
+        return self.client_id
+
+    def access_token_for(self, client_id: str, user: SignedInUser | None, scope: str, expires_in: int) -> str:
+        if user is None:
+            return self.mint_m2m_access_token(
+                scopes=scope, expires_in=expires_in, client_id=client_id, sub=client_id
+            )
+        return self.mint_access_token(
+            username=user.username,
+            scopes=scope,
+            groups=_string_tuple(user.claims.get("cognito:groups", ())),
+            expires_in=expires_in,
+            client_id=client_id,
+            auth_time=user.auth_time,
+        )
+
+    def id_token_for(self, client_id: str, user: SignedInUser, expires_in: int) -> str:
+        extra = {
+            name: value
+            for name, value in user.claims.items()
+            if name not in _PROTOCOL_CLAIMS and name not in ("sub", "cognito:groups", "email")
+        }
+        if user.nonce is not None:
+            extra["nonce"] = user.nonce
+        email = user.claims.get("email")
+        return self.mint_id_token(
+            username=user.username,
+            groups=_string_tuple(user.claims.get("cognito:groups", ())),
+            email=email if isinstance(email, str) else None,
+            expires_in=expires_in,
+            aud=client_id,
+            auth_time=user.auth_time,
+            **extra,
+        )
+
+    def userinfo_for(self, user: SignedInUser) -> Mapping[str, Any]:
+        info = {**self._user_claims(user), "sub": self.subject_for(user.username), "username": user.username}
+        info.pop("cognito:groups", None)
+        return info
 
     def subject_for(self, username: str) -> str:
         """The stable ``sub`` (a UUID, as Cognito's) of ``username`` in this pool."""
