@@ -1,4 +1,4 @@
-"""Project Wycheproof vectors, read from ``../shared/vectors/wycheproof/`` beside the checkout.
+"""Project Wycheproof vectors, from the copy in ``tests/vectors/wycheproof/`` (Apache-2.0, see its README).
 
 * JWS vectors go through ``jwt_middleware.jws.verify_compact`` (the signature-only layer: their
   payloads are not JWT claim sets), with the group's public key set, or its private one when the
@@ -11,7 +11,8 @@
 
 Every vector labelled valid must verify and every vector labelled invalid must be rejected, except
 the vectors listed in ``EXCEPTIONS`` and the HMAC rule, each with its reason (the vectors' README
-documents the mislabelled ones). The vectors are never copied into this repository.
+documents the mislabelled ones). The copy holds exactly the files read here, so a fresh clone
+runs every vector with nothing to fetch.
 """
 
 from __future__ import annotations
@@ -37,14 +38,8 @@ from jwt_middleware import (
 from jwt_middleware.algorithms import ALGORITHMS
 from jwt_middleware.jws import verify_compact
 
-REPOSITORY: Final = Path(__file__).resolve().parents[2]
-VECTORS: Final = REPOSITORY.parent / "shared" / "vectors" / "wycheproof"
-
-if not (VECTORS / "json_web_signature_test.json").is_file():
-    pytest.skip(
-        f"Wycheproof vectors not found at {VECTORS} (they live outside the repository, in ../shared)",
-        allow_module_level=True,
-    )
+VECTORS: Final = Path(__file__).resolve().parents[1] / "vectors" / "wycheproof"
+JOSE_FILES: Final = ("json_web_signature_test.json", "json_web_key_test.json")
 
 # -- documented exceptions, by file and tcId ----------------------------------------------------------
 
@@ -200,7 +195,7 @@ def test_every_exception_exists_and_is_labelled_as_the_readme_says() -> None:
 def test_hmac_vectors_exist_and_none_is_accepted() -> None:
     hmac = [
         (group, test)
-        for name in ("json_web_signature_test.json", "json_web_key_test.json")
+        for name in JOSE_FILES
         for group, test in vectors_of(name)
         if header_alg(test["jws"]) in ("HS256", "HS384", "HS512")
     ]
@@ -295,3 +290,9 @@ def test_the_acceptable_vectors_are_the_documented_ones() -> None:
         if test["result"] == "acceptable"
     ]
     assert acceptable == [("rsa_signature_2048_sha256_test.json", 8, ("MissingNull",))]
+
+
+def test_the_copy_holds_exactly_the_files_read_here_with_its_licence() -> None:
+    kept = {path.name for path in VECTORS.iterdir()}
+    assert kept == {*JOSE_FILES, *PRIMITIVES, "LICENSE", "README.md"}
+    assert "Apache License" in (VECTORS / "LICENSE").read_text(encoding="utf-8")
