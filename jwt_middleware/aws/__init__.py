@@ -5,7 +5,7 @@
 * ``gateway_claims``: the claims as the authorizer hands them to a Lambda, both ways.
 * ``APIGatewayClaimsMiddleware`` (``gateway_trust``): trust the gateway's verification, by opt-in.
 * ``ALBVerifier`` (``alb``, keys in ``alb_keys``): Application Load Balancer ``x-amzn-oidc-data``.
-* ``LocalALB`` (``local_alb``, imported on demand): a stand-in load balancer for tests.
+* The stand-in load balancer for tests is the test kit's ``jwt_middleware.testing.LocalALB``.
 * Lambda authorizers live with the other adapters, in ``jwt_middleware.integrations.aws_lambda``.
 """
 

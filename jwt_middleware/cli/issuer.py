@@ -52,6 +52,8 @@ def _try_lines(issuer_url: str, jwks_url: str, iss: str, audience: str | None, p
 
 def run_serve(args: argparse.Namespace, console: Console, *, stop: threading.Event | None = None) -> ExitCode:
     """Serve until ``stop`` is set, Ctrl-C or SIGTERM; exit code 0 for all three."""
+    # The test kit, imported lazily and only by the issuer command, which is its front end: no
+    # other production code imports jwt_middleware.testing (tests/package/test_layers.py enforces it).
     from jwt_middleware.testing.issuer import LocalIssuer
 
     if not 0 <= args.port <= 65535:

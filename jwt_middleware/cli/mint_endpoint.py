@@ -36,10 +36,10 @@ from jwt_middleware.algorithms import ALGORITHMS
 from jwt_middleware.errors import JWTMiddlewareException
 from jwt_middleware.fetching import is_loopback_host
 from jwt_middleware.safe_json import JSONError, parse_object
-from jwt_middleware.testing.server import Request, Response
 
 if TYPE_CHECKING:
     from jwt_middleware.testing.issuer import LocalIssuer
+    from jwt_middleware.testing.server import Request, Response
 
 __all__ = ["MINT_PATH", "MintError", "MintRequest", "install", "mint_url", "request_token"]
 
@@ -95,46 +95,51 @@ class MintRequest:
 # -- server side --------------------------------------------------------------------------------
 
 
-def _error(status: int, message: str) -> Response:
-    return Response.json({"error": message}, status=status, headers={"Cache-Control": "no-store"})
+@dataclass(frozen=True, slots=True)
+class _Refusal:
+    status: int
+    message: str
+    headers: Mapping[str, str] = field(default_factory=dict)
 
 
-def _refusal(request: Request, port: int) -> Response | None:
-    """Why this request may not mint, as a response; ``None`` when it may."""
+def _refusal(request: Request, port: int) -> _Refusal | None:
+    """Why this request may not mint; ``None`` when it may."""
     if request.method != "POST":
-        return Response.json(
-            {"error": "use POST with a JSON body"},
-            status=405,
-            headers={"Allow": "POST", "Cache-Control": "no-store"},
-        )
+        return _Refusal(405, "use POST with a JSON body", {"Allow": "POST"})
     own = {f"127.0.0.1:{port}", f"localhost:{port}"}
     if request.headers.get("host", "").lower() not in own:
-        return _error(403, "the mint endpoint answers only requests addressed to 127.0.0.1 or localhost")
+        return _Refusal(403, "the mint endpoint answers only requests addressed to 127.0.0.1 or localhost")
     origin = request.headers.get("origin")
     if origin is not None and origin.lower() not in {f"http://{host}" for host in own}:
-        return _error(403, "the mint endpoint does not answer web pages")
+        return _Refusal(403, "the mint endpoint does not answer web pages")
     if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
-        return _error(415, "send Content-Type: application/json")
+        return _Refusal(415, "send Content-Type: application/json")
     if len(request.body) > _MAX_BODY:
-        return _error(413, "request body too large")
+        return _Refusal(413, "request body too large")
     return None
 
 
 def install(issuer: LocalIssuer) -> None:
     """Add ``POST /_dev/mint`` to ``issuer``'s server (call before or after ``start``)."""
+    # The test kit, imported here and only here: this runs inside `issuer serve`, the test kit's
+    # front end. No other production code imports jwt_middleware.testing (tests/package/test_layers.py).
+    from jwt_middleware.testing.server import Response
+
+    def answer(status: int, document: Mapping[str, str], headers: Mapping[str, str] = {}) -> Response:
+        return Response.json(dict(document), status=status, headers={**headers, "Cache-Control": "no-store"})
 
     def mint(request: Request) -> Response:
         refusal = _refusal(request, issuer.server.port)
         if refusal is not None:
-            return refusal
+            return answer(refusal.status, {"error": refusal.message}, refusal.headers)
         try:
             wanted = MintRequest.from_json(parse_object(request.body))
             token = issuer.mint(dict(wanted.claims), expires_in=wanted.expires_in, alg=wanted.alg)
         except JSONError:
-            return _error(400, "the body must be a strict JSON object")
+            return answer(400, {"error": "the body must be a strict JSON object"})
         except ValueError as exc:
-            return _error(400, str(exc))
-        return Response.json({"token": token}, headers={"Cache-Control": "no-store"})
+            return answer(400, {"error": str(exc)})
+        return answer(200, {"token": token})
 
     issuer.server.route(MINT_PATH, mint)
 

@@ -12,12 +12,15 @@ from typing import TYPE_CHECKING
 from jwt_middleware._lazy import lazy_exports as _lazy_exports
 
 if TYPE_CHECKING:
+    from jwt_middleware.testing.alb import DEFAULT_ALB_ARN, LocalALB
     from jwt_middleware.testing.issuer import LocalCognitoIssuer, LocalIssuer
     from jwt_middleware.testing.keys import SigningKey, encode_compact
     from jwt_middleware.testing.server import Fault, LoopbackServer, Request, Response
 
 __all__ = [
+    "DEFAULT_ALB_ARN",
     "Fault",
+    "LocalALB",
     "LocalCognitoIssuer",
     "LocalIssuer",
     "LoopbackServer",
@@ -28,6 +31,7 @@ __all__ = [
 ]
 
 _HOMES = {
+    "jwt_middleware.testing.alb": ("DEFAULT_ALB_ARN", "LocalALB"),
     "jwt_middleware.testing.issuer": ("LocalCognitoIssuer", "LocalIssuer"),
     "jwt_middleware.testing.keys": ("SigningKey", "encode_compact"),
     "jwt_middleware.testing.server": ("Fault", "LoopbackServer", "Request", "Response"),

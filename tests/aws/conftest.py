@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from jwt_middleware.aws.local_alb import LocalALB
+from jwt_middleware.testing import LocalALB
 from jwt_middleware.testing import LocalIssuer
 
 EVENTS = Path(__file__).parent / "events"

@@ -40,7 +40,7 @@ from jwt_middleware.aws import (
     alb_key_url,
     parse_alb_arn,
 )
-from jwt_middleware.aws.local_alb import DEFAULT_ALB_ARN, LocalALB
+from jwt_middleware.testing import DEFAULT_ALB_ARN, LocalALB
 from jwt_middleware.testing import LocalIssuer, SigningKey
 
 OTHER_ARN = "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/other-alb/fedcba9876543210"

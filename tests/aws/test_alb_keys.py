@@ -15,7 +15,7 @@ from jwt_middleware import CacheSettings, ConfigurationError, JWKError, UnknownK
 from jwt_middleware.algorithms import ALGORITHMS
 from jwt_middleware.aws import ALBKeySource
 from jwt_middleware.aws.alb_keys import pem_key_decoder
-from jwt_middleware.aws.local_alb import LocalALB
+from jwt_middleware.testing import LocalALB
 from jwt_middleware.testing import Fault, SigningKey
 
 ES256 = ALGORITHMS["ES256"]

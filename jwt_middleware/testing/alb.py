@@ -3,8 +3,8 @@
 It does the two things an ALB does for an app's authentication: it publishes its public keys as
 PEM documents at ``/{kid}`` (over real HTTP, on loopback) and it signs ``x-amzn-oidc-data`` tokens
 exactly as AWS does (ES256, padded base64url, ``signer``/``client``/``iss``/``exp`` in the header),
-so an app's tests run the production verifier, key fetching included. Test-only: import it from
-here; ``jwt_middleware.aws`` does not import it.
+so an app's tests run the production verifier, key fetching included. Part of the test kit:
+``from jwt_middleware.testing import LocalALB``.
 """
 
 from __future__ import annotations
