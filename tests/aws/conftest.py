@@ -9,8 +9,7 @@ from typing import Any
 
 import pytest
 
-from jwt_middleware.testing import LocalALB
-from jwt_middleware.testing import LocalIssuer
+from jwt_middleware.testing import LocalALB, LocalIssuer
 
 EVENTS = Path(__file__).parent / "events"
 

@@ -40,8 +40,7 @@ from jwt_middleware.aws import (
     alb_key_url,
     parse_alb_arn,
 )
-from jwt_middleware.testing import DEFAULT_ALB_ARN, LocalALB
-from jwt_middleware.testing import LocalIssuer, SigningKey
+from jwt_middleware.testing import DEFAULT_ALB_ARN, LocalALB, LocalIssuer, SigningKey
 
 OTHER_ARN = "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/other-alb/fedcba9876543210"
 WEST_ARN = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/west/00112233445566aa"

@@ -15,8 +15,7 @@ from jwt_middleware import CacheSettings, ConfigurationError, JWKError, UnknownK
 from jwt_middleware.algorithms import ALGORITHMS
 from jwt_middleware.aws import ALBKeySource
 from jwt_middleware.aws.alb_keys import pem_key_decoder
-from jwt_middleware.testing import LocalALB
-from jwt_middleware.testing import Fault, SigningKey
+from jwt_middleware.testing import Fault, LocalALB, SigningKey
 
 ES256 = ALGORITHMS["ES256"]
 KID = "5a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
