@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -27,6 +28,39 @@ ENVIRONMENTS = {
         ["-e", f"{ROOT}[all]", "-r", str(ROOT / "benchmarks" / "requirements.txt")],
     ),
 }
+
+
+#: System programs the test suite drives, and the Debian package that provides each. The browser
+#: tests use Debian's Chromium and its driver (selenium never downloads a browser of its own).
+SYSTEM_PROGRAMS = {
+    "test": {
+        "/usr/bin/chromium": "chromium",
+        "/usr/bin/chromedriver": "chromium-driver",
+    },
+}
+
+
+def _ensure_system_programs(command: str) -> bool:
+    """Install the missing Debian packages ``command`` needs (apt, as root); else say what to run."""
+    missing = sorted(
+        {package for path, package in SYSTEM_PROGRAMS.get(command, {}).items() if not Path(path).exists()}
+    )
+    if not missing:
+        return True
+    install = ["apt-get", "install", "-y", "-q", *missing]
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        print(f"[dev] installing {' '.join(missing)} with apt-get (first run only)", file=sys.stderr)
+        environment = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        apt_get = shutil.which("apt-get") or "apt-get"
+        updated = subprocess.run([apt_get, "update", "-q"], env=environment, check=False).returncode == 0
+        if updated and subprocess.run(install, env=environment, check=False).returncode == 0:
+            return True
+    print(
+        f"[dev] {command} needs {', '.join(missing)}. Install them, then run this again:\n"
+        f"    sudo apt-get update && sudo {' '.join(install)}",
+        file=sys.stderr,
+    )
+    return False
 
 
 def _fingerprint(requirements: list[str]) -> str:
@@ -63,6 +97,8 @@ def main(argv: list[str]) -> int:
     command, rest = argv[0], argv[1:]
     os.chdir(ROOT)
     if command == "test":
+        if not _ensure_system_programs(command):
+            return 1
         python = _python("dev")
         return subprocess.call([str(python), "-m", "pytest", *rest])
     if command == "demo":

@@ -7,7 +7,8 @@ need, and stops cleanly on Ctrl-C or SIGTERM. Its key lives in memory only: noth
 disk, and tokens die with the process.
 
 ``serve --json`` prints one JSON line: ``issuer``, ``jwks_url``, ``discovery_url``, ``mint_url``,
-``alg``, ``kid``, ``audience`` and ``sample_token``.
+``alg``, ``kid``, ``audience``, ``sample_token`` and the authorization server's ``client_id`` (its
+default public client), ``authorization_endpoint`` and ``token_endpoint``.
 """
 
 from __future__ import annotations
@@ -58,7 +59,19 @@ def run_serve(args: argparse.Namespace, console: Console, *, stop: threading.Eve
 
     if not 0 <= args.port <= 65535:
         raise CommandError("--port must be between 0 and 65535")
-    issuer = LocalIssuer(alg=args.alg, audience=args.audience, port=args.port, issuer=args.issuer)
+    issuer = LocalIssuer(
+        alg=args.alg,
+        audience=args.audience,
+        port=args.port,
+        issuer=args.issuer,
+        users={name: {} for name in args.users} or None,
+        auto_approve=args.auto_approve,
+    )
+    for client in args.clients:
+        client_id, separator, secret = client.partition(":")
+        if not (separator and client_id and secret):
+            raise CommandError(f"--client needs ID:SECRET, got {client_id!r}")
+        issuer.register_client(client_id, secret, grant_types=["client_credentials"])
     install(issuer)
     try:
         issuer.start()
@@ -90,6 +103,9 @@ def _announce(args: argparse.Namespace, console: Console, issuer: LocalIssuer) -
         "kid": issuer.current_key.kid,
         "audience": issuer.audience,
         "sample_token": sample,
+        "client_id": issuer.default_client_id,
+        "authorization_endpoint": issuer.authorization_endpoint,
+        "token_endpoint": issuer.token_endpoint,
     }
     if args.json:
         console.json(details, indent=None)
@@ -102,6 +118,10 @@ def _announce(args: argparse.Namespace, console: Console, issuer: LocalIssuer) -
     console.result(f"  mint_url   {details['mint_url']}  (POST, loopback only)")
     console.result(f"  alg        {details['alg']} (kid {details['kid']})")
     console.result(f"  audience   {issuer.audience if issuer.audience else '(none: tokens carry no aud)'}")
+    console.result(
+        f"  sign-in    {issuer.authorization_endpoint}  (public client '{issuer.default_client_id}', PKCE)"
+    )
+    console.result(f"  token      {issuer.token_endpoint}")
     console.result()
     console.result(f"Sample token (sub 'user-123', valid for {duration(SAMPLE_LIFETIME)}):")
     console.result(sample)

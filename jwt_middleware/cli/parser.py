@@ -50,9 +50,11 @@ examples:
 {EXIT_CODES_HELP}"""
 
 _SERVE_DESCRIPTION: Final = """\
-Run a development identity provider on 127.0.0.1 until Ctrl-C: an OIDC discovery document, a JWKS
-and a loopback-only mint endpoint for 'issuer mint'. Its signing key lives in memory only and
-nothing is written to disk. Never point a production service at it."""
+Run a development identity provider on 127.0.0.1 until Ctrl-C: an OIDC discovery document, a JWKS,
+a loopback-only mint endpoint for 'issuer mint', and an OAuth 2.0 authorization server that signs
+browsers in (a sign-in page, authorization code with PKCE, refresh, client credentials,
+revocation, userinfo, logout). Its signing key lives in memory only and nothing is written to
+disk. Never point a production service at it."""
 
 _MINT_DESCRIPTION: Final = """\
 Print a token signed by a running 'issuer serve' (and only the token, for $(...) and pipes)."""
@@ -232,6 +234,25 @@ def _add_issuer(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         "--issuer",
         metavar="URL",
         help="the 'iss' of minted tokens (default: the server's URL); verify then needs --jwks-url",
+    )
+    serve.add_argument(
+        "--user",
+        metavar="NAME",
+        action="append",
+        dest="users",
+        default=[],
+        help="a username that may sign in (repeat for several; default: any username)",
+    )
+    serve.add_argument(
+        "--client",
+        metavar="ID:SECRET",
+        action="append",
+        dest="clients",
+        default=[],
+        help="register a confidential client for client_credentials (repeat for several)",
+    )
+    serve.add_argument(
+        "--auto-approve", action="store_true", help="sign browsers in without showing the sign-in page"
     )
     serve.add_argument(
         "--json", action="store_true", help="print the addresses and sample token as one JSON line"

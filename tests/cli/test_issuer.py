@@ -121,8 +121,13 @@ def test_serve_json_line_and_ctrl_c(serve: Callable[..., subprocess.Popen[str]],
         "kid",
         "audience",
         "sample_token",
+        "client_id",
+        "authorization_endpoint",
+        "token_endpoint",
     }
     assert details["alg"] == "ES256"
+    assert details["client_id"] == "local-client"
+    assert details["token_endpoint"] == details["issuer"] + "/token"
     assert details["audience"] is None
 
     minted = cli("issuer", "mint", "--url", details["issuer"], "--expires-in", "-180")
@@ -134,6 +139,47 @@ def test_serve_json_line_and_ctrl_c(serve: Callable[..., subprocess.Popen[str]],
     stderr = _stop(process, signal.SIGINT)
     assert process.returncode == 0
     assert "dev issuer stopped" in stderr
+
+
+def test_serve_signs_a_browser_in_and_serves_client_credentials(
+    serve: Callable[..., subprocess.Popen[str]],
+) -> None:
+    """The served authorization server: the sign-in page for a user, a registered machine client."""
+    process = serve("--json", "--audience", "web", "--user", "alice", "--client", "svc:svc-secret")
+    details = json.loads(OutputLines(process).until(lambda lines: bool(lines))[0])
+    assert details["client_id"] == "web"
+    with httpx2.Client(timeout=10) as http:
+        document = http.get(details["discovery_url"]).json()
+        assert document["authorization_endpoint"] == details["authorization_endpoint"]
+        params = {
+            "response_type": "code",
+            "client_id": "web",
+            "redirect_uri": "http://127.0.0.1:8000/auth/callback",
+            "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+            "code_challenge_method": "S256",
+            "state": "xyz",
+        }
+        page = http.get(details["authorization_endpoint"], params=params)
+        assert page.status_code == 200
+        assert 'name="username"' in page.text
+        refused = http.post(details["authorization_endpoint"], data={**params, "username": "mallory"})
+        assert refused.status_code == 401
+        accepted = http.post(details["authorization_endpoint"], data={**params, "username": "alice"})
+        assert accepted.status_code == 302
+        assert accepted.headers["location"].startswith("http://127.0.0.1:8000/auth/callback?code=")
+        machine = http.post(
+            details["token_endpoint"], data={"grant_type": "client_credentials"}, auth=("svc", "svc-secret")
+        )
+        assert machine.status_code == 200
+        assert _claims(machine.json()["access_token"])["client_id"] == "svc"
+    _stop(process, signal.SIGTERM)
+    assert process.returncode == 0
+
+
+def test_serve_refuses_a_malformed_client(cli: Run) -> None:
+    result = cli("issuer", "serve", "--port", "0", "--client", "no-secret")
+    assert result.code == 2
+    assert "ID:SECRET" in result.err
 
 
 def test_serve_on_a_busy_port_is_a_usage_error(cli: Run) -> None:
