@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, Self
 
 from jwt_middleware.errors import (
     ConfigurationError,
@@ -24,14 +24,23 @@ from jwt_middleware.errors import (
 )
 
 __all__ = [
+    "HTTP_TOKEN",
+    "Challenge",
+    "ChallengeBuilder",
     "ErrorResponse",
+    "bearer_challenge",
+    "bearer_challenges",
     "check_realm",
     "check_scope_tokens",
     "error_response",
+    "render_challenges",
     "safe_description",
     "www_authenticate",
 ]
 
+#: RFC 9110 5.6.2: token = 1*tchar. Auth-schemes, auth-param names, header field names and (RFC
+#: 6265) cookie names are all tokens.
+HTTP_TOKEN: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 #: RFC 6750 3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
 _SCOPE_TOKEN: Final = re.compile(r"[\x21\x23-\x5B\x5D-\x7E]+")
 _FALLBACK_DESCRIPTION: Final = "Authentication failed"
@@ -57,18 +66,71 @@ def safe_description(error: JWTMiddlewareError) -> str:
     return error.description if is_safe_description(error.description) else _FALLBACK_DESCRIPTION
 
 
-def www_authenticate(realm: str, error: JWTMiddlewareError | None = None) -> str:
-    """The ``WWW-Authenticate`` value; a bare challenge when ``error`` has no RFC 6750 code."""
-    parts = [f'Bearer realm="{realm}"']
+@dataclass(frozen=True, slots=True)
+class Challenge:
+    """One challenge of a ``WWW-Authenticate`` header: an auth-scheme and its parameters.
+
+    RFC 9110 section 11.6.1 lets a response carry several challenges (``Bearer`` and ``DPoP``,
+    say), each with ``name="value"`` parameters in order. Values are checked once, here, against
+    what a quoted string may hold without escaping (printable ASCII without ``"`` and ``\\``), so
+    no challenge can break the header, whoever built it.
+    """
+
+    scheme: str
+    params: tuple[tuple[str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.scheme, str) or HTTP_TOKEN.fullmatch(self.scheme) is None:
+            raise ConfigurationError("a challenge's scheme must be an HTTP token, such as Bearer")
+        for name, value in self.params:
+            if not isinstance(name, str) or HTTP_TOKEN.fullmatch(name) is None:
+                raise ConfigurationError("a challenge parameter's name must be an HTTP token")
+            if not isinstance(value, str) or not is_safe_description(value):
+                raise ConfigurationError(
+                    f'the challenge parameter {name} must be printable ASCII without " or \\'
+                )
+
+    def with_params(self, **params: str) -> Self:
+        """This challenge with ``params`` added after its own (``resource_metadata=...``, say)."""
+        return type(self)(self.scheme, (*self.params, *params.items()))
+
+    def __str__(self) -> str:
+        if not self.params:
+            return self.scheme
+        return self.scheme + " " + ", ".join(f'{name}="{value}"' for name, value in self.params)
+
+
+#: Shapes the challenges of a refusal: ``(error, realm) -> challenges``. ``bearer_challenges``
+#: is the default; an ``Authenticator`` that defines ``challenges`` replaces it for its requests.
+ChallengeBuilder = Callable[[JWTMiddlewareError, str], Sequence[Challenge]]
+
+
+def bearer_challenge(realm: str, error: JWTMiddlewareError | None = None) -> Challenge:
+    """RFC 6750 section 3's ``Bearer`` challenge for ``error``; bare without an RFC 6750 code."""
+    params = [("realm", realm)]
     if error is not None and error.error is not None and not isinstance(error, KeysUnavailableError):
-        description = safe_description(error)
-        parts.append(f'error="{error.error}"')
-        parts.append(f'error_description="{description}"')
+        params.append(("error", error.error))
+        params.append(("error_description", safe_description(error)))
         if isinstance(error, InsufficientScopeError) and error.scopes:
             scopes = " ".join(scope for scope in error.scopes if _SCOPE_TOKEN.fullmatch(scope))
             if scopes:
-                parts.append(f'scope="{scopes}"')
-    return ", ".join(parts)
+                params.append(("scope", scopes))
+    return Challenge("Bearer", tuple(params))
+
+
+def bearer_challenges(error: JWTMiddlewareError, realm: str) -> tuple[Challenge, ...]:
+    """The default ``ChallengeBuilder``: the one ``Bearer`` challenge."""
+    return (bearer_challenge(realm, error),)
+
+
+def render_challenges(challenges: Iterable[Challenge]) -> str:
+    """Several challenges as one ``WWW-Authenticate`` value (comma-separated, RFC 9110 11.6.1)."""
+    return ", ".join(str(challenge) for challenge in challenges)
+
+
+def www_authenticate(realm: str, error: JWTMiddlewareError | None = None) -> str:
+    """The ``Bearer`` ``WWW-Authenticate`` value; a bare challenge when ``error`` has no RFC 6750 code."""
+    return str(bearer_challenge(realm, error))
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,8 +142,14 @@ class ErrorResponse:
     body: bytes
 
 
-def error_response(error: JWTMiddlewareError, realm: str) -> ErrorResponse:
-    """What to send for ``error``: 401/400/403 with a challenge, or 503 with ``Retry-After``."""
+def error_response(
+    error: JWTMiddlewareError, realm: str, challenges: ChallengeBuilder | None = None
+) -> ErrorResponse:
+    """What to send for ``error``: 401/400/403 with a challenge, or 503 with ``Retry-After``.
+
+    ``challenges`` shapes the ``WWW-Authenticate`` value (an authenticator's ``challenges``);
+    the default is the ``Bearer`` challenge of RFC 6750.
+    """
     description = safe_description(error)
     document: dict[str, str] = {}
     if error.error is not None:
@@ -92,6 +160,7 @@ def error_response(error: JWTMiddlewareError, realm: str) -> ErrorResponse:
     if isinstance(error, KeysUnavailableError):
         headers.append(("retry-after", str(error.retry_after)))
     else:
-        headers.append(("www-authenticate", www_authenticate(realm, error)))
+        built = (challenges or bearer_challenges)(error, realm)
+        headers.append(("www-authenticate", render_challenges(built)))
     headers.append(("content-length", str(len(body))))
     return ErrorResponse(error.status_code, tuple(headers), body)
