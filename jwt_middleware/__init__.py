@@ -18,6 +18,7 @@ from jwt_middleware._version import __version__
 
 if TYPE_CHECKING:
     from jwt_middleware.asgi import JWTAuthMiddleware, JWTUser
+    from jwt_middleware.authenticator import Authenticator, BearerAuthenticator
     from jwt_middleware.claims import Claims
     from jwt_middleware.errors import (
         BlockingCallError,
@@ -47,10 +48,13 @@ if TYPE_CHECKING:
     from jwt_middleware.jwk import KeySet, VerificationKey, import_key
     from jwt_middleware.jwks_cache import CacheSettings, JWKSCache
     from jwt_middleware.jws import verify_compact
+    from jwt_middleware.request_view import RequestView
     from jwt_middleware.verifier import JWTVerifier
     from jwt_middleware.wsgi import WSGIJWTMiddleware
 
 __all__ = [
+    "Authenticator",
+    "BearerAuthenticator",
     "BlockingCallError",
     "CacheSettings",
     "CheckReport",
@@ -76,6 +80,7 @@ __all__ = [
     "MalformedTokenError",
     "MissingTokenError",
     "NotYetValidError",
+    "RequestView",
     "TemporarilyUnavailableError",
     "UnknownKeyError",
     "UnsupportedAlgorithmError",
@@ -92,6 +97,7 @@ __all__ = [
 # Where each name lives: the same imports as above, made on first use (tests keep the three in step).
 _HOMES = {
     "jwt_middleware.asgi": ("JWTAuthMiddleware", "JWTUser"),
+    "jwt_middleware.authenticator": ("Authenticator", "BearerAuthenticator"),
     "jwt_middleware.claims": ("Claims",),
     "jwt_middleware.errors": (
         "BlockingCallError",
@@ -121,6 +127,7 @@ _HOMES = {
     "jwt_middleware.jwk": ("KeySet", "VerificationKey", "import_key"),
     "jwt_middleware.jwks_cache": ("CacheSettings", "JWKSCache"),
     "jwt_middleware.jws": ("verify_compact",),
+    "jwt_middleware.request_view": ("RequestView",),
     "jwt_middleware.verifier": ("JWTVerifier",),
     "jwt_middleware.wsgi": ("WSGIJWTMiddleware",),
 }

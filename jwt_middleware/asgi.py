@@ -1,4 +1,4 @@
-"""``JWTAuthMiddleware``: bearer-token authentication as a pure ASGI middleware.
+"""``JWTAuthMiddleware``: bearer-token (or any ``Authenticator``) authentication as pure ASGI.
 
 It speaks Starlette's authentication vocabulary, so everything Starlette documents for
 ``AuthenticationMiddleware`` works unchanged: ``request.user`` is a ``BaseUser``, ``request.auth``
@@ -16,7 +16,6 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Iterable
-from functools import partial
 from typing import Any, Final
 
 from starlette.authentication import AuthCredentials, BaseUser, UnauthenticatedUser
@@ -24,15 +23,18 @@ from starlette.requests import HTTPConnection
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from jwt_middleware.challenge import error_response
+from jwt_middleware.authenticator import Authenticator, BearerAuthenticator, authenticator_from, challenges_of
+from jwt_middleware.challenge import ChallengeBuilder, bearer_challenges, error_response
 from jwt_middleware.claims import Claims
-from jwt_middleware.errors import InvalidTokenError, JWTMiddlewareError, KeysUnavailableError
+from jwt_middleware.errors import JWTMiddlewareError, KeysUnavailableError
 from jwt_middleware.recent import RecentTokens
-from jwt_middleware.request_auth import SKIP, HeaderReader, RequestPolicy
+from jwt_middleware.request_auth import HeaderReader, RequestPolicy
+from jwt_middleware.request_view import ASGIRequestView, RequestView
 from jwt_middleware.safe_json import FrozenList
 from jwt_middleware.verifier import JWTVerifier
 
 __all__ = [
+    "CHALLENGES_KEY",
     "CLAIMS_KEY",
     "REALM_KEY",
     "ErrorHandler",
@@ -48,6 +50,9 @@ logger = logging.getLogger("jwt_middleware")
 CLAIMS_KEY: Final = "jwt_middleware.claims"
 #: The realm of the middleware that handled the request, for responses built further in.
 REALM_KEY: Final = "jwt_middleware.realm"
+#: The ``ChallengeBuilder`` of the middleware's authenticator, for responses built further in;
+#: absent when it challenges with RFC 6750's ``Bearer`` (the default).
+CHALLENGES_KEY: Final = "jwt_middleware.challenges"
 
 VerifierSelector = Callable[[Scope], JWTVerifier | None]
 ErrorHandler = Callable[[HTTPConnection, JWTMiddlewareError], Response | Awaitable[Response]]
@@ -111,6 +116,15 @@ def scope_headers(scope: Scope) -> HeaderReader:
     return read
 
 
+def _per_scope(verifier_for: VerifierSelector) -> Callable[[RequestView], JWTVerifier | None]:
+    """``verifier_for(scope)`` as the ``BearerAuthenticator``'s choice of verifier per request."""
+
+    def choose(request: RequestView) -> JWTVerifier | None:
+        return verifier_for(request.raw)
+
+    return choose
+
+
 def principal_for(claims: Claims) -> tuple[JWTUser, AuthCredentials]:
     """``scope["user"]`` and ``scope["auth"]`` for verified claims; both read-only and shareable."""
     return JWTUser(claims), credentials_for(claims)
@@ -137,17 +151,14 @@ def _single_authorization(scope: Scope) -> bytes | None:
     return found
 
 
-def _query_string(scope: Scope) -> str:
-    query: bytes = scope.get("query_string", b"")
-    return query.decode("latin-1")
-
-
 class JWTAuthMiddleware:
-    """Verify the bearer token of every HTTP and websocket request before the app sees it.
+    """Authenticate every HTTP and websocket request before the app sees it.
 
-    Give one ``verifier``, or ``verifier_for(scope)`` to choose one per request (multi-tenant apps;
-    returning ``None`` rejects the request). ``verifiers`` lists extra verifiers whose keys are
-    loaded at startup and whose clients are closed at shutdown.
+    Give one ``verifier`` (bearer tokens, read as ``query_parameter``, ``cookie`` and ``header``
+    say), ``verifier_for(scope)`` to choose one per request (multi-tenant apps; returning ``None``
+    rejects the request), or any ``authenticator`` (see ``jwt_middleware.authenticator``).
+    ``verifiers`` lists extra verifiers whose keys are loaded at startup and whose clients are
+    closed at shutdown (the verifiers a custom authenticator uses, say).
     """
 
     def __init__(
@@ -155,6 +166,7 @@ class JWTAuthMiddleware:
         app: ASGIApp,
         verifier: JWTVerifier | None = None,
         *,
+        authenticator: Authenticator | None = None,
         verifier_for: VerifierSelector | None = None,
         verifiers: Iterable[JWTVerifier] = (),
         realm: str = "api",
@@ -167,28 +179,34 @@ class JWTAuthMiddleware:
         on_error: ErrorHandler | None = None,
         manage_lifespan: bool = True,
     ) -> None:
-        if (verifier is None) == (verifier_for is None):
-            raise TypeError("JWTAuthMiddleware needs exactly one of verifier or verifier_for")
-        self.app = app
-        self.verifier = verifier
-        self.verifier_for = verifier_for
-        self.policy = RequestPolicy(
-            realm=realm,
-            exclude_paths=exclude_paths,
-            exclude_prefixes=exclude_prefixes,
-            optional=optional,
+        self.authenticator = authenticator_from(
+            "JWTAuthMiddleware",
+            verifier=verifier,
+            authenticator=authenticator,
+            verifier_for=_per_scope(verifier_for) if verifier_for is not None else None,
+            per_request=True,
             query_parameter=query_parameter,
             cookie=cookie,
             header=header,
         )
+        self.app = app
+        self.verifier = verifier
+        self.verifier_for = verifier_for
+        self.policy = RequestPolicy(
+            realm=realm, exclude_paths=exclude_paths, exclude_prefixes=exclude_prefixes, optional=optional
+        )
         self.on_error = on_error
         self.manage_lifespan = manage_lifespan
         self._has_exclusions = self.policy.has_exclusions
+        challenges = challenges_of(self.authenticator)
+        self._challenges: ChallengeBuilder | None = None if challenges is bearer_challenges else challenges
         # Repeated Authorization values skip extraction, when that is all a token can come from.
         self._recent: RecentTokens[bytes, tuple[JWTUser, AuthCredentials]] | None = (
-            RecentTokens.for_middleware(verifier, self.policy)
+            RecentTokens.for_authenticator(self.authenticator)
         )
-        managed = [verifier] if verifier is not None else []
+        bearer = self.authenticator if isinstance(self.authenticator, BearerAuthenticator) else None
+        self._bearer = bearer
+        managed = [bearer.verifier] if bearer is not None and bearer.verifier is not None else []
         managed.extend(verifiers)
         self._managed = managed
 
@@ -203,6 +221,8 @@ class JWTAuthMiddleware:
                     self._has_exclusions and self.policy.is_excluded(scope["path"])
                 ):
                     recalled = recent.recall(header_value)
+            if self._challenges is not None:
+                scope[CHALLENGES_KEY] = self._challenges
             if recalled is not None:
                 claims: Claims | None = recalled[0].claims
                 scope["user"], scope["auth"] = recalled[1]
@@ -226,23 +246,18 @@ class JWTAuthMiddleware:
             await self.app(scope, receive, send)
 
     async def _authenticate(self, scope: Scope) -> Claims | None:
-        token = self.policy.token_from(scope["path"], scope_headers(scope), partial(_query_string, scope))
-        if token is None or token is SKIP:
+        if self._has_exclusions and self.policy.is_excluded(scope["path"]):
             return None
-        verifier = self.verifier if self.verifier is not None else self._select(scope)
-        claims = await verifier.verify(token)
-        if self._recent is not None:
+        claims = await self.authenticator.authenticate(ASGIRequestView(scope))
+        if claims is None:
+            self.policy.admit_anonymous()
+            return None
+        if self._recent is not None and self._bearer is not None:
             header_value = _single_authorization(scope)
             if header_value is not None:
-                self._recent.remember(header_value, verifier.cached_entry(token), principal_for(claims))
+                entry = self._bearer.cached_entry(header_value.decode("latin-1"))
+                self._recent.remember(header_value, entry, principal_for(claims))
         return claims
-
-    def _select(self, scope: Scope) -> JWTVerifier:
-        assert self.verifier_for is not None
-        verifier = self.verifier_for(scope)
-        if verifier is None:
-            raise InvalidTokenError("No token issuer is accepted for this request")
-        return verifier
 
     async def _reject(self, scope: Scope, receive: Receive, send: Send, error: JWTMiddlewareError) -> None:
         if scope["type"] == "websocket" and _WEBSOCKET_DENIAL not in scope.get("extensions", {}):
@@ -255,7 +270,7 @@ class JWTAuthMiddleware:
                 response = await response
             await response(scope, receive, send)
             return
-        await send_error(scope, send, error, self.policy.realm)
+        await send_error(scope, send, error, self.policy.realm, self._challenges)
 
     async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
         async def send_wrapper(message: Message) -> None:
@@ -270,9 +285,15 @@ class JWTAuthMiddleware:
         await self.app(scope, receive, send_wrapper)
 
 
-async def send_error(scope: Scope, send: Send, error: JWTMiddlewareError, realm: str) -> None:
+async def send_error(
+    scope: Scope,
+    send: Send,
+    error: JWTMiddlewareError,
+    realm: str,
+    challenges: ChallengeBuilder | None = None,
+) -> None:
     """Send the RFC 6750 response for ``error`` (over the websocket denial extension if needed)."""
-    response = error_response(error, realm)
+    response = error_response(error, realm, challenges)
     prefix = "websocket." if scope["type"] == "websocket" else ""
     headers: list[tuple[bytes, bytes]] = [
         (name.encode("latin-1"), value.encode("latin-1")) for name, value in response.headers

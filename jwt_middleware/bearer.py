@@ -17,12 +17,14 @@ header carrying the raw token (AWS ALB's ``x-amzn-oidc-data``) replaces all of t
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
 from urllib.parse import parse_qs
 
+from jwt_middleware.challenge import HTTP_TOKEN
 from jwt_middleware.errors import ConfigurationError, InvalidRequestError
+from jwt_middleware.request_view import cookie_values
 
 __all__ = [
     "TokenLocations",
@@ -51,11 +53,8 @@ def is_b64token(token: str) -> bool:
     return bool(body) and not body.translate(None, _B64TOKEN_CHARACTERS)
 
 
-_COOKIE_NAME: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 #: A second credential with the Bearer scheme after a comma: repeated headers folded into one.
 _FOLDED_BEARER: Final = re.compile(r",[ \t]*bearer(?:[ \t,]|$)", re.IGNORECASE)
-#: Header field names are RFC 9110 tokens, the same grammar as cookie names.
-_FIELD_NAME: Final = _COOKIE_NAME
 #: A raw token in a header of its own: b64token characters, with ``=`` allowed anywhere because AWS
 #: ALB pads every segment (``header==.payload=.signature==``). Strict parsing happens later.
 _RAW_TOKEN: Final = re.compile(r"[A-Za-z0-9\-._~+/=]+")
@@ -63,16 +62,50 @@ _RAW_TOKEN: Final = re.compile(r"[A-Za-z0-9\-._~+/=]+")
 
 @dataclass(frozen=True, slots=True)
 class TokenLocations:
-    """Where tokens are accepted besides the ``Authorization`` header (both off by default)."""
+    """Where a request's token may come from: the ``Authorization`` header, and optionally more.
+
+    ``query_parameter`` and ``cookie`` add RFC 6750's query parameter and a cookie (both off by
+    default; a token in two places is refused). ``header`` names a header carrying the raw token
+    instead (AWS ALB's ``x-amzn-oidc-data``): it is then the only place a token is read from, so
+    that no second credential can stand in for it.
+    """
 
     query_parameter: str | None = None
     cookie: str | None = None
+    header: str | None = None
 
     def __post_init__(self) -> None:
         if self.query_parameter is not None and not self.query_parameter:
             raise ConfigurationError("query_parameter must be a non-empty name")
-        if self.cookie is not None and not _COOKIE_NAME.fullmatch(self.cookie):
+        if self.cookie is not None and not (
+            isinstance(self.cookie, str) and HTTP_TOKEN.fullmatch(self.cookie)
+        ):
             raise ConfigurationError("cookie must be a valid cookie name")
+        if self.header is not None:
+            if self.query_parameter or self.cookie:
+                raise ConfigurationError("a token header cannot be combined with query_parameter or cookie")
+            # Header names are case-insensitive: kept lower-cased, as ASGI servers deliver them.
+            object.__setattr__(self, "header", check_header_name(self.header))
+
+    @property
+    def bearer_only(self) -> bool:
+        """Whether a token can come from nowhere but one ``Authorization`` header."""
+        return self.query_parameter is None and self.cookie is None and self.header is None
+
+    def read(self, header: Callable[[str], Sequence[str]], query_string: Callable[[], str]) -> str | None:
+        """The request's token, ``None`` when it carries none; raises ``InvalidRequestError``.
+
+        ``header(name)`` returns every value of a request header and ``query_string()`` the raw
+        query; only what these locations look at is read.
+        """
+        if self.header is not None:
+            return extract_header_token(header(self.header))
+        return extract_token(
+            header("authorization"),
+            locations=self,
+            query_string=query_string() if self.query_parameter else "",
+            cookie_headers=header("cookie") if self.cookie else (),
+        )
 
 
 def parse_authorization(value: str) -> str | None:
@@ -103,16 +136,6 @@ def _single(values: Sequence[str], what: str) -> str | None:
     return values[0]
 
 
-def _cookie_values(cookie_headers: Sequence[str], name: str) -> list[str]:
-    found: list[str] = []
-    for header in cookie_headers:
-        for pair in header.split(";"):
-            key, sep, value = pair.strip(" \t").partition("=")
-            if sep and key == name:
-                found.append(value.strip('"'))
-    return found
-
-
 def extract_token(
     authorization: Sequence[str],
     *,
@@ -124,7 +147,7 @@ def extract_token(
 
     ``authorization`` holds every ``Authorization`` header value of the request (servers that fold
     repeated headers into one comma-joined value are covered too: a comma is never valid in a
-    token).
+    token). A ``header`` in ``locations`` is not looked at here: ``TokenLocations.read`` chooses.
     """
     header_value = _single(authorization, "Authorization header")
     token = parse_authorization(header_value) if header_value is not None else None
@@ -138,7 +161,7 @@ def extract_token(
         if query_token is not None:
             found.append(query_token)
     if locations.cookie is not None and cookie_headers:
-        cookie_token = _single(_cookie_values(cookie_headers, locations.cookie), "token cookie")
+        cookie_token = _single(cookie_values(cookie_headers, locations.cookie), "token cookie")
         if cookie_token is not None:
             found.append(cookie_token)
     if len(found) > 1:
@@ -152,7 +175,7 @@ def extract_token(
 
 def check_header_name(name: str) -> str:
     """Validate a configured token header name; header names are case-insensitive, so lower-case it."""
-    if not isinstance(name, str) or _FIELD_NAME.fullmatch(name) is None:
+    if not isinstance(name, str) or HTTP_TOKEN.fullmatch(name) is None:
         raise ConfigurationError("header must be a valid HTTP header name")
     if name.lower() == "authorization":
         raise ConfigurationError("the Authorization header is read by default; header names another one")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Final, Generic, TypeVar
 
+from jwt_middleware.authenticator import Authenticator, BearerAuthenticator
 from jwt_middleware.request_auth import RequestPolicy
 from jwt_middleware.token_cache import CachedToken
 from jwt_middleware.verifier import JWTVerifier
@@ -69,3 +70,15 @@ class RecentTokens(Generic[HeaderValue, Extra]):
         if verifier is None or not verifier.caches_tokens or not policy.bearer_only:
             return None
         return cls(verifier)
+
+    @classmethod
+    def for_authenticator(cls, authenticator: Authenticator) -> RecentTokens[HeaderValue, Extra] | None:
+        """A memo for a middleware using ``authenticator``, or ``None`` when recalling would be wrong.
+
+        Only a ``BearerAuthenticator`` that says it is ``recallable``: the token is all it checks,
+        it comes from the ``Authorization`` header alone, and one verifier caches it.
+        """
+        if not isinstance(authenticator, BearerAuthenticator) or not authenticator.recallable:
+            return None
+        assert authenticator.verifier is not None
+        return cls(authenticator.verifier)

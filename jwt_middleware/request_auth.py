@@ -1,8 +1,9 @@
-"""Per-request authentication policy shared by every middleware: skip, anonymous, or verify.
+"""Per-request authentication policy shared by every adapter: skip, anonymous, or authenticate.
 
-The ASGI and WSGI middlewares (and the Django and Flask adapters) differ only in how they read a
-request and send a response. What to do with a request (excluded path? token present? anonymous
-allowed?) is decided here, once.
+The adapters differ only in how they read a request and send a response. What to do with a
+request (excluded path? credentials found? anonymous allowed?) is decided here, once: an excluded
+path is never authenticated, and a request in which the ``Authenticator`` finds no credentials
+passes anonymously only in optional mode.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import enum
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Final
 
-from jwt_middleware.bearer import TokenLocations, check_header_name, extract_header_token, extract_token
+from jwt_middleware.bearer import TokenLocations, extract_header_token, extract_token
 from jwt_middleware.challenge import check_realm
 from jwt_middleware.errors import ConfigurationError, MissingTokenError
 
@@ -49,15 +50,16 @@ _DOT_SEGMENTS: Final = ("/./", "/../", "//")
 
 
 class RequestPolicy:
-    """Which requests need a token, and where the token may come from.
+    """Which requests are authenticated at all, and whether anonymous ones may pass.
 
     ``exclude_paths`` match exactly; ``exclude_prefixes`` match a path segment boundary (``/public``
     covers ``/public`` and ``/public/x``, not ``/publicity``). A path with dot segments or empty
     segments is never excluded: routers disagree on whether ``/health/../admin`` is ``/admin``, so
     such a path is authenticated rather than guessed about.
 
-    ``header`` names a header that carries the raw token (AWS ALB's ``x-amzn-oidc-data``); it then
-    is the only place a token is read from, so that no second credential can stand in for it.
+    Where a token comes from is the authenticator's concern (``BearerAuthenticator`` takes the
+    same ``query_parameter``, ``cookie`` and ``header``). They are accepted here too, as
+    ``token_locations``, for code that reads tokens with ``token_for``/``token_from`` directly.
     """
 
     __slots__ = (
@@ -69,6 +71,7 @@ class RequestPolicy:
         "locations",
         "optional",
         "realm",
+        "token_locations",
     )
 
     def __init__(
@@ -83,10 +86,9 @@ class RequestPolicy:
         header: str | None = None,
     ) -> None:
         self.realm = check_realm(realm)
-        if header is not None and (query_parameter or cookie):
-            raise ConfigurationError("a token header cannot be combined with query_parameter or cookie")
+        self.token_locations = TokenLocations(query_parameter=query_parameter, cookie=cookie, header=header)
         #: The lower-cased name of the header carrying the raw token, or ``None`` for bearer tokens.
-        self.header = check_header_name(header) if header is not None else None
+        self.header = self.token_locations.header
         self.exclude_paths = frozenset(exclude_paths)
         prefixes = []
         for prefix in exclude_prefixes:
@@ -97,14 +99,11 @@ class RequestPolicy:
         self.optional = optional
         #: Whether any path is excluded (so the per-request check can be skipped when none is).
         self.has_exclusions = bool(self.exclude_paths or self.exclude_prefixes)
-        self.locations = (
-            TokenLocations(query_parameter=query_parameter, cookie=cookie)
-            if query_parameter or cookie
-            else None
-        )
-        #: Tokens come only from a single ``Authorization`` header (no query, cookie or custom header),
-        #: which is when a middleware may recall a repeated header value.
-        self.bearer_only = self.locations is None and self.header is None
+        #: The query and cookie locations, ``None`` when neither is enabled.
+        locations = self.token_locations
+        self.locations = locations if locations.query_parameter or locations.cookie else None
+        #: Tokens come only from a single ``Authorization`` header (no query, cookie or custom header).
+        self.bearer_only = self.token_locations.bearer_only
 
     def is_excluded(self, path: str) -> bool:
         if not self.has_exclusions:
@@ -114,6 +113,14 @@ class RequestPolicy:
         if path in self.exclude_paths:
             return True
         return any(path == prefix or path.startswith(prefix + "/") for prefix in self.exclude_prefixes)
+
+    def admit_anonymous(self) -> None:
+        """Let a request without credentials through (optional mode) or raise ``MissingTokenError``.
+
+        Every adapter calls this when its authenticator found no credentials in a request.
+        """
+        if not self.optional:
+            raise MissingTokenError()
 
     def token_for(
         self,
@@ -140,25 +147,17 @@ class RequestPolicy:
                 query_string=query_string,
                 cookie_headers=cookie_headers,
             )
-        if token is None and not self.optional:
-            raise MissingTokenError()
+        if token is None:
+            self.admit_anonymous()
         return token
 
     def token_from(
         self, path: str, header: HeaderReader, query_string: Callable[[], str] = _no_query
     ) -> str | Skip | None:
-        """``token_for``, reading only the headers (and query) this policy looks at.
-
-        Every adapter calls this, so a new token location is supported everywhere at once.
-        """
+        """``token_for``, reading only the headers (and query) this policy looks at."""
         if self.is_excluded(path):
             return SKIP
-        if self.header is not None:
-            return self.token_for(path, (), header_values=header(self.header))
-        locations = self.locations
-        return self.token_for(
-            path,
-            header("authorization"),
-            query_string=query_string() if locations and locations.query_parameter else "",
-            cookie_headers=header("cookie") if locations and locations.cookie else (),
-        )
+        token = self.token_locations.read(header, query_string)
+        if token is None:
+            self.admit_anonymous()
+        return token

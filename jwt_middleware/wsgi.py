@@ -1,8 +1,9 @@
 """``WSGIJWTMiddleware``: the ASGI middleware's behaviour for WSGI apps (Flask, Django, Bottle...).
 
-Same extraction, same responses, same options; verification runs through the verifier's sync
-driver, which shares the JWKS cache state with any async user of the same verifier and is safe
-under threaded servers (one fetch serves every waiting thread).
+Same authenticators, same responses, same options; authentication runs through
+``authenticate_sync`` (for bearer tokens, the verifier's sync driver, which shares the JWKS cache
+state with any async user of the same verifier and is safe under threaded servers: one fetch
+serves every waiting thread).
 """
 
 from __future__ import annotations
@@ -11,11 +12,13 @@ from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Final
 
-from jwt_middleware.challenge import error_response
+from jwt_middleware.authenticator import Authenticator, BearerAuthenticator, authenticator_from, challenges_of
+from jwt_middleware.challenge import ChallengeBuilder, bearer_challenges, error_response
 from jwt_middleware.claims import Claims
-from jwt_middleware.errors import InvalidTokenError, JWTMiddlewareError
+from jwt_middleware.errors import JWTMiddlewareError
 from jwt_middleware.recent import RecentTokens
-from jwt_middleware.request_auth import SKIP, RequestPolicy, environ_headers
+from jwt_middleware.request_auth import RequestPolicy
+from jwt_middleware.request_view import RequestView, WSGIRequestView, wsgi_path
 from jwt_middleware.verifier import JWTVerifier
 
 if TYPE_CHECKING:
@@ -23,11 +26,20 @@ if TYPE_CHECKING:
 else:
     StartResponse = WSGIApplication = WSGIEnvironment = Any
 
-__all__ = ["CLAIMS_KEY", "REALM_KEY", "WSGIErrorHandler", "WSGIJWTMiddleware", "WSGIVerifierSelector"]
+__all__ = [
+    "CHALLENGES_KEY",
+    "CLAIMS_KEY",
+    "REALM_KEY",
+    "WSGIErrorHandler",
+    "WSGIJWTMiddleware",
+    "WSGIVerifierSelector",
+]
 
 #: Where the verified claims live in the WSGI environ (``None`` for an anonymous request).
 CLAIMS_KEY: Final = "jwt_middleware.claims"
 REALM_KEY: Final = "jwt_middleware.realm"
+#: The authenticator's ``ChallengeBuilder``, when it is not the default ``Bearer`` one.
+CHALLENGES_KEY: Final = "jwt_middleware.challenges"
 
 WSGIVerifierSelector = Callable[["WSGIEnvironment"], JWTVerifier | None]
 WSGIErrorHandler = Callable[["WSGIEnvironment", JWTMiddlewareError], "WSGIApplication"]
@@ -38,10 +50,11 @@ def status_line(status_code: int) -> str:
 
 
 class WSGIJWTMiddleware:
-    """Verify the bearer token of every request before the WSGI app sees it.
+    """Authenticate every request before the WSGI app sees it.
 
-    Options mirror ``JWTAuthMiddleware``. ``on_error(environ, error)`` may return a WSGI app (a
-    Werkzeug or Django response object works) to answer failures your own way.
+    Options mirror ``JWTAuthMiddleware`` (``verifier``, ``verifier_for(environ)`` or
+    ``authenticator``). ``on_error(environ, error)`` may return a WSGI app (a Werkzeug or Django
+    response object works) to answer failures your own way.
     """
 
     def __init__(
@@ -49,6 +62,7 @@ class WSGIJWTMiddleware:
         app: WSGIApplication,
         verifier: JWTVerifier | None = None,
         *,
+        authenticator: Authenticator | None = None,
         verifier_for: WSGIVerifierSelector | None = None,
         realm: str = "api",
         exclude_paths: Iterable[str] = (),
@@ -59,23 +73,28 @@ class WSGIJWTMiddleware:
         header: str | None = None,
         on_error: WSGIErrorHandler | None = None,
     ) -> None:
-        if (verifier is None) == (verifier_for is None):
-            raise TypeError("WSGIJWTMiddleware needs exactly one of verifier or verifier_for")
-        self.app = app
-        self.verifier = verifier
-        self.verifier_for = verifier_for
-        self.policy = RequestPolicy(
-            realm=realm,
-            exclude_paths=exclude_paths,
-            exclude_prefixes=exclude_prefixes,
-            optional=optional,
+        self.authenticator = authenticator_from(
+            "WSGIJWTMiddleware",
+            verifier=verifier,
+            authenticator=authenticator,
+            verifier_for=_per_environ(verifier_for) if verifier_for is not None else None,
+            per_request=True,
             query_parameter=query_parameter,
             cookie=cookie,
             header=header,
         )
+        self.app = app
+        self.verifier = verifier
+        self.verifier_for = verifier_for
+        self.policy = RequestPolicy(
+            realm=realm, exclude_paths=exclude_paths, exclude_prefixes=exclude_prefixes, optional=optional
+        )
         self.on_error = on_error
+        challenges = challenges_of(self.authenticator)
+        self._challenges: ChallengeBuilder | None = None if challenges is bearer_challenges else challenges
         # A repeated Authorization value skips extraction (see jwt_middleware.recent).
-        self._recent: RecentTokens[str, None] | None = RecentTokens.for_middleware(verifier, self.policy)
+        self._recent: RecentTokens[str, None] | None = RecentTokens.for_authenticator(self.authenticator)
+        self._bearer = self.authenticator if isinstance(self.authenticator, BearerAuthenticator) else None
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         recalled = None
@@ -83,9 +102,11 @@ class WSGIJWTMiddleware:
         if recent is not None:
             header_value = environ.get("HTTP_AUTHORIZATION")
             if header_value is not None and not (
-                self.policy.has_exclusions and self.policy.is_excluded(environ.get("PATH_INFO", "") or "/")
+                self.policy.has_exclusions and self.policy.is_excluded(wsgi_path(environ))
             ):
                 recalled = recent.recall(header_value)
+        if self._challenges is not None:
+            environ[CHALLENGES_KEY] = self._challenges
         if recalled is not None:
             environ[CLAIMS_KEY] = recalled[0].claims
             environ[REALM_KEY] = self.policy.realm
@@ -95,7 +116,7 @@ class WSGIJWTMiddleware:
         except JWTMiddlewareError as error:
             if self.on_error is not None:
                 return self.on_error(environ, error)(environ, start_response)
-            response = error_response(error, self.policy.realm)
+            response = error_response(error, self.policy.realm, self._challenges)
             start_response(status_line(response.status_code), list(response.headers))
             return [response.body]
         environ[CLAIMS_KEY] = claims
@@ -103,22 +124,23 @@ class WSGIJWTMiddleware:
         return self.app(environ, start_response)
 
     def _authenticate(self, environ: WSGIEnvironment) -> Claims | None:
-        token = self.policy.token_from(
-            environ.get("PATH_INFO", "") or "/",
-            environ_headers(environ),
-            lambda: str(environ.get("QUERY_STRING", "")),
-        )
-        if token is None or token is SKIP:
+        if self.policy.has_exclusions and self.policy.is_excluded(wsgi_path(environ)):
             return None
-        verifier = self.verifier
-        if verifier is None:
-            assert self.verifier_for is not None
-            verifier = self.verifier_for(environ)
-            if verifier is None:
-                raise InvalidTokenError("No token issuer is accepted for this request")
-        claims = verifier.verify_sync(token)
-        if self._recent is not None:
+        claims = self.authenticator.authenticate_sync(WSGIRequestView(environ))
+        if claims is None:
+            self.policy.admit_anonymous()
+            return None
+        if self._recent is not None and self._bearer is not None:
             header_value = environ.get("HTTP_AUTHORIZATION")
             if isinstance(header_value, str):
-                self._recent.remember(header_value, verifier.cached_entry(token), None)
+                self._recent.remember(header_value, self._bearer.cached_entry(header_value), None)
         return claims
+
+
+def _per_environ(verifier_for: WSGIVerifierSelector) -> Callable[[RequestView], JWTVerifier | None]:
+    """``verifier_for(environ)`` as the ``BearerAuthenticator``'s choice of verifier per request."""
+
+    def choose(request: RequestView) -> JWTVerifier | None:
+        return verifier_for(request.raw)
+
+    return choose

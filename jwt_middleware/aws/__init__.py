@@ -3,7 +3,8 @@
 * ``JWTVerifier.cognito`` (``jwt_middleware.cognito``): Amazon Cognito user pool tokens.
 * ``JWTVerifier.api_gateway`` (``apigateway``): what an API Gateway HTTP API JWT authorizer accepts.
 * ``gateway_claims``: the claims as the authorizer hands them to a Lambda, both ways.
-* ``APIGatewayClaimsMiddleware`` (``gateway_trust``): trust the gateway's verification, by opt-in.
+* ``APIGatewayClaimsAuthenticator`` (``gateway_authenticator``) and its ASGI middleware
+  ``APIGatewayClaimsMiddleware`` (``gateway_trust``): trust the gateway's verification, by opt-in.
 * ``ALBVerifier`` (``alb``, keys in ``alb_keys``): Application Load Balancer ``x-amzn-oidc-data``.
 * The stand-in load balancer for tests is the test kit's ``jwt_middleware.testing.LocalALB``.
 * Lambda authorizers live with the other adapters, in ``jwt_middleware.integrations.aws_lambda``.
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
         api_gateway_verifier,
         identity_source_token,
     )
+    from jwt_middleware.aws.gateway_authenticator import AWS_EVENT_KEY, APIGatewayClaimsAuthenticator
     from jwt_middleware.aws.gateway_claims import (
         authorizer_context,
         claims_from_event,
@@ -38,7 +40,7 @@ if TYPE_CHECKING:
         parse_gateway_claims,
         render_claim,
     )
-    from jwt_middleware.aws.gateway_trust import AWS_EVENT_KEY, APIGatewayClaimsMiddleware
+    from jwt_middleware.aws.gateway_trust import APIGatewayClaimsMiddleware
 
 __all__ = [
     "ALB_ACCESS_TOKEN_HEADER",
@@ -48,6 +50,7 @@ __all__ = [
     "AWS_EVENT_KEY",
     "ALBKeySource",
     "ALBVerifier",
+    "APIGatewayClaimsAuthenticator",
     "APIGatewayClaimsMiddleware",
     "alb_identity",
     "alb_key_url",
@@ -86,7 +89,8 @@ _HOMES = {
         "parse_gateway_claims",
         "render_claim",
     ),
-    "jwt_middleware.aws.gateway_trust": ("AWS_EVENT_KEY", "APIGatewayClaimsMiddleware"),
+    "jwt_middleware.aws.gateway_authenticator": ("AWS_EVENT_KEY", "APIGatewayClaimsAuthenticator"),
+    "jwt_middleware.aws.gateway_trust": ("APIGatewayClaimsMiddleware",),
 }
 
 if not TYPE_CHECKING:

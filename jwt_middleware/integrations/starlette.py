@@ -1,8 +1,9 @@
 """Route guards for Starlette endpoints: ``@require_scopes(...)`` and ``@require_groups(...)``.
 
 Use them below ``JWTAuthMiddleware``, on function endpoints (sync or async), ``HTTPEndpoint``
-methods and websocket endpoints. They answer like the middleware: 401 with a bare challenge for
-an anonymous request (optional mode), 403 ``insufficient_scope`` naming the scopes otherwise.
+methods and websocket endpoints. They answer like the middleware, with the challenges of its
+authenticator: 401 with a bare challenge for an anonymous request (optional mode), 403
+``insufficient_scope`` naming the scopes otherwise.
 A guarded endpoint without the middleware in front fails loudly rather than open.
 """
 
@@ -17,9 +18,9 @@ from starlette.requests import HTTPConnection
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 
-from jwt_middleware.asgi import CLAIMS_KEY, REALM_KEY
+from jwt_middleware.asgi import CHALLENGES_KEY, CLAIMS_KEY, REALM_KEY
 from jwt_middleware.challenge import error_response
-from jwt_middleware.errors import JWTMiddlewareError
+from jwt_middleware.errors import ConfigurationError, JWTMiddlewareError
 from jwt_middleware.requirements import Requirement, groups_requirement, scopes_requirement
 
 __all__ = ["require_groups", "require_scopes"]
@@ -31,7 +32,7 @@ def _connection(args: tuple[Any, ...], kwargs: dict[str, Any]) -> HTTPConnection
     for value in (*args, *kwargs.values()):
         if isinstance(value, HTTPConnection):
             return value
-    raise TypeError("a guarded endpoint must take the Request or WebSocket as an argument")
+    raise ConfigurationError("a guarded endpoint must take the Request or WebSocket as an argument")
 
 
 def _denial(connection: HTTPConnection, requirement: Requirement) -> JWTMiddlewareError | None:
@@ -45,7 +46,8 @@ def _denial(connection: HTTPConnection, requirement: Requirement) -> JWTMiddlewa
 
 
 def _response(connection: HTTPConnection, error: JWTMiddlewareError) -> Response:
-    answer = error_response(error, connection.scope.get(REALM_KEY, "api"))
+    scope = connection.scope
+    answer = error_response(error, scope.get(REALM_KEY, "api"), scope.get(CHALLENGES_KEY))
     return Response(answer.body, status_code=answer.status_code, headers=dict(answer.headers))
 
 

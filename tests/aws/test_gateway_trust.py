@@ -14,8 +14,16 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from jwt_middleware import ConfigurationError, JWTUser, require_groups, require_scopes
-from jwt_middleware.aws import AWS_EVENT_KEY, APIGatewayClaimsMiddleware
+from jwt_middleware import (
+    Authenticator,
+    ConfigurationError,
+    JWTAuthMiddleware,
+    JWTUser,
+    WSGIJWTMiddleware,
+    require_groups,
+    require_scopes,
+)
+from jwt_middleware.aws import AWS_EVENT_KEY, APIGatewayClaimsAuthenticator, APIGatewayClaimsMiddleware
 
 from .conftest import load_event
 
@@ -181,3 +189,41 @@ def test_exclusions_and_optional_mode() -> None:
     strict, _ = client_for(exclude_paths=["/health"])
     assert strict.get("/health").text == "ok"
     assert strict.get("/maybe").status_code == 401
+
+
+# -- the authenticator on its own ---------------------------------------------------------------------
+
+
+def test_the_middleware_is_an_authenticator_in_the_asgi_middleware(v2_event: dict[str, Any]) -> None:
+    authenticator = APIGatewayClaimsAuthenticator(issuer=ISSUER)
+    assert isinstance(authenticator, Authenticator)
+    outer = MangumStandIn(JWTAuthMiddleware(Starlette(routes=ROUTES), authenticator=authenticator))
+    outer.event = v2_event
+    assert TestClient(outer).get("/admin").text == "admin"
+    assert "eu-west-1_AbCdEf123" in repr(authenticator)
+
+
+def test_the_authenticator_serves_wsgi_apps_under_their_event_key(v2_event: dict[str, Any]) -> None:
+    from werkzeug.test import Client
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        claims = environ["jwt_middleware.claims"]
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [(claims.subject if claims else "anonymous").encode()]
+
+    def lambda_adapter(protected: Any) -> Any:
+        def call(environ: dict[str, Any], start_response: Any) -> Any:
+            environ["apig_wsgi.full_event"] = v2_event  # where apig-wsgi puts the event
+            return protected(environ, start_response)
+
+        return call
+
+    def protect(issuer: str) -> WSGIJWTMiddleware:
+        authenticator = APIGatewayClaimsAuthenticator(issuer=issuer, event_key="apig_wsgi.full_event")
+        return WSGIJWTMiddleware(app, authenticator=authenticator)
+
+    assert Client(lambda_adapter(protect(ISSUER))).get("/me").text == "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
+    assert Client(protect(ISSUER)).get("/me").status_code == 401  # no event outside Lambda
+    wrong_issuer = Client(lambda_adapter(protect("https://other.example"))).get("/me")
+    assert wrong_issuer.status_code == 401
+    assert "issuer" in wrong_issuer.json["error_description"]

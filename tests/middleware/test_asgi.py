@@ -19,6 +19,7 @@ from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from jwt_middleware import (
+    ConfigurationError,
     JWTAuthMiddleware,
     JWTMiddlewareError,
     JWTUser,
@@ -376,9 +377,9 @@ class TestOptions:
         assert response.headers["www-authenticate"] == 'Bearer realm="orders"'
 
     def test_exactly_one_verifier_source_is_required(self, verifier: JWTVerifier) -> None:
-        with pytest.raises(TypeError):
+        with pytest.raises(ConfigurationError):
             JWTAuthMiddleware(health)  # type: ignore[arg-type]
-        with pytest.raises(TypeError):
+        with pytest.raises(ConfigurationError):
             JWTAuthMiddleware(health, verifier=verifier, verifier_for=lambda scope: verifier)  # type: ignore[arg-type]
 
     def test_guard_without_middleware_fails_closed(self) -> None:

@@ -58,6 +58,7 @@ FRAMEWORK_BOUND: dict[str, frozenset[str]] = {
 CORE = (
     "jwt_middleware",
     "jwt_middleware.algorithms",
+    "jwt_middleware.authenticator",
     "jwt_middleware.b64",
     "jwt_middleware.bearer",
     "jwt_middleware.challenge",
@@ -73,11 +74,13 @@ CORE = (
     "jwt_middleware.jws",
     "jwt_middleware.keysource",
     "jwt_middleware.policy",
+    "jwt_middleware.request_view",
     "jwt_middleware.safe_json",
     "jwt_middleware.token_cache",
     "jwt_middleware.verifier",
     "jwt_middleware.wsgi",
     "jwt_middleware.aws",
+    "jwt_middleware.aws.gateway_authenticator",
     "jwt_middleware.integrations.aws_lambda",
     "jwt_middleware.testing",
 )

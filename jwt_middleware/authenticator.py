@@ -1,0 +1,241 @@
+"""The one seam for "who is this request": ``Authenticator``, and ``BearerAuthenticator``.
+
+Every adapter (the ASGI and WSGI middlewares, FastAPI's ``JWTBearer``, Django and DRF, Flask's
+``JWTAuth``, the Lambda authorizer) runs the same steps. It builds a ``RequestView``; skips an
+excluded path without asking anyone; asks its authenticator; and then:
+
+* the authenticator returns ``Claims``: the request is authenticated with them;
+* it returns ``None``, meaning "no credentials here": the request passes anonymously in optional
+  mode, and is otherwise answered 401 with a bare challenge (RFC 6750 section 3.1);
+* it raises a ``JWTMiddlewareError``: the request is refused with that error's status, challenge
+  and description, exactly as a bad bearer token is.
+
+``BearerAuthenticator`` is the bearer-token way (RFC 6750 extraction, then a ``JWTVerifier``), and
+what ``verifier=`` means everywhere. Other ways (an API gateway that verified already, an API key,
+a client certificate forwarded by a proxy, a session cookie, proof-of-possession) are other
+authenticators, written against the public ``RequestView`` alone.
+
+An authenticator may also shape the ``WWW-Authenticate`` challenges of its refusals, for instance
+to offer several schemes at once (``Bearer`` and ``DPoP``) or to add RFC 9728's
+``resource_metadata``: it defines ``challenges(error, realm)`` returning ``Challenge`` objects (see
+``ChallengingAuthenticator``). Adapters use it for every refusal of their requests, including a
+route guard's 403; without it (``BearerAuthenticator`` has none) they send RFC 6750's ``Bearer``
+challenge.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Protocol, runtime_checkable
+
+from jwt_middleware.bearer import TokenLocations, parse_authorization
+from jwt_middleware.challenge import Challenge, ChallengeBuilder, bearer_challenges
+from jwt_middleware.claims import Claims
+from jwt_middleware.errors import (
+    ConfigurationError,
+    InvalidRequestError,
+    InvalidTokenError,
+    JWTMiddlewareError,
+)
+from jwt_middleware.request_view import RequestView
+from jwt_middleware.token_cache import CachedToken
+from jwt_middleware.verifier import JWTVerifier
+
+__all__ = [
+    "Authenticator",
+    "BearerAuthenticator",
+    "ChallengingAuthenticator",
+    "VerifierChoice",
+    "authenticator_from",
+    "challenges_of",
+]
+
+#: Chooses the verifier for one request (multi-tenant apps); ``None`` refuses the request.
+VerifierChoice = Callable[[RequestView], JWTVerifier | None]
+
+
+@runtime_checkable
+class Authenticator(Protocol):
+    """Decides who a request comes from, in the spirit of Starlette's ``AuthenticationBackend``.
+
+    Both methods return the verified ``Claims``, or ``None`` when the request carries no
+    credentials this authenticator reads, and raise a ``JWTMiddlewareError`` to refuse it (a 503
+    such as ``KeysUnavailableError`` when the failure is the server's, not the client's).
+    ``authenticate`` runs on an event loop (ASGI, FastAPI, async Django views) and must not block
+    it; ``authenticate_sync`` runs in a thread without a loop (WSGI, Django, Flask, Lambda). Keep
+    one implementation behind both, as ``JWTVerifier`` does.
+    """
+
+    async def authenticate(self, request: RequestView) -> Claims | None:
+        """The request's claims, ``None`` without credentials; raise ``JWTMiddlewareError`` to refuse."""
+
+    def authenticate_sync(self, request: RequestView) -> Claims | None:
+        """``authenticate`` for threads without an event loop."""
+
+
+@runtime_checkable
+class ChallengingAuthenticator(Authenticator, Protocol):
+    """An ``Authenticator`` that also shapes the ``WWW-Authenticate`` challenges of its refusals.
+
+    ``challenges(error, realm)`` returns the challenges to send with ``error`` (never called for
+    a 503, which carries ``Retry-After`` instead): one per accepted scheme, each with the
+    parameters its RFC defines. ``bearer_challenges`` gives RFC 6750's; extend its result rather
+    than rebuild it (``challenge.with_params(resource_metadata=...)``).
+    """
+
+    def challenges(self, error: JWTMiddlewareError, realm: str) -> Sequence[Challenge]:
+        """The challenges for a refusal of this authenticator's request."""
+
+
+def challenges_of(authenticator: Authenticator) -> ChallengeBuilder:
+    """How an adapter challenges for ``authenticator``: its ``challenges``, or ``Bearer``'s."""
+    if isinstance(authenticator, ChallengingAuthenticator):
+        return authenticator.challenges
+    return bearer_challenges
+
+
+def authenticator_from(
+    owner: str,
+    *,
+    verifier: JWTVerifier | None = None,
+    authenticator: Authenticator | None = None,
+    verifier_for: VerifierChoice | None = None,
+    per_request: bool = False,
+    query_parameter: str | None = None,
+    cookie: str | None = None,
+    header: str | None = None,
+) -> Authenticator:
+    """The authenticator an adapter's arguments mean; raises ``ConfigurationError`` otherwise.
+
+    Exactly one of ``verifier``, ``verifier_for`` (when ``owner`` has it: ``per_request``) and
+    ``authenticator``; the first two mean a ``BearerAuthenticator`` reading the token from the
+    given locations, which an ``authenticator`` configures itself.
+    """
+    given = [
+        name
+        for name, value in (
+            ("verifier", verifier),
+            ("verifier_for", verifier_for),
+            ("authenticator", authenticator),
+        )
+        if value is not None
+    ]
+    if len(given) != 1:
+        found = f" (got {' and '.join(given)})" if given else ""
+        choices = "verifier, verifier_for or authenticator" if per_request else "verifier or authenticator"
+        raise ConfigurationError(f"{owner} needs exactly one of {choices}{found}")
+    if authenticator is not None:
+        if not isinstance(authenticator, Authenticator):
+            raise ConfigurationError(
+                f"{owner}: authenticator must have authenticate and authenticate_sync (see Authenticator)"
+            )
+        if query_parameter is not None or cookie is not None or header is not None:
+            raise ConfigurationError(
+                f"{owner}: query_parameter, cookie and header belong to the BearerAuthenticator; "
+                "with authenticator=, configure them on it"
+            )
+        return authenticator
+    if verifier is not None and not isinstance(verifier, JWTVerifier):
+        raise ConfigurationError(f"{owner}: verifier must be a JWTVerifier")
+    if verifier_for is not None and not callable(verifier_for):
+        raise ConfigurationError(f"{owner}: verifier_for must be a function choosing a JWTVerifier")
+    chosen: JWTVerifier | VerifierChoice = verifier if verifier is not None else verifier_for  # type: ignore[assignment]
+    return BearerAuthenticator(chosen, query_parameter=query_parameter, cookie=cookie, header=header)
+
+
+class BearerAuthenticator:
+    """Bearer tokens (RFC 6750), verified by a ``JWTVerifier``: what ``verifier=`` means everywhere.
+
+    The token is read from the ``Authorization`` header (``Bearer <token>``; several headers, a
+    malformed one or a token in two places are a 400), and also from the query parameter
+    ``query_parameter`` or the cookie ``cookie`` when enabled, or only from the header ``header``
+    carrying the raw token (AWS ALB's ``x-amzn-oidc-data``). ``verifier`` may also be a function
+    of the ``RequestView`` choosing the verifier per request (multi-tenant apps; ``None`` refuses
+    a request that carries a token).
+    """
+
+    __slots__ = ("_choose", "locations", "verifier")
+
+    verifier: JWTVerifier | None
+    locations: TokenLocations
+
+    def __init__(
+        self,
+        verifier: JWTVerifier | VerifierChoice,
+        query_parameter: str | None = None,
+        cookie: str | None = None,
+        header: str | None = None,
+    ) -> None:
+        if isinstance(verifier, JWTVerifier):
+            #: The one verifier, or ``None`` when it is chosen per request.
+            self.verifier = verifier
+            self._choose: VerifierChoice | None = None
+        elif callable(verifier):
+            self.verifier = None
+            self._choose = verifier
+        else:
+            raise ConfigurationError(
+                "BearerAuthenticator needs a JWTVerifier, or a function of the request choosing one"
+            )
+        #: Where the token may come from.
+        self.locations = TokenLocations(query_parameter=query_parameter, cookie=cookie, header=header)
+
+    def token(self, request: RequestView) -> str | None:
+        """The request's token, ``None`` when it carries none; raises ``InvalidRequestError``."""
+        return self.locations.read(request.header, lambda: request.query_string)
+
+    def verifier_for(self, request: RequestView) -> JWTVerifier:
+        """The verifier for ``request``: the one given, or the one chosen for it."""
+        if self.verifier is not None:
+            return self.verifier
+        assert self._choose is not None
+        chosen = self._choose(request)
+        if chosen is None:
+            raise InvalidTokenError("No token issuer is accepted for this request")
+        return chosen
+
+    async def authenticate(self, request: RequestView) -> Claims | None:
+        token = self.token(request)
+        if token is None:
+            return None
+        return await self.verifier_for(request).verify(token)
+
+    def authenticate_sync(self, request: RequestView) -> Claims | None:
+        token = self.token(request)
+        if token is None:
+            return None
+        return self.verifier_for(request).verify_sync(token)
+
+    @property
+    def recallable(self) -> bool:
+        """Whether a middleware may answer a repeated ``Authorization`` value from memory.
+
+        Only when that header is the only place a token comes from, the verifier is fixed and
+        caches tokens (no custom check to run again), and nothing but the token is checked: a
+        subclass may check more, so it is not recallable unless it says so by overriding this.
+        """
+        verifier = self.verifier
+        return (
+            type(self) is BearerAuthenticator
+            and verifier is not None
+            and verifier.caches_tokens
+            and self.locations.bearer_only
+        )
+
+    def cached_entry(self, authorization: str) -> CachedToken | None:
+        """The verifier's token-cache entry for the token in one ``Authorization`` value, if any.
+
+        A middleware keeps it for the raw header value and re-checks it with ``entry.usable_at``
+        (see ``jwt_middleware.recent``), which is the token cache's own rule.
+        """
+        if self.verifier is None:
+            return None
+        try:
+            token = parse_authorization(authorization)
+        except InvalidRequestError:
+            return None
+        return self.verifier.cached_entry(token) if token is not None else None
+
+    def __repr__(self) -> str:
+        verifier = self.verifier if self.verifier is not None else self._choose
+        return f"BearerAuthenticator({verifier!r})"

@@ -1,0 +1,70 @@
+"""Trust-the-gateway: an ``Authenticator`` taking the claims API Gateway's JWT authorizer verified.
+
+An app run on Lambda behind an HTTP API can let the gateway's JWT authorizer do the verifying and
+read the verified claims from the Lambda event, instead of fetching keys and checking the token a
+second time. Mangum (ASGI) puts the event at ``scope["aws.event"]``; WSGI adapters put it in the
+environ under a key of their own (``event_key=`` names it).
+
+This is never the default and never a fallback: it is this authenticator, chosen by name. It is
+only sound when every way into the function runs the authorizer first (no function URL, no other
+trigger, no route without the authorizer unless ``optional``), because the claims are believed,
+not checked. A request whose event carries no authorizer claims has no credentials (401 unless
+``optional``), and so has every request outside Lambda, where there is no event at all.
+``jwt_middleware.aws.gateway_trust.APIGatewayClaimsMiddleware`` is the ASGI middleware using it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Final
+
+from jwt_middleware.aws.gateway_claims import LIST_CLAIMS, claims_from_event
+from jwt_middleware.claims import Claims
+from jwt_middleware.policy import ClaimPolicy, TimeCheck, string_set
+from jwt_middleware.request_view import RequestView
+
+__all__ = ["AWS_EVENT_KEY", "APIGatewayClaimsAuthenticator"]
+
+#: Where Mangum (and compatible adapters) put the Lambda event in the ASGI scope.
+AWS_EVENT_KEY: Final = "aws.event"
+
+
+class APIGatewayClaimsAuthenticator:
+    """An ``Authenticator`` believing the claims API Gateway's JWT authorizer put in the event.
+
+    ``issuer`` must be given: the accepted ``iss`` value(s), checked again here so a route wired
+    to the wrong authorizer is refused, or ``None`` to skip that check explicitly. ``event_key``
+    is where the event is in the request's scope or environ (``request.raw``); ``list_claims``
+    are the claims read back as lists (see ``jwt_middleware.aws.gateway_claims``).
+    """
+
+    __slots__ = ("_issuers", "event_key", "list_claims")
+
+    def __init__(
+        self,
+        *,
+        issuer: str | Iterable[str] | None,
+        event_key: str = AWS_EVENT_KEY,
+        list_claims: Iterable[str] = LIST_CLAIMS,
+    ) -> None:
+        issuers = string_set(issuer, name="issuer")
+        # Only the issuer rule of a claim policy is used: the gateway checked times and audience.
+        self._issuers = ClaimPolicy(issuers=issuers, time=TimeCheck()) if issuers is not None else None
+        self.event_key = event_key
+        self.list_claims = frozenset(list_claims)
+
+    def authenticate_sync(self, request: RequestView) -> Claims | None:
+        raw = request.raw
+        event = raw.get(self.event_key) if hasattr(raw, "get") else None
+        claims = claims_from_event(event, list_claims=self.list_claims)
+        if claims is not None and self._issuers is not None:
+            self._issuers.issuer_of(claims)
+        return claims
+
+    async def authenticate(self, request: RequestView) -> Claims | None:
+        # Reading the event does no I/O: the async path is the sync one.
+        return self.authenticate_sync(request)
+
+    def __repr__(self) -> str:
+        issuers = sorted(self._issuers.issuers) if self._issuers is not None else None
+        return f"APIGatewayClaimsAuthenticator(issuer={issuers!r})"
