@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 import anyio
 
-from jwt_middleware._version import __version__
+from jwt_middleware._version import DISTRIBUTION, __version__
 from jwt_middleware.errors import ConfigurationError, JWTMiddlewareException
 from jwt_middleware.reasons import (
     FETCH_CONNECT,
@@ -58,7 +58,7 @@ __all__ = [
 # httpx2 is imported where a client is built or used, so importing this module loads no HTTP stack.
 ClientFactory = Callable[[], "httpx2.AsyncClient"]
 
-_USER_AGENT: Final = f"jwt-middleware/{__version__}"
+_USER_AGENT: Final = f"{DISTRIBUTION}/{__version__}"
 _MAX_AGE: Final = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d{1,10})\"?\s*(?:,|$)", re.IGNORECASE)
 _NO_CACHE: Final = re.compile(r"(?:^|,)\s*(?:no-store|no-cache)\s*(?:,|$)", re.IGNORECASE)
 
