@@ -176,6 +176,7 @@ class JWTAuthMiddleware:
         query_parameter: str | None = None,
         cookie: str | None = None,
         header: str | None = None,
+        trusted_origins: Iterable[str] = (),
         on_error: ErrorHandler | None = None,
         manage_lifespan: bool = True,
     ) -> None:
@@ -188,6 +189,7 @@ class JWTAuthMiddleware:
             query_parameter=query_parameter,
             cookie=cookie,
             header=header,
+            trusted_origins=trusted_origins,
         )
         self.app = app
         self.verifier = verifier

@@ -25,12 +25,13 @@ challenge.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol, runtime_checkable
 
 from jwt_middleware.bearer import TokenLocations, parse_authorization
 from jwt_middleware.challenge import Challenge, ChallengeBuilder, bearer_challenges
 from jwt_middleware.claims import Claims
+from jwt_middleware.csrf import OriginPolicy
 from jwt_middleware.errors import (
     ConfigurationError,
     InvalidRequestError,
@@ -104,6 +105,7 @@ def authenticator_from(
     query_parameter: str | None = None,
     cookie: str | None = None,
     header: str | None = None,
+    trusted_origins: Iterable[str] = (),
 ) -> Authenticator:
     """The authenticator an adapter's arguments mean; raises ``ConfigurationError`` otherwise.
 
@@ -129,10 +131,10 @@ def authenticator_from(
             raise ConfigurationError(
                 f"{owner}: authenticator must have authenticate and authenticate_sync (see Authenticator)"
             )
-        if query_parameter is not None or cookie is not None or header is not None:
+        if query_parameter is not None or cookie is not None or header is not None or trusted_origins:
             raise ConfigurationError(
-                f"{owner}: query_parameter, cookie and header belong to the BearerAuthenticator; "
-                "with authenticator=, configure them on it"
+                f"{owner}: query_parameter, cookie, header and trusted_origins belong to the "
+                "BearerAuthenticator; with authenticator=, configure them on it"
             )
         return authenticator
     if verifier is not None and not isinstance(verifier, JWTVerifier):
@@ -140,7 +142,9 @@ def authenticator_from(
     if verifier_for is not None and not callable(verifier_for):
         raise ConfigurationError(f"{owner}: verifier_for must be a function choosing a JWTVerifier")
     chosen: JWTVerifier | VerifierChoice = verifier if verifier is not None else verifier_for  # type: ignore[assignment]
-    return BearerAuthenticator(chosen, query_parameter=query_parameter, cookie=cookie, header=header)
+    return BearerAuthenticator(
+        chosen, query_parameter=query_parameter, cookie=cookie, header=header, trusted_origins=trusted_origins
+    )
 
 
 class BearerAuthenticator:
@@ -152,9 +156,14 @@ class BearerAuthenticator:
     carrying the raw token (AWS ALB's ``x-amzn-oidc-data``). ``verifier`` may also be a function
     of the ``RequestView`` choosing the verifier per request (multi-tenant apps; ``None`` refuses
     a request that carries a token).
+
+    A token read from the cookie is ambient (the browser attaches it to any request, a forged
+    cross-site form post included), so with ``cookie`` every unsafe request that carries it must
+    come from the request's own origin or from ``trusted_origins`` (``jwt_middleware.csrf``), and
+    with ``csrf_header`` also echo the ``csrf_cookie`` in that header. Bearer headers need neither.
     """
 
-    __slots__ = ("_choose", "locations", "verifier")
+    __slots__ = ("_choose", "locations", "origin_policy", "verifier")
 
     verifier: JWTVerifier | None
     locations: TokenLocations
@@ -165,6 +174,10 @@ class BearerAuthenticator:
         query_parameter: str | None = None,
         cookie: str | None = None,
         header: str | None = None,
+        *,
+        trusted_origins: Iterable[str] = (),
+        csrf_header: str | None = None,
+        csrf_cookie: str | None = None,
     ) -> None:
         if isinstance(verifier, JWTVerifier):
             #: The one verifier, or ``None`` when it is chosen per request.
@@ -179,10 +192,29 @@ class BearerAuthenticator:
             )
         #: Where the token may come from.
         self.locations = TokenLocations(query_parameter=query_parameter, cookie=cookie, header=header)
+        policy = OriginPolicy(trusted_origins, csrf_header=csrf_header, csrf_cookie=csrf_cookie)
+        if cookie is None and (policy.trusted_origins or csrf_header is not None):
+            raise ConfigurationError("trusted_origins and csrf_header protect cookie tokens: set cookie too")
+        #: The cross-origin rule for cookie tokens (``None`` when no cookie is read).
+        self.origin_policy = policy if cookie is not None else None
 
     def token(self, request: RequestView) -> str | None:
-        """The request's token, ``None`` when it carries none; raises ``InvalidRequestError``."""
-        return self.locations.read(request.header, lambda: request.query_string)
+        """The request's token, ``None`` when it carries none; raises ``InvalidRequestError``.
+
+        A token from the cookie on an unsafe cross-origin request raises ``CrossSiteRequestError``.
+        """
+        token = self.locations.read(request.header, lambda: request.query_string)
+        policy = self.origin_policy
+        cookie = self.locations.cookie
+        # A token in two places is refused above, so a cookie present is where it came from.
+        if (
+            token is not None
+            and policy is not None
+            and cookie is not None
+            and request.cookie(cookie) is not None
+        ):
+            policy.check(request.method, request.url, request.header, request.cookie)
+        return token
 
     def verifier_for(self, request: RequestView) -> JWTVerifier:
         """The verifier for ``request``: the one given, or the one chosen for it."""

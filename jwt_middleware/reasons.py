@@ -19,6 +19,7 @@ from typing import Final
 AUTH_FAILED: Final = "auth.failed"  # the base class's code; every real refusal names a rule
 TOKEN_MISSING: Final = "token.missing"
 REQUEST_INVALID: Final = "request.invalid"
+REQUEST_CROSS_SITE: Final = "request.cross_site"  # an unsafe cross-origin request carried the cookie
 TOKEN_INVALID: Final = "token.invalid"
 TOKEN_MALFORMED: Final = "token.malformed"
 TOKEN_TOO_LARGE: Final = "token.too_large"

@@ -71,6 +71,7 @@ class WSGIJWTMiddleware:
         query_parameter: str | None = None,
         cookie: str | None = None,
         header: str | None = None,
+        trusted_origins: Iterable[str] = (),
         on_error: WSGIErrorHandler | None = None,
     ) -> None:
         self.authenticator = authenticator_from(
@@ -82,6 +83,7 @@ class WSGIJWTMiddleware:
             query_parameter=query_parameter,
             cookie=cookie,
             header=header,
+            trusted_origins=trusted_origins,
         )
         self.app = app
         self.verifier = verifier
