@@ -64,7 +64,8 @@ class FetchFailed(CacheEvent):
 
 @dataclass(frozen=True, slots=True)
 class StaleKeysServed(CacheEvent):
-    """Expired keys are in use because refreshing failed; reported once per failed refresh."""
+    """Keys past their lifetime are in use while they are refreshed, or because refreshing failed
+    (stale-while-revalidate, stale-if-error); reported when they expire and after each failure."""
 
     age: float
 

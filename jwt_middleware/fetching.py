@@ -6,9 +6,8 @@ body nor a compression bomb is ever held in memory), and in where it goes (no re
 that moved is a configuration change, and following a redirect is how key URLs get hijacked).
 
 There is one implementation, ``fetch_bytes`` (``fetch_json`` parses its result), written against
-``httpx2.AsyncClient``. The sync
-paths of the library run it on a private event loop (see ``jwks_cache``), so the rules above are
-written exactly once.
+``httpx2.AsyncClient``. The JWKS cache runs it on a private event loop in a worker thread (see
+``jwks_cache``), so the rules above are written exactly once.
 """
 
 from __future__ import annotations
@@ -16,6 +15,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import ssl
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -121,16 +121,19 @@ def parse_max_age(cache_control: str | None) -> float | None:
 
 
 _ssl_context: ssl.SSLContext | None = None
+_ssl_context_lock = threading.Lock()
 
 
 def _shared_ssl_context() -> ssl.SSLContext:
-    # Building a trust store costs tens of milliseconds; build it once per process.
+    # Loading a trust store costs tens of milliseconds: build it once per process, on the first
+    # fetch's worker thread (never on an event loop: see jwks_cache), and share it.
     global _ssl_context
-    if _ssl_context is None:
-        import httpx2
+    with _ssl_context_lock:
+        if _ssl_context is None:
+            import httpx2
 
-        _ssl_context = httpx2.create_ssl_context()
-    return _ssl_context
+            _ssl_context = httpx2.create_ssl_context()
+        return _ssl_context
 
 
 def default_client_factory() -> httpx2.AsyncClient:

@@ -1,26 +1,32 @@
 """``JWKSCache``: an issuer's signing keys, fetched once and kept usable through rotation and outages.
 
-The decisions live in ``jwks_state.JWKSState``; this module only carries them out, twice:
+The decisions live in ``jwks_state.JWKSState``; this module only carries them out, for async
+callers on any event loop anyio supports (asyncio, uvloop, trio) and for threads (WSGI, Django,
+Flask), all sharing one lock-protected state, so a process mixing them still fetches once.
 
-* the async driver (``get_key``) runs on the caller's event loop with one pooled
-  ``httpx2.AsyncClient`` per loop. A fetch runs in the first waiter's task inside a shielded cancel
-  scope, so a cancelled request never cancels the fetch the other waiters depend on.
-* the sync driver (``get_key_sync``) serves WSGI, Django and Flask threads. The thread that owns a
-  fetch runs the same async fetch on a private event loop; other threads wait on a
-  ``threading.Event``. No event loop is needed from the caller, and single-flight holds across
-  threads, and across threads and event loops.
+Where fetches run. A fetch runs on a short-lived worker thread of its own, on a private event
+loop, with an HTTP client built there (and the process's one SSL context, built on first use
+there too). So no request's event loop ever builds a client, loads a trust store or decodes a
+key set, a cancelled request never cancels the fetch other requests wait for, and a refresh
+outlives the short-lived loops of test clients. Two exceptions: a sync caller that must wait
+anyway fetches in its own thread, and an ``http_client`` given by the user is used where it
+belongs, in the calling task on the caller's loop (shielded from cancellation).
 
-Background refreshes always run on a short-lived thread through the sync driver: they must not
-hold up the request that noticed they were due, nor die with a short-lived event loop (a test
-client may run each request on a new one). Every wait is bounded, and the state machine gives up
-on a flight that outlives its time limit, so no crashed fetch can strand the cache.
+How waiters are woken. A flight keeps one wake-up per event loop with waiters (an anyio event
+created on that loop) and a ``threading.Event`` for threads. When the fetch lands, on whatever
+thread, each loop's event is set *on that loop* through the loop's own thread-safe hand-off
+(``call_soon_threadsafe`` for asyncio and uvloop, the trio token's ``run_sync_soon``), never by
+setting a loop's event from a foreign thread. A loop's waiters are then released in small
+batches over successive loop turns, so a thousand requests parked on a cold cache cost no more
+loop time at once than the same burst on warm keys.
 
-Both drivers share one lock-protected state, so a process mixing ASGI and WSGI still fetches once.
+Every wait is bounded by the flight's time limit, every exit of a fetch (success, failure, an
+exception in any step, a dying thread, a task cancelled) lands its flight, and the state machine
+gives up on a flight that outlives its limit, so nothing can strand the cache.
 """
 
 from __future__ import annotations
 
-import asyncio
 import math
 import threading
 import time
@@ -29,7 +35,6 @@ from typing import TYPE_CHECKING, Any, Final, Self
 
 import anyio
 import anyio.lowlevel
-import anyio.to_thread
 
 from jwt_middleware.algorithms import Algorithm
 from jwt_middleware.discovery import discovery_url, jwks_url_from_discovery
@@ -67,34 +72,90 @@ if TYPE_CHECKING:
 
 __all__ = ["CacheSettings", "JWKSCache"]
 
-#: Decide, act, decide again: a request never goes round more often than this.
-_MAX_ROUNDS: Final = 3
+#: Waiters of one loop resume at most this many per loop turn once their fetch lands.
+_RELEASE_BATCH: Final = 32
 
 
-class _Flight:
-    """One fetch in progress and the ways to wait for it."""
+def _call_on_loop(native_token: Any, callback: Callable[[], object]) -> None:
+    """Run ``callback`` soon on the loop behind ``native_token``, from any thread, without waiting."""
+    try:
+        schedule = getattr(native_token, "call_soon_threadsafe", None)  # asyncio, uvloop
+        if schedule is not None:
+            schedule(callback)
+        else:
+            native_token.run_sync_soon(callback)  # trio's TrioToken
+    except RuntimeError:
+        pass  # that loop has closed (trio.RunFinishedError is a RuntimeError): nobody waits there
 
-    __slots__ = ("done", "event", "loop_token")
 
-    def __init__(self, loop_token: object | None, event: anyio.Event | None) -> None:
-        self.done = threading.Event()
-        self.loop_token = loop_token
-        self.event = event
-
-
-def _current_loop_token() -> object | None:
+def _running_loop() -> anyio.lowlevel.EventLoopToken | None:
+    """The event loop running on this thread, detected as anyio does (asyncio, trio, ...)."""
     try:
         return anyio.lowlevel.current_token()
-    except RuntimeError:
+    except RuntimeError:  # anyio's NoEventLoopError
         return None
 
 
-def _event_loop_running_here() -> bool:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True
+class _LoopWaiters:
+    """The waiters of one flight on one event loop: one event, set on that loop when it lands."""
+
+    __slots__ = ("landed", "native_token", "released")
+
+    def __init__(self, native_token: object) -> None:
+        self.native_token = native_token
+        self.landed = anyio.Event()  # created on the waiters' loop: it belongs to it
+        self.released = 0
+
+    def wake(self) -> None:
+        _call_on_loop(self.native_token, self.landed.set)
+
+    async def take_turn(self) -> None:
+        """Resume in batches: the n-th waiter lets n // batch loop turns (and their I/O) go first."""
+        turn = self.released
+        self.released += 1
+        for _ in range(turn // _RELEASE_BATCH):
+            await anyio.lowlevel.checkpoint()
+
+
+class _Flight:
+    """One fetch in progress, and everyone waiting for it, on any thread or loop."""
+
+    __slots__ = ("_landed", "_lock", "_loops", "deadline", "done", "number", "reason")
+
+    def __init__(self, number: int, reason: str, time_limit: float) -> None:
+        self.number = number
+        self.reason = reason
+        #: Real (monotonic) time after which waiters stop waiting; the cache's clock may be a test's.
+        self.deadline = time.monotonic() + time_limit
+        self.done = threading.Event()
+        self._lock = threading.Lock()
+        self._loops: dict[object, _LoopWaiters] = {}
+        self._landed = False
+
+    def remaining(self) -> float:
+        return max(0.0, self.deadline - time.monotonic())
+
+    def waiters_here(self, loop: anyio.lowlevel.EventLoopToken) -> _LoopWaiters | None:
+        """This loop's wake-up for the flight; ``None`` once it has landed (nothing to wait for)."""
+        with self._lock:
+            if self._landed:
+                return None
+            waiters = self._loops.get(loop.native_token)
+            if waiters is None:
+                waiters = self._loops[loop.native_token] = _LoopWaiters(loop.native_token)
+            return waiters
+
+    def land(self) -> None:
+        """Wake every waiter: threads directly, each loop through its own thread-safe hand-off."""
+        with self._lock:
+            if self._landed:
+                return
+            self._landed = True
+            loops = list(self._loops.values())
+            self._loops.clear()
+        self.done.set()
+        for waiters in loops:
+            waiters.wake()
 
 
 class JWKSCache:
@@ -117,8 +178,10 @@ class JWKSCache:
     ) -> None:
         """Give ``jwks_url``, or ``issuer`` alone to discover the JWKS URL (see ``from_issuer``).
 
-        ``http_client`` is used for fetches made on its own event loop and never closed by the cache;
-        ``client_factory`` builds the clients the cache owns (proxies, custom CAs, mTLS).
+        ``http_client`` is used for the fetches async callers start, in the calling task (so on
+        the loop it belongs to), and never closed by the cache; background refreshes and sync
+        callers use ``client_factory``, which builds the clients the cache owns (proxies, custom
+        CAs, mTLS), one per fetch, on the fetch's worker thread.
         ``decoder`` turns a response body into keys: a JWKS by default (ALB serves PEM per key).
         """
         self.settings = settings or CacheSettings()
@@ -134,8 +197,6 @@ class JWKSCache:
         self._flight: _Flight | None = None
         self._user_client = http_client
         self._client_factory = client_factory or default_client_factory
-        self._client: httpx2.AsyncClient | None = None
-        self._client_loop: object | None = None
         self._on_event = on_event
         self._clock = clock
         self._decoder = decoder
@@ -164,197 +225,238 @@ class JWKSCache:
         """The current key set, if any was fetched (for inspection and health checks)."""
         return self._state.keys
 
+    @property
+    def in_flight(self) -> bool:
+        """Whether a fetch is under way (for health checks, and tests that wait for one to land)."""
+        return self._state.fetching
+
     def _label(self) -> str:
         return self.url or self._discovery_url or "?"
 
     # -- deciding (shared by both drivers) ----------------------------------------------------------
 
     def _decide(
-        self, kid: str | None, algorithm: Algorithm, after_fetch: bool, *, async_caller: bool
+        self, kid: str | None, algorithm: Algorithm, after_fetch: bool
     ) -> tuple[Decision, _Flight | None]:
+        """Ask the state machine; return its decision and the flight to start (if the caller now
+        owns one) or to wait for."""
         now = self._clock()
         flight: _Flight | None
+        abandoned: _Flight | None = None
         with self._lock:
             if self._state.abandon_stuck_flight(now):
-                self._flight = None
+                abandoned, self._flight = self._flight, None
             dropped_age = self._state.keys_dropped_now(now)
             decision = self._state.decide(kid, algorithm, now, after_fetch=after_fetch)
             if decision.action is Action.FETCH or decision.refresh_in_background:
-                loop_token = _current_loop_token() if async_caller else None
-                flight = _Flight(loop_token, anyio.Event() if loop_token is not None else None)
-                self._flight = flight
+                flight = self._flight = _Flight(
+                    decision.flight, decision.reason, self._state.flight_time_limit
+                )
             else:
                 flight = self._flight if decision.action is Action.WAIT else None
+        if abandoned is not None:
+            self._report_failure(
+                abandoned, "abandoned: the fetch never reported", FETCH_UNEXPECTED, now, already_recorded=True
+            )
+            abandoned.land()
         if dropped_age is not None:
             emit(self._on_event, KeysExpired(self._label(), dropped_age))
         if decision.report_stale:
             emit(self._on_event, StaleKeysServed(self._label(), now - self._state.fetched_at))
         return decision, flight
 
+    def _served(self, decision: Decision, flight: _Flight | None) -> VerificationKey | None:
+        """The key of a ``USE`` decision (starting the background refresh it claimed), else ``None``."""
+        if decision.action is not Action.USE:
+            return None
+        if flight is not None:
+            self._launch(flight)  # a due refresh runs off the request path
+        assert decision.key is not None
+        return decision.key
+
+    def _decide_after_wait(self, kid: str | None, algorithm: Algorithm) -> VerificationKey:
+        """Decide again once the fetch waited for has landed (or the wait ran out)."""
+        decision, flight = self._decide(kid, algorithm, True)
+        key = self._served(decision, flight)
+        if key is None:
+            raise self._refuse(decision)
+        return key
+
     def _refuse(self, decision: Decision) -> KeysUnavailableError | UnknownKeyError:
         if decision.action is Action.REJECT:
             if decision.cooldown_remaining:
                 emit(self._on_event, UnknownKeyRejected(self._label(), decision.cooldown_remaining))
             return UnknownKeyError()
-        retry = max(1, math.ceil(self._state.next_attempt_at - self._clock()))
-        return self._unavailable(min(retry, 3600) if math.isfinite(retry) else 5)
+        delay = self._state.next_attempt_at - self._clock()
+        return self._unavailable(min(max(1, math.ceil(delay)), 3600) if math.isfinite(delay) else 5)
 
     def _unavailable(self, retry_after: int = 5) -> KeysUnavailableError:
         """The refusal for "no keys", naming the fetch failure behind it when there was one."""
         code, reason = self._last_failure or (None, None)
         return KeysUnavailableError(retry_after=retry_after, code=code, fetch_reason=reason)
 
-    # -- fetching (one implementation, both drivers) ------------------------------------------------
+    # -- fetching (one implementation, every driver) ------------------------------------------------
 
-    async def _fetch_and_install(self, client: httpx2.AsyncClient, reason: str) -> None:
-        """Fetch (discovering first if needed) and record the outcome; never raises."""
+    async def _fetch_and_install(self, flight: _Flight, client: httpx2.AsyncClient | None) -> None:
+        """Fetch (discovering first if needed) and record the outcome; raises only BaseExceptions
+        (cancellation, a dying thread), which the flight's landing then records."""
         started = self._clock()
-        url = self.url or self._discovery_url or ""
-        emit(self._on_event, FetchStarted(url, reason))
+        emit(self._on_event, FetchStarted(self._label(), flight.reason))
         try:
-            if self.url is None:
-                assert self._discovery_url is not None
-                assert self._issuer is not None
-                discovered = await fetch_json(
-                    client,
-                    self._discovery_url,
-                    timeout=self.settings.timeout,
-                    max_bytes=self.settings.max_response_bytes,
-                )
-                self._count_fetch()
-                jwks_url = jwks_url_from_discovery(
-                    discovered.body, self._issuer, allow_http=self.settings.allow_http
-                )
-                with self._lock:
-                    self._state.discovered_jwks_url = jwks_url
-                url = jwks_url
-            remaining = self.settings.timeout - (self._clock() - started)
-            if remaining <= 0:
-                raise FetchError("timed out", code=FETCH_TIMEOUT)
-            fetched = await fetch_bytes(
-                client, url, timeout=remaining, max_bytes=self.settings.max_response_bytes
+            if client is not None:
+                await self._fetch_with(client, flight, started)
+            else:
+                async with self._client_factory() as own_client:
+                    await self._fetch_with(own_client, flight, started)
+        except FetchError as exc:
+            self._report_failure(flight, exc.reason, exc.code, started)
+        except JWKError as exc:
+            self._report_failure(flight, str(exc), JWKS_UNUSABLE, started)
+        except Exception as exc:
+            self._report_failure(flight, f"unexpected {type(exc).__name__}", FETCH_UNEXPECTED, started)
+
+    async def _fetch_with(self, client: httpx2.AsyncClient, flight: _Flight, started: float) -> None:
+        url = self.url
+        if url is None:
+            assert self._discovery_url is not None
+            assert self._issuer is not None
+            discovered = await fetch_json(
+                client,
+                self._discovery_url,
+                timeout=self.settings.timeout,
+                max_bytes=self.settings.max_response_bytes,
             )
             self._count_fetch()
-            now = self._clock()
+            url = jwks_url_from_discovery(discovered.body, self._issuer, allow_http=self.settings.allow_http)
             with self._lock:
-                try:
-                    keys = self._decoder(fetched.body, self._state.keys, self.settings)
-                except JWKError:
-                    self._state.fetch_failed(now)
-                    raise
-                keys = self._state.adopt(keys, fetched.max_age, now)
-                ttl = self._state.fresh_until - now
+                self._state.discovered_jwks_url = url
+        remaining = self.settings.timeout - (self._clock() - started)
+        if remaining <= 0:
+            raise FetchError("timed out", code=FETCH_TIMEOUT)
+        fetched = await fetch_bytes(
+            client, url, timeout=remaining, max_bytes=self.settings.max_response_bytes
+        )
+        self._count_fetch()
+        keys = self._decoder(fetched.body, self._state.keys, self.settings)
+        now = self._clock()
+        with self._lock:
+            keys = self._state.adopt(keys, fetched.max_age, now, flight.number)
+            ttl = self._state.fresh_until - now
             self._last_failure = None
-            emit(self._on_event, FetchSucceeded(url, len(keys), keys.skipped, now - started, ttl))
-        except FetchError as exc:
-            self._record_failure(url, exc.reason, exc.code, started, already_recorded=False)
-        except JWKError as exc:
-            self._record_failure(url, str(exc), JWKS_UNUSABLE, started, already_recorded=True)
-        except Exception as exc:
-            reason = f"unexpected {type(exc).__name__}"
-            self._record_failure(url, reason, FETCH_UNEXPECTED, started, already_recorded=False)
+        emit(self._on_event, FetchSucceeded(url, len(keys), keys.skipped, now - started, ttl))
 
     def _count_fetch(self) -> None:
         with self._lock:
             self.fetch_count += 1
 
-    def _record_failure(
-        self, url: str, reason: str, code: str, started: float, *, already_recorded: bool
+    def _report_failure(
+        self, flight: _Flight, reason: str, code: str, started: float, *, already_recorded: bool = False
     ) -> None:
         now = self._clock()
         with self._lock:
             if already_recorded:
-                retry_in = self._state.next_attempt_at - now
+                retry_in = max(0.0, self._state.next_attempt_at - now)
             else:
-                retry_in = self._state.fetch_failed(now)
+                retry_in = self._state.fetch_failed(now, flight.number)
             serving_stale = self._state.serving_stale(now)
             self._last_failure = (code, reason)
-        emit(self._on_event, FetchFailed(url, reason, now - started, serving_stale, retry_in, code))
+        emit(self._on_event, FetchFailed(self._label(), reason, now - started, serving_stale, retry_in, code))
 
-    def _land(self, flight: _Flight) -> None:
+    def _land(self, flight: _Flight, *, interrupted_by: str = "") -> None:
+        """End ``flight`` whatever happened to it: record a failure if it never reported, wake all."""
         with self._lock:
             if self._flight is flight:
                 self._flight = None
-        flight.done.set()
-        if flight.event is not None:
-            flight.event.set()
+            unreported = self._state.owns(flight.number)
+        if unreported:
+            reason = f"interrupted by {interrupted_by}" if interrupted_by else "interrupted"
+            self._report_failure(flight, reason, FETCH_UNEXPECTED, self._state.fetch_started_at)
+        flight.land()
+
+    def _run_flight(self, flight: _Flight) -> None:
+        """Body of a fetch thread: the fetch on a private event loop, then the landing, always."""
+        interrupted_by = ""
+        try:
+            anyio.run(self._fetch_and_install, flight, None)
+        except BaseException as exc:  # a worker thread has nobody to raise to: land, then end
+            interrupted_by = type(exc).__name__
+        finally:
+            self._land(flight, interrupted_by=interrupted_by)
+
+    def _launch(self, flight: _Flight) -> None:
+        """Run ``flight`` on a worker thread of its own (never on a request's event loop)."""
+        thread = threading.Thread(
+            target=self._run_flight, args=(flight,), name="jwt-middleware-jwks-fetch", daemon=True
+        )
+        try:
+            thread.start()
+        except RuntimeError:  # "can't start new thread": the flight fails, the cache stays usable
+            self._land(flight, interrupted_by="a thread that could not start")
+
+    def _fly_here(self, flight: _Flight) -> None:
+        """Run ``flight`` in the calling thread (a sync caller that must wait for it anyway)."""
+        try:
+            anyio.run(self._fetch_and_install, flight, None)
+        finally:
+            self._land(flight, interrupted_by="the calling thread")
 
     # -- async driver -------------------------------------------------------------------------------
 
-    def _pooled_client(self) -> httpx2.AsyncClient:
-        if self._user_client is not None:
-            return self._user_client
-        token = _current_loop_token()
-        if self._client is None or self._client_loop != token:
-            # A client's connections belong to the loop that opened them (a test client may run
-            # each request on a new loop), so each loop gets its own.
-            self._client = self._client_factory()
-            self._client_loop = token
-        return self._client
-
-    async def _fly_async(self, flight: _Flight, reason: str) -> None:
+    async def _start_async(self, flight: _Flight) -> None:
+        if self._user_client is None:
+            self._launch(flight)
+            return
+        # The user's client belongs to the caller's loop: fetch right here, shielded so that a
+        # cancelled request does not cancel the fetch the others wait for.
         with anyio.CancelScope(shield=True):
             try:
-                await self._fetch_and_install(self._pooled_client(), reason)
+                await self._fetch_and_install(flight, self._user_client)
             finally:
-                self._land(flight)
+                self._land(flight, interrupted_by="cancellation")
 
-    async def _wait_async(self, flight: _Flight | None) -> None:
-        if flight is None:
+    async def _wait_async(self, flight: _Flight) -> None:
+        loop = _running_loop()
+        assert loop is not None
+        waiters = flight.waiters_here(loop)
+        if waiters is None:
             return
-        limit = self._state.flight_time_limit
-        if flight.event is not None and flight.loop_token == _current_loop_token():
-            with anyio.move_on_after(limit):
-                await flight.event.wait()
-        else:
-            await anyio.to_thread.run_sync(flight.done.wait, limit, abandon_on_cancel=True)
+        with anyio.move_on_after(flight.remaining()):
+            await waiters.landed.wait()
+        await waiters.take_turn()
 
     async def get_key(self, kid: str | None, algorithm: Algorithm) -> VerificationKey:
         """The key for a token, fetching only when the state machine says so."""
-        after_fetch = False
-        for _ in range(_MAX_ROUNDS):
-            decision, flight = self._decide(kid, algorithm, after_fetch, async_caller=True)
-            action = decision.action
-            if action is Action.USE:
-                assert decision.key is not None
-                if flight is not None:
-                    # Off the request path and off this loop: a refresh must not die with a
-                    # short-lived loop, nor hold up the request that noticed it was due.
-                    self._start_background_thread(flight, decision.reason)
-                return decision.key
-            if action is Action.FETCH:
-                assert flight is not None
-                await self._fly_async(flight, decision.reason)
-            elif action is Action.WAIT:
-                await self._wait_async(flight)
-            else:
-                raise self._refuse(decision)
-            after_fetch = True
-        raise self._unavailable()
+        decision, flight = self._decide(kid, algorithm, False)
+        key = self._served(decision, flight)
+        if key is not None:
+            return key
+        if flight is None:
+            raise self._refuse(decision)
+        if decision.action is Action.FETCH:
+            await self._start_async(flight)
+        await self._wait_async(flight)
+        return self._decide_after_wait(kid, algorithm)
 
     async def hydrate(self) -> None:
         """Load the keys now (application start-up); raise ``KeysUnavailableError`` on failure."""
-        with self._lock:
-            owned = self._state.claim_hydrate(self._clock())
+        flight, owned = self._claim_hydrate()
+        if flight is not None:
             if owned:
-                token = _current_loop_token()
-                flight = _Flight(token, anyio.Event())
-                self._flight = flight
-            else:
-                flight = self._flight  # type: ignore[assignment]
-        if owned:
-            await self._fly_async(flight, "hydrate")
-        else:
+                await self._start_async(flight)
             await self._wait_async(flight)
         if self._state.keys is None:
             raise self._unavailable()
 
+    def _claim_hydrate(self) -> tuple[_Flight | None, bool]:
+        with self._lock:
+            number = self._state.claim_hydrate(self._clock())
+            if number is not None:
+                self._flight = _Flight(number, "hydrate", self._state.flight_time_limit)
+            return self._flight, number is not None
+
     async def aclose(self) -> None:
-        """Close the pooled client the cache owns (not a client the user passed in)."""
-        client, loop = self._client, self._client_loop
-        self._client = None
-        if client is not None and loop == _current_loop_token():
-            await client.aclose()
+        """Nothing to release: the cache holds no connection between fetches (each fetch's client
+        is closed when it lands, and a client passed in is the caller's to close)."""
 
     async def __aenter__(self) -> Self:
         return self
@@ -364,69 +466,39 @@ class JWKSCache:
 
     # -- sync driver --------------------------------------------------------------------------------
 
-    def _fly_sync(self, flight: _Flight, reason: str) -> None:
-        async def fetch_with_own_client() -> None:
-            async with self._client_factory() as client:
-                await self._fetch_and_install(client, reason)
-
-        try:
-            anyio.run(fetch_with_own_client)
-        finally:
-            self._land(flight)
-
-    def _start_background_thread(self, flight: _Flight, reason: str) -> None:
-        threading.Thread(
-            target=self._fly_sync,
-            args=(flight, reason),
-            name="jwt-middleware-jwks-refresh",
-            daemon=True,
-        ).start()
-
     def get_key_sync(self, kid: str | None, algorithm: Algorithm) -> VerificationKey:
-        """``get_key`` for threads; must not be called on an event loop's thread when it has to wait."""
-        after_fetch = False
-        for _ in range(_MAX_ROUNDS):
-            decision, flight = self._decide(kid, algorithm, after_fetch, async_caller=False)
-            action = decision.action
-            if action is Action.USE:
-                assert decision.key is not None
-                if flight is not None:
-                    self._start_background_thread(flight, decision.reason)
-                return decision.key
-            if action in (Action.FETCH, Action.WAIT) and _event_loop_running_here():
-                if action is Action.FETCH and flight is not None:
-                    self._start_background_thread(flight, decision.reason)
-                raise BlockingCallError(
-                    "the sync verifier would block a running event loop; use 'await verify()'"
-                )
-            if action is Action.FETCH:
-                assert flight is not None
-                self._fly_sync(flight, decision.reason)
-            elif action is Action.WAIT:
-                if flight is not None:
-                    flight.done.wait(self._state.flight_time_limit)
-            else:
-                raise self._refuse(decision)
-            after_fetch = True
-        raise self._unavailable()
+        """``get_key`` for threads. When it would have to wait and an event loop runs on this
+        thread, it raises ``BlockingCallError`` (the fetch it needed is started all the same)."""
+        decision, flight = self._decide(kid, algorithm, False)
+        key = self._served(decision, flight)
+        if key is not None:
+            return key
+        if flight is None:
+            raise self._refuse(decision)
+        if _running_loop() is not None:
+            if decision.action is Action.FETCH:
+                self._launch(flight)
+            raise BlockingCallError(
+                "the sync verifier would block a running event loop; use 'await verify()'"
+            )
+        if decision.action is Action.FETCH:
+            self._fly_here(flight)
+        else:
+            flight.done.wait(flight.remaining())
+        return self._decide_after_wait(kid, algorithm)
 
     def hydrate_sync(self) -> None:
-        with self._lock:
-            owned = self._state.claim_hydrate(self._clock())
-            flight = _Flight(None, None) if owned else self._flight
+        flight, owned = self._claim_hydrate()
+        if flight is not None:
             if owned:
-                self._flight = flight
-        if owned:
-            assert flight is not None
-            self._fly_sync(flight, "hydrate")
-        elif flight is not None:
-            flight.done.wait(self._state.flight_time_limit)
+                self._fly_here(flight)
+            else:
+                flight.done.wait(flight.remaining())
         if self._state.keys is None:
             raise self._unavailable()
 
     def close(self) -> None:
-        """Forget the pooled async client (sync callers own no long-lived client)."""
-        self._client = None
+        """Nothing to release (see ``aclose``); kept so a cache is a ``KeySource``."""
 
     def __enter__(self) -> Self:
         return self

@@ -1,22 +1,34 @@
 """The JWKS cache's decisions, without I/O: when to use, fetch, wait, or refuse.
 
-This is the whole policy of the cache (freshness, refresh-ahead, stale-if-error, backoff, the
-unknown-``kid`` cooldown, single-flight bookkeeping) as a state machine driven by explicit
-timestamps. The async and sync shells in ``jwks_cache`` only perform what it decides, so both
-paths behave identically and every timing rule can be tested with a fake clock.
+This is the whole policy of the cache (freshness, stale-while-revalidate, stale-if-error,
+backoff, the unknown-``kid`` schedule, single-flight bookkeeping) as a state machine driven by
+explicit timestamps. The async and sync shells in ``jwks_cache`` only perform what it decides, so
+both paths behave identically and every timing rule can be tested with a fake clock.
 
 Timeline of one key set, from a successful fetch at ``t``::
 
     t ........ refresh_at ........ fresh_until ............ fresh_until + max_stale
-      fresh      fresh, refreshed     expired: refetch         dead: dropped
-                 in the background    before use; if that
-                                      fails, served stale
+      fresh      fresh, refreshed     expired, still served     dead: dropped
+                 in the background    while a background
+                                      refresh (or its retries
+                                      after backoff) runs
+
+Once any keys are held, a request whose ``kid`` is known never waits for the provider: refreshes
+run off the request path and a failed one only moves the backoff. Only a cold cache, or a ``kid``
+the held set does not know, may wait for a fetch, and that wait is bounded by the fetch timeout.
+
+A ``kid`` that is still unknown after a refresh may be a key the provider publishes a little
+after its first tokens (publication lag) or junk. It is retried on a short, growing schedule
+(``unknown_kid_retry_delay``) up to ``unknown_kid_cooldown``, and unknown-``kid`` fetches of one
+cache are at least ``unknown_kid_interval`` apart whatever the number of distinct ``kid``s, so a
+flood of random ``kid``s costs at most one fetch a second and never delays a known ``kid``.
 """
 
 from __future__ import annotations
 
 import enum
 import math
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
@@ -25,7 +37,25 @@ from jwt_middleware.algorithms import Algorithm
 from jwt_middleware.errors import ConfigurationError, JWKError
 from jwt_middleware.jwk import DEFAULT_MAX_KEYS, MIN_RSA_BITS, KeySet, VerificationKey
 
-__all__ = ["Action", "CacheSettings", "Decision", "JWKSState", "KeyDecoder", "decode_jwks"]
+__all__ = [
+    "UNKNOWN_KID_FIRST_RETRY",
+    "UNKNOWN_KID_INTERVAL",
+    "Action",
+    "CacheSettings",
+    "Decision",
+    "JWKSState",
+    "KeyDecoder",
+    "decode_jwks",
+]
+
+#: Unknown-``kid`` fetches of one cache are at least this many seconds apart.
+UNKNOWN_KID_INTERVAL: Final = 1.0
+#: A ``kid`` still unknown after a refresh is first retried this many seconds later, then after
+#: twice as long each time, up to ``CacheSettings.unknown_kid_cooldown``.
+UNKNOWN_KID_FIRST_RETRY: Final = 0.5
+#: Unknown ``kid``s whose retry schedule is remembered; the least recently refused go first (a
+#: forgotten one only loses its place in the schedule: the per-cache interval still holds).
+MAX_TRACKED_UNKNOWN_KIDS: Final = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,8 +77,8 @@ class CacheSettings:
     refresh_ahead: float = 0.2
     #: How long expired keys keep serving while every refresh fails.
     max_stale: float = 86_400.0
-    #: After a refresh caused by an unknown ``kid``, how long other unknown ``kid``s are refused
-    #: without fetching.
+    #: The longest wait between refreshes for a ``kid`` still unknown after one: it is retried
+    #: after 0.5 s, 1 s, 2 s ... up to this. ``0`` lets every unknown ``kid`` fetch (tests only).
     unknown_kid_cooldown: float = 10.0
     #: Retry delays after failed fetches: doubling from ``retry_initial`` up to ``retry_max``.
     retry_initial: float = 1.0
@@ -81,6 +111,16 @@ class CacheSettings:
     def retry_delay(self, failures: int) -> float:
         return float(min(self.retry_initial * 2 ** min(failures - 1, 32), self.retry_max))
 
+    @property
+    def unknown_kid_interval(self) -> float:
+        """The least time between two unknown-``kid`` fetches of one cache, whatever the ``kid``s."""
+        return min(UNKNOWN_KID_INTERVAL, self.unknown_kid_cooldown)
+
+    def unknown_kid_retry_delay(self, misses: int) -> float:
+        """How long a ``kid`` that ``misses`` refreshes did not bring waits before the next one."""
+        first = min(UNKNOWN_KID_FIRST_RETRY, self.unknown_kid_cooldown)
+        return float(min(first * 2 ** min(misses - 1, 32), self.unknown_kid_cooldown))
+
 
 #: Turns a fetched response body (or, for tests, a parsed document) into a key set, given the
 #: current set so unchanged keys keep their objects. The JWKS decoder is the default; ALB key
@@ -97,7 +137,7 @@ def decode_jwks(document: Any, previous: KeySet | None, settings: CacheSettings)
 
 class Action(enum.Enum):
     USE = "use"  # a key is ready
-    FETCH = "fetch"  # this caller must fetch (it now owns the flight), then decide again
+    FETCH = "fetch"  # this caller must start a fetch (it now owns the flight), wait, decide again
     WAIT = "wait"  # another caller's fetch is under way: wait for it, then decide again
     REJECT = "reject"  # unknown kid and no fetch allowed now
     UNAVAILABLE = "unavailable"  # no usable keys and none coming now
@@ -111,10 +151,12 @@ class Decision:
     refresh_in_background: bool = False
     #: Why a fetch was started: "cold", "expired", "unknown_kid" or "refresh".
     reason: str = ""
-    #: With ``USE``: the key set is past its freshness (stale-if-error) and this is the first use
-    #: since the last failure, worth reporting once.
+    #: With ``FETCH`` (or a background refresh): the flight's number, to report its outcome with.
+    flight: int = 0
+    #: With ``USE``: the key set is past its freshness and this is the first use since it expired
+    #: or since the last failed refresh, worth reporting once.
     report_stale: bool = False
-    #: With ``REJECT``: seconds until an unknown kid may trigger a fetch again.
+    #: With ``REJECT``: seconds until this unknown kid may trigger a fetch again.
     cooldown_remaining: float = 0.0
 
 
@@ -132,6 +174,9 @@ class JWKSState:
         self.settings = settings
         self.keys: KeySet | None = None
         self.fetching = False
+        #: Number of the flight in progress (or of the last one); outcomes name the flight they
+        #: belong to, so a flight given up on (``abandon_stuck_flight``) cannot end a newer one.
+        self.flight = 0
         self.fetch_started_at = _NEVER
         self.fetched_at = _NEVER
         self.fresh_until = _NEVER
@@ -140,6 +185,8 @@ class JWKSState:
         self.last_failure_at = _NEVER
         self.next_attempt_at = _NEVER
         self.last_unknown_kid_fetch_at = _NEVER
+        #: kid -> (refreshes it missed, when it may trigger the next one)
+        self.unknown_kids: OrderedDict[str | None, tuple[int, float]] = OrderedDict()
         self.stale_reported = False
         #: The JWKS URL found through discovery, kept for the life of the cache.
         self.discovered_jwks_url: str | None = None
@@ -164,34 +211,30 @@ class JWKSState:
         """What the caller should do for a token naming ``kid`` and ``algorithm``.
 
         ``after_fetch`` is true on the second pass, once the caller's own fetch or the one it waited
-        for is over: then no further fetch is started. A ``FETCH`` decision (including a background
-        one) marks the flight as owned by this caller; it must call ``fetch_succeeded`` or
-        ``fetch_failed`` exactly once.
+        for is over (or the wait for it timed out): then it neither waits nor fetches again. A
+        ``FETCH`` decision (including a background one) marks the flight as owned by this caller;
+        it must report ``adopt``/``fetch_failed`` (or the shell ``abandon_stuck_flight``).
 
         May raise ``UnknownKeyError``/``UnsupportedAlgorithmError`` when the cached set knows the
         ``kid`` but cannot serve this token; a refresh would not change that.
         """
         keys = self._live_keys(now)
         if keys is None:
+            if after_fetch:
+                return Decision(Action.UNAVAILABLE)
             if self.fetching:
                 return Decision(Action.WAIT)
-            if after_fetch or now < self.next_attempt_at:
+            if now < self.next_attempt_at:
                 return Decision(Action.UNAVAILABLE)
             return self._claim("cold", now)
 
-        expired = now >= self.fresh_until
-        if expired and not after_fetch and self.last_failure_at < self.fresh_until:
-            # Nobody has tried to refresh since expiry: do so before trusting the old set.
-            if self.fetching:
-                return Decision(Action.WAIT)
-            if now >= self.next_attempt_at:
-                return self._claim("expired", now)
-
         key = keys.lookup(kid, algorithm)
         if key is not None:
+            # Stale-while-revalidate: a known kid is served at once, however old the set (within
+            # max_stale); a refresh that is due runs in the background.
+            expired = now >= self.fresh_until
             background = not self.fetching and now >= self.refresh_at and now >= self.next_attempt_at
-            if background:
-                self._claim("refresh", now)
+            claimed = self._claim("expired" if expired else "refresh", now) if background else None
             report_stale = expired and not self.stale_reported
             if report_stale:
                 self.stale_reported = True
@@ -199,34 +242,50 @@ class JWKSState:
                 Action.USE,
                 key=key,
                 refresh_in_background=background,
-                reason="refresh" if background else "",
+                reason=claimed.reason if claimed else "",
+                flight=claimed.flight if claimed else 0,
                 report_stale=report_stale,
             )
+        return self._decide_unknown_kid(kid, now, after_fetch=after_fetch)
 
-        # The set does not know this kid: maybe the provider rotated, maybe it is junk.
+    def _decide_unknown_kid(self, kid: str | None, now: float, *, after_fetch: bool) -> Decision:
+        """The held set does not know this kid: maybe the provider rotated, maybe it is junk."""
         if after_fetch:
+            self._missed(kid, now)
             return Decision(Action.REJECT)
         if self.fetching:
-            return Decision(Action.WAIT)
-        cooldown_ends = self.last_unknown_kid_fetch_at + self.settings.unknown_kid_cooldown
-        if now < cooldown_ends:
-            return Decision(Action.REJECT, cooldown_remaining=cooldown_ends - now)
+            return Decision(Action.WAIT)  # that fetch may bring it
         if now < self.next_attempt_at:
+            # The provider is failing: an unknown kid must not add fetches to the backoff.
             return Decision(Action.REJECT, cooldown_remaining=self.next_attempt_at - now)
+        missed = self.unknown_kids.get(kid)
+        ready_at = max(
+            missed[1] if missed else _NEVER,
+            self.last_unknown_kid_fetch_at + self.settings.unknown_kid_interval,
+        )
+        if now < ready_at:
+            return Decision(Action.REJECT, cooldown_remaining=ready_at - now)
         self.last_unknown_kid_fetch_at = now
         return self._claim("unknown_kid", now)
 
+    def _missed(self, kid: str | None, now: float) -> None:
+        """Record that a refresh ended without ``kid``, moving it along its retry schedule."""
+        misses = self.unknown_kids.pop(kid, (0, _NEVER))[0] + 1
+        self.unknown_kids[kid] = (misses, now + self.settings.unknown_kid_retry_delay(misses))
+        while len(self.unknown_kids) > MAX_TRACKED_UNKNOWN_KIDS:
+            self.unknown_kids.popitem(last=False)
+
     def _claim(self, reason: str, now: float) -> Decision:
         self.fetching = True
+        self.flight += 1
         self.fetch_started_at = now
-        return Decision(Action.FETCH, reason=reason)
+        return Decision(Action.FETCH, reason=reason, flight=self.flight)
 
-    def claim_hydrate(self, now: float) -> bool:
-        """Own a flight to load keys at start-up, unless one is already under way."""
+    def claim_hydrate(self, now: float) -> int | None:
+        """Own a flight to load keys at start-up (its number), unless one is already under way."""
         if self.fetching:
-            return False
-        self._claim("hydrate", now)
-        return True
+            return None
+        return self._claim("hydrate", now).flight
 
     @property
     def flight_time_limit(self) -> float:
@@ -237,34 +296,46 @@ class JWKSState:
         """Forget a flight that outlived its time limit (its owner died); true if one was dropped.
 
         Fetches are bounded by ``timeout``, so this only happens when the task or thread running
-        one was destroyed before it could report; without it the cache would wait forever.
+        one was destroyed, or stuck outside the fetch, before it could report; without it the
+        cache would wait forever.
         """
         if self.fetching and now - self.fetch_started_at > self.flight_time_limit:
-            self.fetch_failed(now)
+            self.fetch_failed(now, self.flight)
             return True
         return False
 
     # -- results of a fetch -------------------------------------------------------------------------
 
-    def fetch_succeeded(self, jwks: Any, max_age: float | None, now: float) -> KeySet:
+    def fetch_succeeded(
+        self, jwks: Any, max_age: float | None, now: float, flight: int | None = None
+    ) -> KeySet:
         """Install a fetched JWKS document; raises ``JWKError`` (and records a failure) if unusable."""
         try:
             keys = decode_jwks(jwks, self.keys, self.settings)
         except JWKError:
-            self.fetch_failed(now)
+            self.fetch_failed(now, flight)
             raise
-        return self.adopt(keys, max_age, now)
+        return self.adopt(keys, max_age, now, flight)
 
-    def adopt(self, keys: KeySet, max_age: float | None, now: float) -> KeySet:
-        """Install a freshly fetched key set (built against ``self.keys``, see ``KeySet.from_jwks``)."""
+    def owns(self, flight: int | None) -> bool:
+        """Whether an outcome reported for ``flight`` (``None``: the current one) ends the flight."""
+        return self.fetching and (flight is None or flight == self.flight)
+
+    def adopt(self, keys: KeySet, max_age: float | None, now: float, flight: int | None = None) -> KeySet:
+        """Install a freshly fetched key set (built against ``self.keys``, see ``KeySet.from_jwks``).
+
+        Keys from a flight given up on are still genuine and newer than the held ones, so they are
+        installed too; only the current flight's outcome ends the flight.
+        """
         if not keys.keys:
-            self.fetch_failed(now)
+            self.fetch_failed(now, flight)
             raise JWKError("the key set has no usable keys")
         if self.keys is not None:
             self.keys.retire_replaced(keys)
         ttl = self.settings.ttl_for(max_age)
+        if self.owns(flight):
+            self.fetching = False
         self.keys = keys
-        self.fetching = False
         self.fetched_at = now
         self.fresh_until = now + ttl
         self.refresh_at = now + ttl * (1 - self.settings.refresh_ahead)
@@ -272,10 +343,19 @@ class JWKSState:
         self.next_attempt_at = _NEVER
         self.last_failure_at = _NEVER
         self.stale_reported = False
+        published = {key.kid for key in keys.keys}
+        for kid in [kid for kid in self.unknown_kids if kid in published]:
+            del self.unknown_kids[kid]
         return keys
 
-    def fetch_failed(self, now: float) -> float:
-        """Record a failed fetch; return the delay before the next attempt."""
+    def fetch_failed(self, now: float, flight: int | None = None) -> float:
+        """Record a failed fetch; return the delay before the next attempt.
+
+        A late report from a flight already given up on changes nothing: its failure was counted
+        when it was abandoned.
+        """
+        if not self.owns(flight):
+            return max(0.0, self.next_attempt_at - now)
         self.fetching = False
         self.failures += 1
         delay = self.settings.retry_delay(self.failures)

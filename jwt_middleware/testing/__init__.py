@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from jwt_middleware.testing.alb import DEFAULT_ALB_ARN, LocalALB
     from jwt_middleware.testing.issuer import LocalCognitoIssuer, LocalIssuer
     from jwt_middleware.testing.keys import SigningKey, encode_compact
+    from jwt_middleware.testing.loop_lag import LoopLagProbe
     from jwt_middleware.testing.server import Fault, LoopbackServer, Request, Response
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "LocalALB",
     "LocalCognitoIssuer",
     "LocalIssuer",
+    "LoopLagProbe",
     "LoopbackServer",
     "Request",
     "Response",
@@ -34,6 +36,7 @@ _HOMES = {
     "jwt_middleware.testing.alb": ("DEFAULT_ALB_ARN", "LocalALB"),
     "jwt_middleware.testing.issuer": ("LocalCognitoIssuer", "LocalIssuer"),
     "jwt_middleware.testing.keys": ("SigningKey", "encode_compact"),
+    "jwt_middleware.testing.loop_lag": ("LoopLagProbe",),
     "jwt_middleware.testing.server": ("Fault", "LoopbackServer", "Request", "Response"),
 }
 

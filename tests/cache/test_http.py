@@ -1,7 +1,7 @@
 """The JWKS cache against a real HTTP issuer on 127.0.0.1 that counts its hits.
 
-Single-flight under 1000 concurrent coroutines and 32 threads, rotation, the unknown-kid cooldown
-under 10 000 junk tokens, refresh ahead of expiry, and cancellation of the fetching waiter.
+Single-flight under 1000 concurrent coroutines and 32 threads, rotation, the unknown-kid rate
+limit under 10 000 junk tokens, refresh ahead of expiry, and cancellation of the fetching waiter.
 """
 
 from __future__ import annotations
@@ -165,13 +165,14 @@ class TestRotation:
 
 
 class TestUnknownKidCooldown:
-    def test_ten_thousand_unknown_kids_cause_at_most_one_fetch(self, issuer: LocalIssuer) -> None:
+    def test_ten_thousand_unknown_kids_cause_at_most_one_fetch_a_second(self, issuer: LocalIssuer) -> None:
         events: list[CacheEvent] = []
         cache = JWKSCache(issuer.jwks_url, on_event=events.append)
         verifier = JWTVerifier(issuer=issuer.issuer, audience="api", jwks_cache=cache)
         valid = issuer.mint()
         assert verifier.verify_sync(valid)
         fetches_before = issuer.jwks_requests
+        started = time.monotonic()
         rejected = 0
         for index in range(10_000):
             with pytest.raises(UnknownKeyError):
@@ -179,9 +180,11 @@ class TestUnknownKidCooldown:
             rejected += 1
             if index % 500 == 0:
                 assert verifier.verify_sync(issuer.mint(sub=f"live-{index}")).subject == f"live-{index}"
+        elapsed = time.monotonic() - started
+        fetched = issuer.jwks_requests - fetches_before
         assert rejected == 10_000
-        assert issuer.jwks_requests - fetches_before <= 1
-        assert sum(isinstance(event, UnknownKeyRejected) for event in events) >= 9_990
+        assert 1 <= fetched <= 1 + int(elapsed)
+        assert sum(isinstance(event, UnknownKeyRejected) for event in events) >= 10_000 - fetched
 
     @pytest.mark.anyio
     async def test_concurrent_unknown_kids_also_fetch_at_most_once(self, issuer: LocalIssuer) -> None:
@@ -270,6 +273,7 @@ class TestFreshness:
         assert issuer.jwks_requests == 1
 
 
+@pytest.mark.usefixtures("test_client_loop")
 def test_a_test_client_with_a_new_loop_per_request_shares_one_cache(issuer: LocalIssuer) -> None:
     """Starlette's TestClient without ``with`` runs every request on a fresh event loop."""
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import pytest
 
 from jwt_middleware.algorithms import ALGORITHMS
 from jwt_middleware.errors import ConfigurationError, JWKError, UnsupportedAlgorithmError
-from jwt_middleware.jwks_state import Action, CacheSettings, JWKSState
+from jwt_middleware.jwks_state import MAX_TRACKED_UNKNOWN_KIDS, Action, CacheSettings, JWKSState
 from jwt_middleware.testing import SigningKey
 
 ES256 = ALGORITHMS["ES256"]
@@ -72,19 +73,74 @@ class TestColdStart:
 
 
 class TestUnknownKid:
-    def test_one_refresh_then_a_cooldown(self, keys: list[SigningKey]) -> None:
+    def test_a_kid_still_unknown_after_a_refresh_is_retried_on_a_growing_schedule(
+        self, keys: list[SigningKey]
+    ) -> None:
         state = loaded(keys)
-        decision = state.decide("new", ES256, 1, after_fetch=False)
-        assert (decision.action, decision.reason) == (Action.FETCH, "unknown_kid")
+        attempts = []
+        moment = 1.0
+        while moment < 60:
+            decision = state.decide("new", ES256, moment, after_fetch=False)
+            if decision.action is Action.FETCH:
+                assert decision.reason == "unknown_kid"
+                state.fetch_succeeded(jwks(keys[0]), None, moment)
+                assert state.decide("new", ES256, moment, after_fetch=True).action is Action.REJECT
+                attempts.append(moment)
+            else:
+                assert decision.action is Action.REJECT
+                assert decision.cooldown_remaining > 0
+            # Known keys keep working throughout.
+            assert state.decide("k0", ES256, moment, after_fetch=False).action is Action.USE
+            moment = round(moment + 0.25, 2)
+        gaps = [later - earlier for earlier, later in itertools.pairwise(attempts)]
+        # 0.5 s is below the one-a-second floor per cache; then 1, 2, 4, 8 and the 10 s cooldown.
+        assert gaps[:6] == [1.0, 1.0, 2.0, 4.0, 8.0, 10.0]
+        assert set(gaps[5:]) == {10.0}
+
+    def test_unknown_kid_fetches_are_a_second_apart_whatever_the_kids(self, keys: list[SigningKey]) -> None:
+        state = loaded(keys)
+        fetches = []
+        for step in range(400):  # 10 s, a new random kid every 25 ms
+            moment = 1 + step * 0.025
+            decision = state.decide(f"junk-{step}", ES256, moment, after_fetch=False)
+            if decision.action is Action.FETCH:
+                state.fetch_succeeded(jwks(keys[0]), None, moment)
+                state.decide(f"junk-{step}", ES256, moment, after_fetch=True)
+                fetches.append(moment)
+        assert len(fetches) == 10
+        assert all(later - earlier >= 1.0 for earlier, later in itertools.pairwise(fetches))
+        assert len(state.unknown_kids) == 10
+
+    def test_a_new_kid_is_not_held_back_by_the_schedule_of_others(self, keys: list[SigningKey]) -> None:
+        state = loaded(keys)
+        state.decide("junk", ES256, 1, after_fetch=False)
         state.fetch_succeeded(jwks(keys[0]), None, 1)
-        assert state.decide("new", ES256, 1, after_fetch=True).action is Action.REJECT
-        for moment in (2, 5, 10.9):
-            rejected = state.decide("other", ES256, moment, after_fetch=False)
-            assert rejected.action is Action.REJECT
-            assert rejected.cooldown_remaining == pytest.approx(11 - moment)
-        # Known keys keep working throughout the cooldown.
-        assert state.decide("k0", ES256, 5, after_fetch=False).action is Action.USE
-        assert state.decide("other", ES256, 11, after_fetch=False).action is Action.FETCH
+        state.decide("junk", ES256, 1, after_fetch=True)  # junk: next try at 1.5, then later
+        assert state.decide("rotated", ES256, 1.5, after_fetch=False).action is Action.REJECT  # 1 s floor
+        decision = state.decide("rotated", ES256, 2, after_fetch=False)
+        assert decision.action is Action.FETCH
+        state.fetch_succeeded(jwks(keys[0], keys[1]), None, 2)
+        assert state.decide("k1", ES256, 2, after_fetch=True).action is Action.USE
+
+    def test_the_unknown_kid_table_is_bounded(self, keys: list[SigningKey]) -> None:
+        state = JWKSState(CacheSettings(unknown_kid_cooldown=0))
+        state.decide("k0", ES256, 0, after_fetch=False)
+        state.fetch_succeeded(jwks(keys[0]), None, 0)
+        for index in range(MAX_TRACKED_UNKNOWN_KIDS + 50):
+            assert state.decide(f"junk-{index}", ES256, 1, after_fetch=False).action is Action.FETCH
+            state.fetch_succeeded(jwks(keys[0]), None, 1)
+            state.decide(f"junk-{index}", ES256, 1, after_fetch=True)
+        assert len(state.unknown_kids) == MAX_TRACKED_UNKNOWN_KIDS
+
+    def test_a_kid_that_arrives_is_forgotten_by_the_schedule(self, keys: list[SigningKey]) -> None:
+        state = loaded(keys)
+        state.decide("k1", ES256, 1, after_fetch=False)
+        state.fetch_succeeded(jwks(keys[0]), None, 1)
+        state.decide("k1", ES256, 1, after_fetch=True)
+        assert "k1" in state.unknown_kids
+        state.decide("k0", ES256, 85, after_fetch=False)  # background refresh brings k1
+        state.fetch_succeeded(jwks(keys[0], keys[1]), None, 85)
+        assert "k1" not in state.unknown_kids
 
     def test_unknown_kid_while_a_fetch_runs_waits_for_it(self, keys: list[SigningKey]) -> None:
         state = loaded(keys)
@@ -134,11 +190,30 @@ class TestFreshness:
         state.fetch_succeeded(jwks(keys[0]), 100, 82)
         assert state.fresh_until == 182
 
-    def test_expired_keys_are_refetched_before_use(self, keys: list[SigningKey]) -> None:
+    def test_expired_keys_are_served_while_they_are_refreshed_in_the_background(
+        self, keys: list[SigningKey]
+    ) -> None:
         state = loaded(keys, max_age=100)
         decision = state.decide("k0", ES256, 100, after_fetch=False)
-        assert (decision.action, decision.reason) == (Action.FETCH, "expired")
-        assert state.decide("k0", ES256, 100, after_fetch=False).action is Action.WAIT
+        assert (decision.action, decision.reason) == (Action.USE, "expired")
+        assert decision.refresh_in_background
+        assert decision.report_stale
+        for moment in (100, 101, 150):  # the refresh is slow: keys keep serving, nobody waits
+            again = state.decide("k0", ES256, moment, after_fetch=False)
+            assert again.action is Action.USE
+            assert not again.refresh_in_background
+            assert not again.report_stale
+
+    def test_with_no_refresh_ahead_the_refresh_starts_at_expiry_in_the_background(
+        self, keys: list[SigningKey]
+    ) -> None:
+        state = JWKSState(CacheSettings(min_ttl=10, refresh_ahead=0))
+        state.decide("k0", ES256, 0, after_fetch=False)
+        state.fetch_succeeded(jwks(keys[0]), 10, 0)
+        assert not state.decide("k0", ES256, 9.9, after_fetch=False).refresh_in_background
+        at_expiry = state.decide("k0", ES256, 10, after_fetch=False)
+        assert at_expiry.action is Action.USE
+        assert at_expiry.refresh_in_background
 
     def test_stale_if_error(self, keys: list[SigningKey]) -> None:
         state = loaded(keys, max_age=100)
@@ -223,11 +298,22 @@ class TestKeyReplacement:
 
 def test_a_flight_that_never_lands_is_abandoned(keys: list[SigningKey]) -> None:
     state = JWKSState(SETTINGS)
-    state.decide("k0", ES256, 0, after_fetch=False)
+    stuck = state.decide("k0", ES256, 0, after_fetch=False).flight
     assert not state.abandon_stuck_flight(state.flight_time_limit)
     assert state.abandon_stuck_flight(state.flight_time_limit + 0.1)
     assert not state.fetching
     assert state.failures == 1
+    # Its late report cannot end the flight that replaced it; its keys, genuine, are kept.
+    retry = state.decide("k0", ES256, 100, after_fetch=False)
+    assert retry.action is Action.FETCH
+    state.fetch_failed(101, stuck)
+    assert state.fetching
+    assert state.failures == 1
+    state.fetch_succeeded(jwks(keys[0]), None, 102, stuck)
+    assert state.fetching
+    assert state.keys is not None
+    state.fetch_succeeded(jwks(keys[0]), None, 103, retry.flight)
+    assert not state.fetching
 
 
 @pytest.mark.parametrize(

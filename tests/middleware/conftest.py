@@ -1,4 +1,8 @@
-"""Keys, a verifier and a token factory for the middleware tests (static JWKS: no network)."""
+"""Keys, a verifier and a token factory for the middleware tests (static JWKS: no network).
+
+The ASGI tests run on asyncio, uvloop and trio (``tests.loops``): async tests through anyio's
+plugin, test-client tests through ``test_client_loop``.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,9 @@ import pytest
 
 from jwt_middleware import JWTVerifier
 from jwt_middleware.testing import SigningKey, encode_compact
+from tests.loops import anyio_backend, test_client_loop
+
+__all__ = ["anyio_backend", "test_client_loop"]
 
 ISSUER = "https://issuer.test"
 AUDIENCE = "orders-api"

@@ -32,6 +32,8 @@ from jwt_middleware.testing import SigningKey, encode_compact
 
 from .conftest import AUDIENCE, ISSUER, TokenFactory
 
+pytestmark = pytest.mark.usefixtures("test_client_loop")
+
 
 async def whoami(request: Request) -> JSONResponse:
     user = request.user

@@ -23,6 +23,8 @@ from werkzeug.test import Client
 from jwt_middleware import JWTAuthMiddleware, JWTVerifier, WSGIJWTMiddleware
 from jwt_middleware.testing import LocalIssuer
 
+pytestmark = pytest.mark.usefixtures("test_client_loop")
+
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
