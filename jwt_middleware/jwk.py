@@ -14,9 +14,9 @@ from typing import Any, Final
 
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 
-from jwt_middleware import b64
+from jwt_middleware import b64, reasons
 from jwt_middleware.algorithms import ALGORITHMS, Algorithm, PublicKey
-from jwt_middleware.errors import JWKError, UnknownKeyError, UnsupportedAlgorithmError
+from jwt_middleware.errors import ABSENT, JWKError, UnknownKeyError, UnsupportedAlgorithmError
 from jwt_middleware.safe_json import JSONError, parse_object
 
 __all__ = [
@@ -25,6 +25,7 @@ __all__ = [
     "MIN_RSA_BITS",
     "KeySet",
     "VerificationKey",
+    "algorithm_mismatch",
     "import_key",
 ]
 
@@ -249,6 +250,18 @@ def import_key(jwk: Mapping[str, Any], *, min_rsa_bits: int = MIN_RSA_BITS) -> V
 _AMBIGUOUS: Final = object()
 
 
+def algorithm_mismatch(algorithm: Algorithm, allowed: Iterable[str]) -> UnsupportedAlgorithmError:
+    """The refusal for a token whose ``alg`` its key cannot have (a forgery, or a confused issuer)."""
+    return UnsupportedAlgorithmError(
+        "The token's algorithm does not match its key",
+        claim="alg",
+        location="header",
+        expected=tuple(sorted(allowed)),
+        code=reasons.ALG_KEY_MISMATCH,
+        found=algorithm.name,
+    )
+
+
 class KeySet:
     """The usable keys of one JWKS, indexed for selection by ``kid`` and algorithm.
 
@@ -324,21 +337,34 @@ class KeySet:
         """
         if kid is None:
             if len(self.keys) > 1:
-                raise UnknownKeyError("The token names no key and the issuer has several", claim="kid")
+                raise UnknownKeyError(
+                    "The token names no key and the issuer has several",
+                    claim="kid",
+                    location="header",
+                    code=reasons.KID_MISSING,
+                    found=ABSENT,
+                )
             if not self.keys:
                 return None
             key = self.keys[0]
         else:
             found = self._index.get((kid, algorithm.kty))
             if found is _AMBIGUOUS:
-                raise UnknownKeyError("Several keys share the token's key id", claim="kid")
+                raise UnknownKeyError(
+                    "Several keys share the token's key id",
+                    claim="kid",
+                    location="header",
+                    code=reasons.KID_AMBIGUOUS,
+                    found=kid,
+                )
             if found is None:
                 if kid in self._kids:
-                    raise UnsupportedAlgorithmError("The token's algorithm does not match its key")
+                    known = (key.algorithms for key in self.keys if key.kid == kid)
+                    raise algorithm_mismatch(algorithm, frozenset().union(*known))
                 return None
             key = found
         if algorithm.name not in key.algorithms:
-            raise UnsupportedAlgorithmError("The token's algorithm does not match its key")
+            raise algorithm_mismatch(algorithm, key.algorithms)
         return key
 
     def retire_all(self) -> None:

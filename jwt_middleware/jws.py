@@ -17,21 +17,25 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from jwt_middleware import b64
+from jwt_middleware import b64, reasons
 from jwt_middleware.algorithms import ALGORITHMS, DEFAULT_ALGORITHMS, Algorithm, validate_algorithms
 from jwt_middleware.errors import (
+    ABSENT,
     InvalidSignatureError,
     JWKError,
     MalformedTokenError,
     UnknownKeyError,
     UnsupportedAlgorithmError,
 )
-from jwt_middleware.jwk import MAX_KID_LENGTH, KeySet, VerificationKey, import_key
+from jwt_middleware.jwk import MAX_KID_LENGTH, KeySet, VerificationKey, algorithm_mismatch, import_key
 from jwt_middleware.safe_json import FrozenDict, JSONError, parse_object
 
 __all__ = [
     "DEFAULT_MAX_TOKEN_LENGTH",
+    "IGNORED_KEY_HEADERS",
+    "REJECTED_HEADERS",
     "ParsedJWS",
+    "check_algorithm",
     "parse_compact",
     "verify_compact",
     "verify_signature",
@@ -43,11 +47,14 @@ _COMPACT_PADDED: Final = re.compile(r"([A-Za-z0-9_-]+=*)\.([A-Za-z0-9_-]*=*)\.([
 
 #: Header parameters whose processing would change what the signature covers or means. We
 #: implement none of their semantics, so a token using them cannot be verified correctly.
-_REJECTED_HEADERS: Final = {
+REJECTED_HEADERS: Final = {
     "crit": "The token uses critical header extensions",
     "b64": "The token uses an unencoded payload",
     "zip": "The token uses a compressed payload",
 }
+#: Header parameters that point at or carry a key. Ignored, never refused: keys only ever come
+#: from configuration, so a token cannot choose the key that verifies it.
+IGNORED_KEY_HEADERS: Final = ("jku", "x5u", "x5c", "jwk")
 _HEADER_CACHE_SIZE: Final = 256
 
 
@@ -92,37 +99,61 @@ def _decode_segment(segment: str, padded: bool) -> bytes:
     try:
         return b64.decode_padded(segment) if padded else b64.decode_prevalidated(segment)
     except ValueError:
-        raise MalformedTokenError("The token is not canonical base64url") from None
+        raise MalformedTokenError(
+            "The token is not canonical base64url", code=reasons.TOKEN_NOT_BASE64URL
+        ) from None
 
 
 def _parse_header(segment: str, padded: bool) -> tuple[FrozenDict, Algorithm, str | None]:
     try:
         header = parse_object(_decode_segment(segment, padded))
     except JSONError:
-        raise MalformedTokenError("The token header is not a valid JSON object") from None
+        raise MalformedTokenError(
+            "The token header is not a valid JSON object", code=reasons.HEADER_INVALID
+        ) from None
     alg = header.get("alg")
     if not isinstance(alg, str):
-        raise MalformedTokenError("The token header has no algorithm")
+        raise MalformedTokenError(
+            "The token header has no algorithm",
+            claim="alg",
+            location="header",
+            code=reasons.ALG_MISSING,
+            found=header.get("alg", ABSENT),
+        )
     algorithm = ALGORITHMS.get(alg)
     if algorithm is None:
-        raise UnsupportedAlgorithmError()
-    for name, description in _REJECTED_HEADERS.items():
+        raise UnsupportedAlgorithmError(claim="alg", location="header", expected=tuple(ALGORITHMS), found=alg)
+    for name, description in REJECTED_HEADERS.items():
         if name in header:
-            raise MalformedTokenError(description)
+            raise MalformedTokenError(
+                description,
+                claim=name,
+                location="header",
+                code=reasons.HEADER_UNSUPPORTED,
+                found=header[name],
+            )
     kid = header.get("kid")
     # An explicit "kid": null is refused rather than read as "no kid": only absence means absent.
     if "kid" in header and (not isinstance(kid, str) or not 0 < len(kid) <= MAX_KID_LENGTH):
-        raise MalformedTokenError("The token's key id is not a short string")
-    # jku, x5u, x5c and jwk are deliberately ignored: keys only ever come from configuration.
+        raise MalformedTokenError(
+            "The token's key id is not a short string",
+            claim="kid",
+            location="header",
+            code=reasons.KID_INVALID,
+            found=kid,
+        )
+    # IGNORED_KEY_HEADERS are deliberately not read: keys only ever come from configuration.
     return header, algorithm, kid
 
 
 def _not_compact(token: str) -> MalformedTokenError:
     if token.count(".") == 4:
-        return MalformedTokenError("Encrypted tokens (JWE) are not accepted")
+        return MalformedTokenError("Encrypted tokens (JWE) are not accepted", code=reasons.TOKEN_ENCRYPTED)
     if token.lstrip().startswith("{"):
-        return MalformedTokenError("JSON-serialized tokens are not accepted")
-    return MalformedTokenError("The token is not a compact JWS")
+        return MalformedTokenError(
+            "JSON-serialized tokens are not accepted", code=reasons.TOKEN_JSON_SERIALIZED
+        )
+    return MalformedTokenError("The token is not a compact JWS", code=reasons.TOKEN_NOT_COMPACT)
 
 
 def parse_compact(
@@ -138,14 +169,16 @@ def parse_compact(
     """
     if isinstance(token, str | bytes) and len(token) > max_length:
         # Before any decoding, so that an oversized token costs nothing but its length.
-        raise MalformedTokenError("The token is too large")
+        raise MalformedTokenError(
+            "The token is too large", code=reasons.TOKEN_TOO_LARGE, expected=(str(max_length),)
+        )
     if isinstance(token, bytes):
         try:
             token = token.decode("ascii")
         except UnicodeDecodeError:
-            raise MalformedTokenError("The token is not ASCII") from None
+            raise MalformedTokenError("The token is not ASCII", code=reasons.TOKEN_NOT_COMPACT) from None
     if not isinstance(token, str):
-        raise MalformedTokenError()
+        raise MalformedTokenError(code=reasons.TOKEN_NOT_COMPACT)
     if allow_padding:
         match = _COMPACT_PADDED.fullmatch(token)
         if match is None:
@@ -181,10 +214,26 @@ def parse_compact(
     )
 
 
+def check_algorithm(parsed: ParsedJWS, allowed: Collection[str]) -> None:
+    """The algorithm allow-list: refuse a token whose ``alg`` the configuration does not accept.
+
+    The one implementation, used by ``verify_compact``, ``JWTVerifier`` and every verifier built on
+    it, so that the rule and its report are the same everywhere.
+    """
+    if parsed.algorithm.name not in allowed:
+        raise UnsupportedAlgorithmError(
+            claim="alg",
+            location="header",
+            expected=tuple(sorted(allowed)),
+            code=reasons.ALG_NOT_ALLOWED,
+            found=parsed.algorithm.name,
+        )
+
+
 def verify_signature(parsed: ParsedJWS, key: VerificationKey) -> None:
     """Raise ``InvalidSignatureError`` unless ``key`` verifies ``parsed`` under its header ``alg``."""
     if parsed.algorithm.name not in key.algorithms:
-        raise UnsupportedAlgorithmError("The token's algorithm does not match its key")
+        raise algorithm_mismatch(parsed.algorithm, key.algorithms)
     if not key.verify(parsed.algorithm, parsed.signing_input, parsed.signature):
         raise InvalidSignatureError()
 
@@ -198,7 +247,7 @@ def _as_key_set(keys: KeySet | VerificationKey | Mapping[str, Any]) -> KeySet:
         try:
             return KeySet.from_jwks(keys) if "keys" in keys else KeySet([import_key(keys)])
         except JWKError:
-            raise UnknownKeyError("No usable key was given") from None
+            raise UnknownKeyError("No usable key was given", code=reasons.KID_UNKNOWN) from None
     raise TypeError("keys must be a KeySet, a VerificationKey, a JWKS or a JWK mapping")
 
 
@@ -217,10 +266,9 @@ def verify_compact(
     """
     allowed = validate_algorithms(algorithms)
     parsed = parse_compact(token, max_length=max_length)
-    if parsed.algorithm.name not in allowed:
-        raise UnsupportedAlgorithmError()
+    check_algorithm(parsed, allowed)
     key = _as_key_set(keys).lookup(parsed.kid, parsed.algorithm)
     if key is None:
-        raise UnknownKeyError()
+        raise UnknownKeyError(claim="kid", location="header", found=parsed.kid)
     verify_signature(parsed, key)
     return dict(parsed.header), parsed.payload

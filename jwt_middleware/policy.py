@@ -14,7 +14,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
+from jwt_middleware import reasons
 from jwt_middleware.errors import (
+    ABSENT,
     ConfigurationError,
     ExpiredTokenError,
     InsufficientScopeError,
@@ -25,7 +27,10 @@ from jwt_middleware.errors import (
 )
 
 __all__ = [
+    "GROUP_CLAIMS",
     "MAX_LEEWAY",
+    "MAX_NUMERIC_DATE",
+    "SCOPE_CLAIMS",
     "AudienceCheck",
     "AudienceOrClientIdCheck",
     "ClaimCheck",
@@ -37,6 +42,8 @@ __all__ = [
     "ScopesCheck",
     "TimeCheck",
     "TokenTypeCheck",
+    "claim_strings",
+    "is_numeric_date",
     "numeric_date",
     "split_scope",
     "string_set",
@@ -46,6 +53,10 @@ __all__ = [
 MAX_LEEWAY: Final = 600.0
 #: The largest NumericDate a token may carry: 9999-12-31T23:59:59Z.
 MAX_NUMERIC_DATE: Final = 253402300799
+#: Where granted scopes are read: ``scope`` (RFC 8693/9068, space-delimited) and ``scp`` (Entra, Okta).
+SCOPE_CLAIMS: Final = ("scope", "scp")
+#: Where group membership is read by default: Cognito's ``cognito:groups`` and the generic ``groups``.
+GROUP_CLAIMS: Final = ("cognito:groups", "groups")
 
 
 class ClaimCheck(Protocol):
@@ -69,19 +80,28 @@ def string_set(value: str | Iterable[str] | None, *, name: str) -> frozenset[str
     return frozenset(values)
 
 
-def numeric_date(claims: Mapping[str, Any], name: str) -> float | None:
-    """Read a NumericDate claim (RFC 7519 section 2); reject anything but a finite, sane number."""
-    value = claims.get(name)
-    if value is None:
-        if name in claims:
-            raise InvalidClaimError(f"The {name} claim is not a valid date", claim=name)
+def is_numeric_date(value: object) -> bool:
+    """Whether ``value`` is a NumericDate this library accepts (RFC 7519 section 2).
+
+    bool is an int subclass and strings such as "1700000000" are not NumericDates either; the
+    range is compared before any float conversion, so a 4000-digit integer cannot raise.
+    """
+    return (type(value) is int or type(value) is float) and 0 <= value <= MAX_NUMERIC_DATE
+
+
+def numeric_date(claims: Mapping[str, Any], name: str, *, location: str = "claims") -> float | None:
+    """Read a NumericDate claim; ``None`` when absent, a refusal for anything but a sane number."""
+    if name not in claims:
         return None
-    # bool is an int subclass; strings such as "1700000000" are not NumericDates either.
-    if type(value) is not int and type(value) is not float:
-        raise InvalidClaimError(f"The {name} claim is not a valid date", claim=name)
-    # Compared before any float conversion: a 4000-digit integer must not raise OverflowError.
-    if not (0 <= value <= MAX_NUMERIC_DATE):
-        raise InvalidClaimError(f"The {name} claim is not a valid date", claim=name)
+    value = claims[name]
+    if not is_numeric_date(value):
+        raise InvalidClaimError(
+            f"The {name} claim is not a valid date",
+            claim=name,
+            code=reasons.DATE_INVALID,
+            location=location,
+            found=value,
+        )
     return float(value)
 
 
@@ -101,23 +121,54 @@ class TimeCheck:
             raise ConfigurationError("max_age must be a positive, finite number of seconds")
 
     def __call__(self, header: Mapping[str, Any], claims: Mapping[str, Any], now: float) -> None:
-        exp = numeric_date(claims, "exp")
-        nbf = numeric_date(claims, "nbf")
-        iat = numeric_date(claims, "iat")
+        self.check(claims, now)
+
+    def check(self, values: Mapping[str, Any], now: float, *, location: str = "claims") -> None:
+        """The rules over ``values``: the payload's claims, or (ALB) the protected header's."""
+        exp = numeric_date(values, "exp", location=location)
+        nbf = numeric_date(values, "nbf", location=location)
+        iat = numeric_date(values, "iat", location=location)
+        # ``limit`` is the instant each date was compared against: now, widened by the leeway.
         if exp is None:
             if self.require_exp:
-                raise InvalidClaimError("The token has no expiry", claim="exp")
+                raise InvalidClaimError(
+                    "The token has no expiry",
+                    claim="exp",
+                    code=reasons.EXP_MISSING,
+                    location=location,
+                    found=ABSENT,
+                )
         elif now >= exp + self.leeway:
-            raise ExpiredTokenError(claim="exp")
+            raise ExpiredTokenError(claim="exp", location=location, limit=now - self.leeway, found=exp)
         if nbf is not None and now < nbf - self.leeway:
-            raise NotYetValidError(claim="nbf")
+            raise NotYetValidError(claim="nbf", location=location, limit=now + self.leeway, found=nbf)
         if iat is not None and iat > now + self.leeway:
-            raise NotYetValidError("The token was issued in the future", claim="iat")
+            raise NotYetValidError(
+                "The token was issued in the future",
+                claim="iat",
+                code=reasons.IAT_IN_FUTURE,
+                location=location,
+                limit=now + self.leeway,
+                found=iat,
+            )
         if self.max_age is not None:
             if iat is None:
-                raise InvalidClaimError("The token has no issue time", claim="iat")
+                raise InvalidClaimError(
+                    "The token has no issue time",
+                    claim="iat",
+                    code=reasons.IAT_MISSING,
+                    location=location,
+                    found=ABSENT,
+                )
             if now - iat > self.max_age + self.leeway:
-                raise ExpiredTokenError("The token is too old", claim="iat")
+                raise ExpiredTokenError(
+                    "The token is too old",
+                    claim="iat",
+                    code=reasons.IAT_TOO_OLD,
+                    location=location,
+                    limit=now - self.max_age - self.leeway,
+                    found=iat,
+                )
 
     def valid_until(self, claims: Mapping[str, Any]) -> float:
         """The instant this check stops accepting ``claims`` (for caching verified tokens)."""
@@ -151,7 +202,9 @@ def _audience_values(claims: Mapping[str, Any]) -> list[str] | None:
         return [aud]
     if isinstance(aud, list) and aud and all(isinstance(item, str) for item in aud):
         return aud
-    raise InvalidAudienceError("The token's audience is malformed", claim="aud")
+    raise InvalidAudienceError(
+        "The token's audience is malformed", claim="aud", code=reasons.AUD_INVALID, found=aud
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,10 +217,14 @@ class AudienceCheck:
         values = _audience_values(claims)
         if values is None:
             raise InvalidAudienceError(
-                "The token has no audience", claim="aud", expected=tuple(sorted(self.audiences))
+                "The token has no audience",
+                claim="aud",
+                expected=tuple(sorted(self.audiences)),
+                code=reasons.AUD_MISSING,
+                found=ABSENT,
             )
         if self.audiences.isdisjoint(values):
-            raise InvalidAudienceError(claim="aud", expected=tuple(sorted(self.audiences)))
+            raise InvalidAudienceError(claim="aud", expected=tuple(sorted(self.audiences)), found=values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,14 +238,16 @@ class AudienceOrClientIdCheck:
         expected = tuple(sorted(self.audiences))
         if values is not None:
             if self.audiences.isdisjoint(values):
-                raise InvalidAudienceError(claim="aud", expected=expected)
+                raise InvalidAudienceError(claim="aud", expected=expected, found=values)
             return
-        client_id = claims.get("client_id")
+        client_id = claims.get("client_id", ABSENT)
         if not isinstance(client_id, str) or client_id not in self.audiences:
             raise InvalidAudienceError(
                 "Neither the token's audience nor its client is accepted",
                 claim="client_id",
                 expected=expected,
+                code=reasons.CLIENT_ID_MISMATCH,
+                found=client_id,
             )
 
 
@@ -199,12 +258,14 @@ class ClientIdCheck:
     client_ids: frozenset[str]
 
     def __call__(self, header: Mapping[str, Any], claims: Mapping[str, Any], now: float) -> None:
-        value = claims.get("client_id")
+        value = claims.get("client_id", ABSENT)
         if not isinstance(value, str) or value not in self.client_ids:
             raise InvalidAudienceError(
                 "The token's client is not accepted",
                 claim="client_id",
                 expected=tuple(sorted(self.client_ids)),
+                code=reasons.CLIENT_ID_MISMATCH,
+                found=value,
             )
 
 
@@ -221,12 +282,14 @@ class CognitoTokenCheck:
     client_ids: frozenset[str] | None
 
     def __call__(self, header: Mapping[str, Any], claims: Mapping[str, Any], now: float) -> None:
-        use = claims.get("token_use")
+        use = claims.get("token_use", ABSENT)
         if not isinstance(use, str) or use not in self.token_uses:
             raise InvalidClaimError(
                 "The token_use claim is not accepted",
                 claim="token_use",
                 expected=tuple(sorted(self.token_uses)),
+                code=reasons.TOKEN_USE_MISMATCH,
+                found=use,
             )
         if self.client_ids is None:
             return
@@ -235,7 +298,11 @@ class CognitoTokenCheck:
             values = _audience_values(claims)
             if values is None or self.client_ids.isdisjoint(values):
                 raise InvalidAudienceError(
-                    "The token's client is not accepted", claim="aud", expected=expected
+                    "The token's client is not accepted",
+                    claim="aud",
+                    expected=expected,
+                    code=reasons.AUD_MISSING if values is None else reasons.AUD_MISMATCH,
+                    found=ABSENT if values is None else values,
                 )
         else:
             ClientIdCheck(self.client_ids)(header, claims, now)
@@ -248,7 +315,13 @@ class RequiredClaimsCheck:
     def __call__(self, header: Mapping[str, Any], claims: Mapping[str, Any], now: float) -> None:
         for name in self.names:
             if claims.get(name) is None:
-                raise InvalidClaimError("The token lacks a required claim", claim=name, expected=(name,))
+                raise InvalidClaimError(
+                    "The token lacks a required claim",
+                    claim=name,
+                    expected=(name,),
+                    code=reasons.CLAIM_MISSING,
+                    found=claims.get(name, ABSENT),
+                )
 
 
 def _media_type(value: str) -> str:
@@ -267,10 +340,15 @@ class TokenTypeCheck:
         object.__setattr__(self, "types", frozenset(_media_type(value) for value in self.types))
 
     def __call__(self, header: Mapping[str, Any], claims: Mapping[str, Any], now: float) -> None:
-        typ = header.get("typ")
+        typ = header.get("typ", ABSENT)
         if not isinstance(typ, str) or _media_type(typ) not in self.types:
             raise InvalidClaimError(
-                "The token type is not accepted", claim="typ", expected=tuple(sorted(self.types))
+                "The token type is not accepted",
+                claim="typ",
+                expected=tuple(sorted(self.types)),
+                code=reasons.TYP_MISMATCH,
+                location="header",
+                found=typ,
             )
 
 
@@ -283,15 +361,20 @@ def split_scope(value: str) -> list[str]:
     return [token for token in value.split(" ") if token]
 
 
-def _claim_strings(claims: Mapping[str, Any], names: Sequence[str], *, split: bool) -> frozenset[str]:
-    found: set[str] = set()
+def claim_strings(claims: Mapping[str, Any], names: Sequence[str], *, split: bool) -> list[str]:
+    """The strings the claims ``names`` grant, in order, each once: how scopes and groups are read.
+
+    A string claim is one value (split on spaces with ``split``, as ``scope`` is), a list claim its
+    string items; anything else grants nothing.
+    """
+    found: dict[str, None] = {}
     for name in names:
         value = claims.get(name)
         if isinstance(value, str):
-            found.update(split_scope(value) if split else (value,))
+            found.update(dict.fromkeys(split_scope(value) if split else (value,)))
         elif isinstance(value, list):
-            found.update(item for item in value if isinstance(item, str))
-    return frozenset(found)
+            found.update(dict.fromkeys(item for item in value if isinstance(item, str)))
+    return list(found)
 
 
 @dataclass(frozen=True, slots=True)
@@ -302,10 +385,10 @@ class ScopesCheck:
     any_of: bool = False
 
     def __call__(self, header: Mapping[str, Any], claims: Mapping[str, Any], now: float) -> None:
-        granted = _claim_strings(claims, ("scope", "scp"), split=True)
-        ok = not granted.isdisjoint(self.scopes) if self.any_of else self.scopes <= granted
+        granted = claim_strings(claims, SCOPE_CLAIMS, split=True)
+        ok = not self.scopes.isdisjoint(granted) if self.any_of else self.scopes.issubset(granted)
         if not ok:
-            raise InsufficientScopeError(scopes=tuple(sorted(self.scopes)), claim="scope")
+            raise InsufficientScopeError(scopes=tuple(sorted(self.scopes)), claim="scope", found=granted)
 
 
 @dataclass(frozen=True, slots=True)
@@ -318,16 +401,18 @@ class GroupsCheck:
 
     groups: frozenset[str]
     any_of: bool = True
-    claim_names: tuple[str, ...] = ("cognito:groups", "groups")
+    claim_names: tuple[str, ...] = GROUP_CLAIMS
 
     def __call__(self, header: Mapping[str, Any], claims: Mapping[str, Any], now: float) -> None:
-        granted = _claim_strings(claims, self.claim_names, split=False)
-        ok = not granted.isdisjoint(self.groups) if self.any_of else self.groups <= granted
+        granted = claim_strings(claims, self.claim_names, split=False)
+        ok = not self.groups.isdisjoint(granted) if self.any_of else self.groups.issubset(granted)
         if not ok:
             raise InsufficientScopeError(
                 "The token lacks the required group membership",
                 claim="groups",
                 expected=tuple(sorted(self.groups)),
+                code=reasons.GROUPS_MISSING,
+                found=granted,
             )
 
 
@@ -345,9 +430,14 @@ class ClaimPolicy:
 
     def issuer_of(self, claims: Mapping[str, Any]) -> str:
         """The token's ``iss`` if it is an accepted issuer, compared as an exact string."""
-        iss = claims.get("iss")
+        iss = claims.get("iss", ABSENT)
         if not isinstance(iss, str) or iss not in self.issuers:
-            raise InvalidIssuerError(claim="iss", expected=tuple(sorted(self.issuers)))
+            raise InvalidIssuerError(
+                claim="iss",
+                expected=tuple(sorted(self.issuers)),
+                code=reasons.ISS_MISSING if iss is ABSENT else reasons.ISS_MISMATCH,
+                found=iss,
+            )
         return iss
 
     def check(self, header: Mapping[str, Any], claims: Mapping[str, Any], now: float) -> None:

@@ -153,7 +153,7 @@ def test_every_literal_description_in_the_library_is_rfc6750_safe() -> None:
 
 
 def test_every_default_and_table_description_is_rfc6750_safe() -> None:
-    texts = [cls.default_description for cls in _error_classes()] + list(jws._REJECTED_HEADERS.values())
+    texts = [cls.default_description for cls in _error_classes()] + list(jws.REJECTED_HEADERS.values())
     assert all(is_safe_description(text) for text in texts)
 
 
