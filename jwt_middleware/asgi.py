@@ -26,7 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from jwt_middleware.authenticator import Authenticator, BearerAuthenticator, authenticator_from, challenges_of
 from jwt_middleware.challenge import ChallengeBuilder, bearer_challenges, error_response
 from jwt_middleware.claims import Claims
-from jwt_middleware.errors import JWTMiddlewareError, KeysUnavailableError
+from jwt_middleware.errors import JWTMiddlewareError, TemporarilyUnavailableError
 from jwt_middleware.recent import RecentTokens
 from jwt_middleware.request_auth import HeaderReader, RequestPolicy
 from jwt_middleware.request_view import ASGIRequestView, RequestView
@@ -263,7 +263,7 @@ class JWTAuthMiddleware:
 
     async def _reject(self, scope: Scope, receive: Receive, send: Send, error: JWTMiddlewareError) -> None:
         if scope["type"] == "websocket" and _WEBSOCKET_DENIAL not in scope.get("extensions", {}):
-            code = _TRY_AGAIN_LATER if isinstance(error, KeysUnavailableError) else _POLICY_VIOLATION
+            code = _TRY_AGAIN_LATER if isinstance(error, TemporarilyUnavailableError) else _POLICY_VIOLATION
             await send({"type": "websocket.close", "code": code, "reason": error.description})
             return
         if self.on_error is not None:

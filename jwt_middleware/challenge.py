@@ -19,7 +19,7 @@ from jwt_middleware.errors import (
     ConfigurationError,
     InsufficientScopeError,
     JWTMiddlewareError,
-    KeysUnavailableError,
+    TemporarilyUnavailableError,
     is_safe_description,
 )
 
@@ -108,7 +108,7 @@ ChallengeBuilder = Callable[[JWTMiddlewareError, str], Sequence[Challenge]]
 def bearer_challenge(realm: str, error: JWTMiddlewareError | None = None) -> Challenge:
     """RFC 6750 section 3's ``Bearer`` challenge for ``error``; bare without an RFC 6750 code."""
     params = [("realm", realm)]
-    if error is not None and error.error is not None and not isinstance(error, KeysUnavailableError):
+    if error is not None and error.error is not None and not isinstance(error, TemporarilyUnavailableError):
         params.append(("error", error.error))
         params.append(("error_description", safe_description(error)))
         if isinstance(error, InsufficientScopeError) and error.scopes:
@@ -157,7 +157,7 @@ def error_response(
     document["error_description"] = description
     body = json.dumps(document, separators=(",", ":")).encode()
     headers: list[tuple[str, str]] = [("content-type", "application/json"), ("cache-control", "no-store")]
-    if isinstance(error, KeysUnavailableError):
+    if isinstance(error, TemporarilyUnavailableError):
         headers.append(("retry-after", str(error.retry_after)))
     else:
         built = (challenges or bearer_challenges)(error, realm)

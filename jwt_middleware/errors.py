@@ -177,6 +177,17 @@ class JWTMiddlewareError(JWTMiddlewareException):
             found=self._found if self._exposed else HIDDEN,
         )
 
+    def locate(self, claim: str, *, location: str, found: Any = HIDDEN) -> None:
+        """Name the field this refusal is about when whoever raised it could not see the token.
+
+        A key source refuses a ``kid`` without seeing the header it came from; the verifier then
+        says where it was. Does nothing when the error already names its field.
+        """
+        if self.claim is None:
+            self.claim = claim
+            self._location = location
+            self._found = found
+
     def expose(self, unverified_claims: Mapping[str, Any] | None) -> None:
         """Make the token's content reachable (``unverified_claims``, ``report.found``).
 
@@ -360,10 +371,17 @@ class VerificationUnavailableError(TemporarilyUnavailableError):
     exception_type: str
 
     def __init__(
-        self, description: str | None = None, *, retry_after: int = 5, exception_type: str = "Exception"
+        self,
+        description: str | None = None,
+        *,
+        retry_after: int = 5,
+        exception_type: str = "Exception",
+        code: str | None = None,
     ) -> None:
         super().__init__(description, retry_after=retry_after)
         self.exception_type = exception_type
+        if code is not None:
+            self.code = code
 
 
 class ConfigurationError(JWTMiddlewareException, ValueError):

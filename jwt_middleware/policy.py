@@ -9,6 +9,7 @@ exact boundaries.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -23,7 +24,9 @@ from jwt_middleware.errors import (
     InvalidAudienceError,
     InvalidClaimError,
     InvalidIssuerError,
+    JWTMiddlewareException,
     NotYetValidError,
+    VerificationUnavailableError,
 )
 
 __all__ = [
@@ -43,11 +46,14 @@ __all__ = [
     "TimeCheck",
     "TokenTypeCheck",
     "claim_strings",
+    "extension_failure",
     "is_numeric_date",
     "numeric_date",
     "split_scope",
     "string_set",
 ]
+
+logger: Final = logging.getLogger("jwt_middleware")
 
 #: RFC 7519 suggests "a few minutes" of leeway; more than ten turns expiry into a suggestion.
 MAX_LEEWAY: Final = 600.0
@@ -60,10 +66,29 @@ GROUP_CLAIMS: Final = ("cognito:groups", "groups")
 
 
 class ClaimCheck(Protocol):
-    """One rule over a verified token; raises a ``JWTMiddlewareError`` to reject it."""
+    """One rule over a verified token; raises a ``JWTMiddlewareError`` to reject it.
+
+    Any other exception is the service's failure, not the token's: ``ClaimPolicy`` answers it with
+    ``VerificationUnavailableError`` (503), see ``extension_failure``.
+    """
 
     def __call__(self, header: Mapping[str, Any], claims: Mapping[str, Any], now: float) -> None:
         """Raise to reject; return to accept."""
+
+
+def extension_failure(
+    where: object, exc: BaseException, *, code: str = reasons.CHECK_FAILED
+) -> VerificationUnavailableError:
+    """The 503 for code the service plugged in (a check, ``custom_check``, a key source) that raised.
+
+    A rule that crashes on a token whose signature has already been verified says nothing about the
+    token: its revocation store is down, or it has a bug. Only the exception's type and where it
+    happened are logged, never its message (it may quote the claims) nor the token.
+    """
+    name = where if isinstance(where, str) else getattr(where, "__qualname__", type(where).__name__)
+    kind = type(exc).__name__
+    logger.error("jwt_middleware: %s raised %s; answered 503 (token and claims not logged)", name, kind)
+    return VerificationUnavailableError(exception_type=kind, code=code)
 
 
 def string_set(value: str | Iterable[str] | None, *, name: str) -> frozenset[str] | None:
@@ -441,6 +466,15 @@ class ClaimPolicy:
         return iss
 
     def check(self, header: Mapping[str, Any], claims: Mapping[str, Any], now: float) -> None:
-        """Run every check except the issuer's (the verifier settles that before the signature)."""
+        """Run every check except the issuer's (the verifier settles that before the signature).
+
+        Runs after the signature is verified: a refusal is the token's, anything else a check
+        raises is the service's (503).
+        """
         for check in self.checks:
-            check(header, claims, now)
+            try:
+                check(header, claims, now)
+            except JWTMiddlewareException:
+                raise
+            except Exception as exc:
+                raise extension_failure(check, exc) from None

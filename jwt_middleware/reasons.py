@@ -74,6 +74,7 @@ CUSTOM_REJECTED: Final = "custom.rejected"
 SERVER_UNAVAILABLE: Final = "server.unavailable"
 KEYS_UNAVAILABLE: Final = "keys.unavailable"
 CHECK_FAILED: Final = "check.failed"  # a checks= rule or custom_check raised unexpectedly
+KEY_SOURCE_FAILED: Final = "keys.source_failed"  # a key source raised unexpectedly
 
 # -- fetching keys and discovery documents -------------------------------------------------------
 FETCH_FAILED: Final = "fetch.failed"

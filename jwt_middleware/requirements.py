@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from jwt_middleware.challenge import check_scope_tokens
 from jwt_middleware.claims import Claims
-from jwt_middleware.errors import ConfigurationError, MissingTokenError
+from jwt_middleware.errors import ConfigurationError, JWTMiddlewareError, MissingTokenError
 from jwt_middleware.policy import GroupsCheck, ScopesCheck
 
 __all__ = ["Requirement", "groups_requirement", "scopes_requirement"]
@@ -28,7 +28,11 @@ class Requirement:
         """Raise ``MissingTokenError`` for an anonymous request, ``InsufficientScopeError`` if unmet."""
         if claims is None:
             raise MissingTokenError()
-        self.check(claims.header, claims, 0.0)
+        try:
+            self.check(claims.header, claims, 0.0)
+        except JWTMiddlewareError as error:
+            error.conceal()  # what the token held stays out of a refusal that may be logged anywhere
+            raise
 
 
 def _names(values: Iterable[str], what: str) -> frozenset[str]:

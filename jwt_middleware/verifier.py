@@ -3,6 +3,20 @@
 The async ``verify`` and the sync ``verify_sync`` are two short shells around the same pure steps:
 ``_prepare`` (parse, algorithm allow-list, issuer dispatch) before the key is known and ``_finish``
 (signature, claim policy) after. Only obtaining the key differs, because only that may do I/O.
+
+Who is at fault when something raises unexpectedly (not a ``JWTMiddlewareError``):
+
+* Before the signature is verified (parsing, header rules, the algorithm allow-list, signature
+  arithmetic), the input is anonymous and hostile until proven otherwise. An exception there means
+  we failed to read a malformed token safely: the token's fault, a 401 ``invalid_token`` ("The
+  token could not be verified"), failing closed. A 503 would let any client make the service look
+  down, and send well-behaved clients into ``Retry-After`` loops, at will.
+* Code the service plugged in (a ``checks=`` rule, ``custom_check``, a key source other than the
+  library's own cache) and every claim rule, which only ever sees a token whose signature is
+  verified: an exception there is the service's failure (a revocation store down, a bug), so it is
+  a ``VerificationUnavailableError``, 503 ``temporarily_unavailable`` with ``Retry-After``.
+
+Either way only the exception's type is logged, never its message, the token or the claims.
 """
 
 from __future__ import annotations
@@ -16,21 +30,27 @@ from typing import Any, Self
 
 import anyio
 
+from jwt_middleware import reasons
 from jwt_middleware.algorithms import DEFAULT_ALGORITHMS, validate_algorithms
 from jwt_middleware.claims import Claims
 from jwt_middleware.errors import (
-    BlockingCallError,
     ConfigurationError,
     InvalidClaimError,
     JWTMiddlewareError,
+    JWTMiddlewareException,
     KeysUnavailableError,
     MalformedTokenError,
     UnknownKeyError,
-    UnsupportedAlgorithmError,
 )
 from jwt_middleware.jwk import KeySet, VerificationKey
 from jwt_middleware.jwks_cache import CacheSettings, JWKSCache
-from jwt_middleware.jws import DEFAULT_MAX_TOKEN_LENGTH, ParsedJWS, parse_compact, verify_signature
+from jwt_middleware.jws import (
+    DEFAULT_MAX_TOKEN_LENGTH,
+    ParsedJWS,
+    check_algorithm,
+    parse_compact,
+    verify_signature,
+)
 from jwt_middleware.keysource import KeySource, StaticKeySource
 from jwt_middleware.policy import (
     AudienceCheck,
@@ -39,18 +59,19 @@ from jwt_middleware.policy import (
     RequiredClaimsCheck,
     TimeCheck,
     TokenTypeCheck,
+    extension_failure,
     string_set,
 )
 from jwt_middleware.safe_json import FrozenDict, JSONError, parse_object
 from jwt_middleware.token_cache import DEFAULT_TOKEN_CACHE_SIZE, CachedToken, TokenCache
 
-__all__ = ["CustomCheck", "JWTVerifier"]
+__all__ = ["CustomCheck", "JWTVerifier", "payload_claims"]
 
 logger = logging.getLogger("jwt_middleware")
 
 #: ``custom_check(header, claims, key)``: return ``False`` or raise a ``JWTMiddlewareError`` to
-#: reject; may be a coroutine function. Other exceptions propagate (a failing revocation lookup is
-#: a server error, not a bad token).
+#: reject; may be a coroutine function. Any other exception is a server-side failure (a revocation
+#: lookup that failed is not a bad token): ``VerificationUnavailableError``, answered 503.
 CustomCheck = Callable[[Mapping[str, Any], Claims, VerificationKey], "bool | Awaitable[bool | None] | None"]
 
 
@@ -61,6 +82,16 @@ class _Pending:
     parsed: ParsedJWS
     payload: FrozenDict
     source: KeySource
+
+
+def payload_claims(parsed: ParsedJWS) -> FrozenDict:
+    """The payload of a JWT as its claims: a strict JSON object, or the token is malformed."""
+    try:
+        return parse_object(parsed.payload)
+    except JSONError:
+        raise MalformedTokenError(
+            "The token payload is not a valid JSON object", code=reasons.PAYLOAD_INVALID
+        ) from None
 
 
 class JWTVerifier:
@@ -173,12 +204,8 @@ class JWTVerifier:
 
     def _prepare(self, token: str) -> _Pending:
         parsed = parse_compact(token, max_length=self.max_token_length)
-        if parsed.algorithm.name not in self.algorithms:
-            raise UnsupportedAlgorithmError(claim="alg", expected=tuple(sorted(self.algorithms)))
-        try:
-            payload = parse_object(parsed.payload)
-        except JSONError:
-            raise MalformedTokenError("The token payload is not a valid JSON object") from None
+        check_algorithm(parsed, self.algorithms)
+        payload = payload_claims(parsed)
         try:
             source = self._sources[self.policy.issuer_of(payload)]
         except JWTMiddlewareError as exc:
@@ -189,7 +216,9 @@ class JWTVerifier:
         try:
             if key.retired:
                 # Served by a source after a refresh dropped it: never trust it again.
-                raise UnknownKeyError()
+                raise UnknownKeyError(
+                    claim="kid", location="header", code=reasons.KID_RETIRED, found=pending.parsed.kid
+                )
             verify_signature(pending.parsed, key)
             now = self._clock()
             self.policy.check(pending.parsed.header, pending.payload, now)
@@ -241,13 +270,33 @@ class JWTVerifier:
         """The verifier's clock (``time.time`` unless one was injected), in seconds."""
         return self._clock
 
-    def _check_result(self, result: object, pending: _Pending) -> None:
+    @staticmethod
+    def _check_result(result: object) -> None:
         if result is False:
-            raise self._annotate(
-                InvalidClaimError("The token was rejected by a custom check"), pending.payload
-            )
+            raise InvalidClaimError("The token was rejected by a custom check", code=reasons.CUSTOM_REJECTED)
+
+    def _refusal(self, error: JWTMiddlewareError, pending: _Pending | None) -> JWTMiddlewareError:
+        """A refusal on its way out of either shell: located, then exposed or concealed."""
+        if pending is not None and isinstance(error, UnknownKeyError):
+            # From the key source, which saw the kid but not the header it came in.
+            error.locate("kid", location="header", found=pending.parsed.kid)
+        return self._annotate(error, pending.payload if pending is not None else None)
+
+    @staticmethod
+    def _unexpected(
+        exc: Exception, pending: _Pending | None, key: VerificationKey | None, claims: Claims | None
+    ) -> JWTMiddlewareError:
+        """Whose fault an unexpected exception is, by where it happened (see the module docstring)."""
+        if pending is not None and key is None:
+            return extension_failure(type(pending.source), exc, code=reasons.KEY_SOURCE_FAILED)
+        if claims is not None:  # verified, and the claim policy passed: only custom_check runs now
+            return extension_failure("custom_check", exc)
+        # The token is never logged; the exception type tells us what to fix.
+        logger.error("jwt_middleware: unexpected %s while verifying a token; rejected it", type(exc).__name__)
+        return MalformedTokenError("The token could not be verified")
 
     # -- shells -----------------------------------------------------------------------------------
+    # Both track how far they got (pending, key, claims): that decides whose fault a surprise is.
 
     async def verify(self, token: str) -> Claims:
         """Verify ``token`` and return its claims, or raise a ``JWTMiddlewareError``."""
@@ -255,23 +304,24 @@ class JWTVerifier:
         if cached is not None:
             return cached
         pending: _Pending | None = None
+        key: VerificationKey | None = None
+        claims: Claims | None = None
         try:
             pending = self._prepare(token)
             key = await pending.source.get_key(pending.parsed.kid, pending.parsed.algorithm)
             claims = self._finish(token, pending, key)
+            if self._custom_check is not None:
+                result = self._custom_check(claims.header, claims, key)
+                if inspect.isawaitable(result):
+                    result = await result
+                self._check_result(result)
         except JWTMiddlewareError as error:
-            # Errors from the key source too; before the payload is read there is nothing to add.
-            self._annotate(error, pending.payload if pending is not None else None)
+            self._refusal(error, pending)
             raise
-        except BlockingCallError:
-            raise
+        except JWTMiddlewareException:
+            raise  # configuration and programming errors (BlockingCallError) are not refusals
         except Exception as exc:
-            raise _internal_error(exc) from None
-        if self._custom_check is not None:
-            result = self._custom_check(claims.header, claims, key)
-            if inspect.isawaitable(result):
-                result = await result
-            self._check_result(result, pending)
+            raise self._unexpected(exc, pending, key, claims) from None
         return claims
 
     def verify_sync(self, token: str) -> Claims:
@@ -280,23 +330,24 @@ class JWTVerifier:
         if cached is not None:
             return cached
         pending: _Pending | None = None
+        key: VerificationKey | None = None
+        claims: Claims | None = None
         try:
             pending = self._prepare(token)
             key = pending.source.get_key_sync(pending.parsed.kid, pending.parsed.algorithm)
             claims = self._finish(token, pending, key)
+            if self._custom_check is not None:
+                result = self._custom_check(claims.header, claims, key)
+                if inspect.isawaitable(result):
+                    result = _run_coroutine_here(result)
+                self._check_result(result)
         except JWTMiddlewareError as error:
-            # Errors from the key source too; before the payload is read there is nothing to add.
-            self._annotate(error, pending.payload if pending is not None else None)
+            self._refusal(error, pending)
             raise
-        except BlockingCallError:
-            raise
+        except JWTMiddlewareException:
+            raise  # configuration and programming errors (BlockingCallError) are not refusals
         except Exception as exc:
-            raise _internal_error(exc) from None
-        if self._custom_check is not None:
-            result = self._custom_check(claims.header, claims, key)
-            if inspect.isawaitable(result):
-                result = _run_coroutine_here(result)
-            self._check_result(result, pending)
+            raise self._unexpected(exc, pending, key, claims) from None
         return claims
 
     # -- lifecycle --------------------------------------------------------------------------------
@@ -368,12 +419,6 @@ async def _hydrate_quietly(source: KeySource) -> None:
         await source.hydrate()
     except KeysUnavailableError:
         logger.warning("jwt_middleware: could not load signing keys at start-up; will retry on demand")
-
-
-def _internal_error(exc: Exception) -> MalformedTokenError:
-    # The token is never logged; the exception type tells us what to fix.
-    logger.error("jwt_middleware: unexpected %s while verifying a token; rejected it", type(exc).__name__)
-    return MalformedTokenError("The token could not be verified")
 
 
 def _run_coroutine_here(awaitable: Awaitable[Any]) -> Any:

@@ -27,25 +27,25 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from jwt_middleware import reasons
 from jwt_middleware.aws.alb_keys import ALB_KID, ALBKeySource
 from jwt_middleware.claims import Claims
 from jwt_middleware.errors import (
+    ABSENT,
     ConfigurationError,
     InvalidAudienceError,
     InvalidClaimError,
     InvalidIssuerError,
     JWTMiddlewareError,
-    MalformedTokenError,
     UnknownKeyError,
-    UnsupportedAlgorithmError,
 )
 from jwt_middleware.events import EventHook
 from jwt_middleware.jwks_state import CacheSettings
-from jwt_middleware.jws import DEFAULT_MAX_TOKEN_LENGTH, parse_compact
+from jwt_middleware.jws import DEFAULT_MAX_TOKEN_LENGTH, check_algorithm, parse_compact
 from jwt_middleware.keysource import KeySource
 from jwt_middleware.policy import ClaimCheck, ClaimPolicy, TimeCheck, string_set
-from jwt_middleware.safe_json import FrozenDict, JSONError, parse_object
-from jwt_middleware.verifier import CustomCheck, JWTVerifier, _Pending
+from jwt_middleware.safe_json import FrozenDict
+from jwt_middleware.verifier import CustomCheck, JWTVerifier, _Pending, payload_claims
 
 __all__ = [
     "ALB_ACCESS_TOKEN_HEADER",
@@ -104,7 +104,7 @@ class ALBHeaderExpiryCheck:
     time: TimeCheck
 
     def __call__(self, header: Mapping[str, Any], claims: Mapping[str, Any], now: float) -> None:
-        self.time(header, header, now)
+        self.time.check(header, now, location="header")
 
 
 def alb_identity(claims: Claims, identity: str | None) -> str:
@@ -114,9 +114,11 @@ def alb_identity(claims: Claims, identity: str | None) -> str:
     """
     subject = claims.subject
     if subject is None:
-        raise InvalidClaimError("The token has no subject", claim="sub")
+        raise InvalidClaimError("The token has no subject", claim="sub", code=reasons.SUB_MISSING)
     if identity is not None and identity != subject:
-        raise InvalidClaimError("The identity header does not match the token", claim="sub")
+        raise InvalidClaimError(
+            "The identity header does not match the token", claim="sub", code=reasons.SUB_IDENTITY_MISMATCH
+        )
     return subject
 
 
@@ -198,22 +200,34 @@ class ALBVerifier(JWTVerifier):
     def _source_for(self, header: FrozenDict, kid: str | None) -> KeySource:
         """The checks that need no key, in the order that rejects forgeries cheapest."""
         if kid is None or ALB_KID.fullmatch(kid) is None:
-            raise UnknownKeyError("The token's key id is not an ALB key id", claim="kid")
-        signer = header.get("signer")
+            raise UnknownKeyError(
+                "The token's key id is not an ALB key id",
+                claim="kid",
+                location="header",
+                code=reasons.KID_INVALID,
+                found=ABSENT if kid is None else kid,
+            )
+        signer = header.get("signer", ABSENT)
         source = self._sources.get(signer) if isinstance(signer, str) else None
         if source is None:
             raise InvalidIssuerError(
                 "The token was not signed by an accepted load balancer",
                 claim="signer",
                 expected=self.alb_arns,
+                code=reasons.SIGNER_MISMATCH,
+                location="header",
+                found=signer,
             )
         if self.client_ids is not None:
-            client = header.get("client")
+            client = header.get("client", ABSENT)
             if not isinstance(client, str) or client not in self.client_ids:
                 raise InvalidAudienceError(
                     "The token's client is not accepted",
                     claim="client",
                     expected=tuple(sorted(self.client_ids)),
+                    code=reasons.CLIENT_MISMATCH,
+                    location="header",
+                    found=client,
                 )
         return source
 
@@ -222,17 +236,19 @@ class ALBVerifier(JWTVerifier):
             return
         issuer = self._payload_issuers.issuer_of(payload)
         if "iss" in header and header["iss"] != issuer:
-            raise InvalidIssuerError("The token's header and payload name different issuers", claim="iss")
+            raise InvalidIssuerError(
+                "The token's header and payload name different issuers",
+                claim="iss",
+                code=reasons.ISS_HEADER_MISMATCH,
+                location="header",
+                found=header["iss"],
+            )
 
     def _prepare(self, token: str) -> _Pending:
         parsed = parse_compact(token, max_length=self.max_token_length, allow_padding=True)
-        if parsed.algorithm.name not in self.algorithms:
-            raise UnsupportedAlgorithmError()
+        check_algorithm(parsed, self.algorithms)
         source = self._source_for(parsed.header, parsed.kid)
-        try:
-            payload = parse_object(parsed.payload)
-        except JSONError:
-            raise MalformedTokenError("The token payload is not a valid JSON object") from None
+        payload = payload_claims(parsed)
         try:
             self._check_issuer(parsed.header, payload)
         except JWTMiddlewareError as exc:

@@ -32,7 +32,7 @@ from jwt_middleware.cli.humanize import describe_time, iso_utc
 from jwt_middleware.cli.input import read_token
 from jwt_middleware.cli.inspection import decode_unverified, quote
 from jwt_middleware.cli.verifier import VerifierSetup, build_verifier
-from jwt_middleware.errors import JWTMiddlewareError, KeysUnavailableError
+from jwt_middleware.errors import JWTMiddlewareError, TemporarilyUnavailableError
 from jwt_middleware.events import CacheEvent, FetchFailed, FetchStarted, FetchSucceeded
 
 __all__ = ["describe_event", "run_verify"]
@@ -84,7 +84,7 @@ def run_verify(args: argparse.Namespace, console: Console, stdin: TextIO | None)
         failures = tuple(event for event in events if isinstance(event, FetchFailed))
         keys = KeyState(setup.cache.keys, setup.cache.url or setup.key_url, failures)
         explanation = explain(error, token=token, config=setup.config, keys=keys, now=time.time())
-        code = ExitCode.UNAVAILABLE if isinstance(error, KeysUnavailableError) else ExitCode.REJECTED
+        code = ExitCode.UNAVAILABLE if isinstance(error, TemporarilyUnavailableError) else ExitCode.REJECTED
         header, unverified = decode_unverified(token)
         if error.unverified_claims is not None:
             unverified = dict(error.unverified_claims)

@@ -17,10 +17,17 @@ It reads the event shapes AWS documents for Lambda authorizers:
 * REST API ``TOKEN`` authorizers: ``authorizationToken`` and ``methodArn``. Answers an IAM policy.
 
 The token is the identity source value, alone or after ``Bearer`` (what the JWT authorizer itself
-accepts). Every failure (no token, a bad token, a missing scope, a malformed event, a bug) is a
-deny, logged with the error's type and the route, never the token; the handler does not raise,
-because an exception in an authorizer becomes a 500 at the gateway. A deny is an explicit policy:
-REST APIs answer it with 403.
+accepts). Every failure of the request (no token, a bad token, a missing scope, a malformed event)
+and every bug of the handler is a deny, logged with the error's type and the route, never the
+token. A deny is an explicit policy: REST APIs answer it with 403.
+
+Server-side failures are the one exception: when the verifier raises a
+``TemporarilyUnavailableError`` (no signing keys, a ``checks=`` rule or ``custom_check`` that
+crashed), the handler re-raises it. A deny would tell the client its token is bad, and the gateway
+caches decisions for the authorizer's TTL, locking good tokens out long after the outage. An
+authorizer error is never cached; API Gateway answers it with its ``AUTHORIZER_FAILURE`` gateway
+response, which a REST API can set to 503 with a ``Retry-After`` header (HTTP APIs answer 500 and
+offer no setting). The error names no token content: its message is the fixed description.
 
 Routes map to the scopes they need, any one of them (like a JWT authorizer's
 ``authorizationScopes``): keys are the route key, ``"GET /orders/{id}"`` (method and resource
@@ -46,6 +53,7 @@ from jwt_middleware.errors import (
     InvalidRequestError,
     JWTMiddlewareError,
     MissingTokenError,
+    TemporarilyUnavailableError,
 )
 from jwt_middleware.requirements import Requirement, scopes_requirement
 from jwt_middleware.verifier import JWTVerifier
@@ -230,6 +238,15 @@ class _Authorizer:
             route = _route_key(event) or "?"
             claims = self.authorize(event)
             return self.respond(event, claims)
+        except TemporarilyUnavailableError as error:
+            # Not a deny: see the module docstring. The gateway answers AUTHORIZER_FAILURE, uncached.
+            logger.warning(
+                "jwt_middleware: lambda authorizer cannot decide %r now (%s, %s); raising",
+                route,
+                type(error).__name__,
+                error.code,
+            )
+            raise
         except JWTMiddlewareError as error:
             logger.info("jwt_middleware: lambda authorizer denied %r: %s", route, type(error).__name__)
         except Exception as error:

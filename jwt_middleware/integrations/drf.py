@@ -33,7 +33,7 @@ from jwt_middleware.errors import (
     InvalidRequestError,
     JWTMiddlewareError,
     JWTMiddlewareException,
-    KeysUnavailableError,
+    TemporarilyUnavailableError,
 )
 from jwt_middleware.integrations.django import authenticate, jwt_settings
 from jwt_middleware.requirements import Requirement, groups_requirement, scopes_requirement
@@ -62,7 +62,7 @@ class InvalidCredentials(exceptions.AuthenticationFailed, JWTMiddlewareException
 
 
 class KeysUnavailable(exceptions.APIException, JWTMiddlewareException):  # type: ignore[misc]
-    """The identity provider's keys cannot be fetched: 503, ``Retry-After`` from ``wait``."""
+    """A server-side failure (no keys, a check that crashed): 503, ``Retry-After`` from ``wait``."""
 
     status_code = 503
     default_code = "temporarily_unavailable"
@@ -84,7 +84,7 @@ class ScopeDenied(exceptions.PermissionDenied, JWTMiddlewareException):  # type:
 
 
 def _api_exception(error: JWTMiddlewareError) -> exceptions.APIException:
-    if isinstance(error, KeysUnavailableError):
+    if isinstance(error, TemporarilyUnavailableError):
         return KeysUnavailable(error.description, error.retry_after)
     if isinstance(error, InvalidRequestError):
         return InvalidCredentials(error.description)
