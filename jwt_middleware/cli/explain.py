@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from jwt_middleware import reasons
 from jwt_middleware.algorithms import ALGORITHMS
@@ -49,6 +49,7 @@ from jwt_middleware.policy import MAX_LEEWAY, MAX_NUMERIC_DATE
 __all__ = ["Configuration", "Explanation", "KeyState", "explain"]
 
 _KEY_TYPES: Final = {"RSA": "an RSA", "EC": "an EC", "OKP": "an EdDSA (OKP)"}
+_DEFAULT_PORTS: Final = {"https": "443", "http": "80"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,9 +171,22 @@ def _difference(actual: str, expected: str, *, near_only: bool = False) -> str |
         return None
     if mine.netloc == theirs.netloc:
         return f"the path differs ({quote(mine.path or '/')}, not {quote(theirs.path or '/')})"
-    if mine.path == theirs.path:
-        return f"the host differs ({quote(mine.netloc)}, not {quote(theirs.netloc)})"
-    return None
+    if mine.path.rstrip("/") != theirs.path.rstrip("/"):
+        return None
+    if mine.hostname == theirs.hostname and mine.scheme == theirs.scheme:
+        return f"the port differs ({_port(mine)}, not {_port(theirs)})"
+    return f"the host differs ({quote(mine.netloc)}, not {quote(theirs.netloc)})"
+
+
+def _port(url: SplitResult) -> str:
+    """The port a URL names, or its scheme's default; never raises on a port that is not a number."""
+    try:
+        port = url.port
+    except ValueError:
+        return "an invalid port"
+    if port is not None:
+        return str(port)
+    return f"{_DEFAULT_PORTS.get(url.scheme, 'no port')} by default"
 
 
 def _closest(actual: str, candidates: Sequence[str]) -> tuple[str, str | None]:

@@ -12,6 +12,8 @@ with these claims, and a developer skimming the output must not mistake "decodes
 ``claims``       the decoded payload, or ``null``
 ``times``        ``{name: {"value", "utc", "relative", "past"}}`` for ``iat``, ``auth_time``, ``nbf``
                  and ``exp`` when they are valid NumericDates
+``refusal``      for a malformed token, the ``error_description`` an API answers it with (the
+                 verifier's own sentence); ``null`` when the token is well-formed
 ``findings``     ``[{"severity", "code", "message"}]``; severity is ``error`` (malformed: the
                  verifier always rejects it), ``warning`` or ``note``; ``code`` is stable
 """
@@ -58,6 +60,7 @@ def report_document(report: TokenReport) -> dict[str, Any]:
             }
             for entry in report.times
         },
+        "refusal": report.refusal,
         "findings": [
             {"severity": finding.severity, "code": finding.code, "message": finding.message}
             for finding in report.findings
@@ -94,9 +97,9 @@ def _print_report(console: Console, report: TokenReport) -> None:
         )
     else:
         count = len(report.by_severity("error"))
-        console.result(
-            f"MALFORMED: {count} problem{'s' if count != 1 else ''}; every verifier rejects this token."
-        )
+        answer = f' An API answers: "{report.refusal}"' if report.refusal else ""
+        problems = f"{count} problem{'s' if count != 1 else ''}"
+        console.result(f"MALFORMED: {problems}; every verifier rejects this token.{answer}")
 
 
 def run_inspect(args: argparse.Namespace, console: Console, stdin: TextIO | None) -> ExitCode:

@@ -127,6 +127,9 @@ class TokenReport:
     claims: dict[str, Any] | None
     times: tuple[TimeClaim, ...]
     findings: tuple[Finding, ...]
+    #: The ``error_description`` an API sends for this token when its shape alone refuses it
+    #: (the strict parser's own sentence); ``None`` when the shape is fine.
+    refusal: str | None = None
 
     @property
     def well_formed(self) -> bool:
@@ -453,9 +456,17 @@ def _time_claims(claims: Mapping[str, Any], now: float, found: _Findings) -> tup
             "issued_in_future",
             f"iat {by_name['iat'].utc} is in the future: the issuer's clock or this machine's is off",
         )
-    if "iat" in by_name and "exp" in by_name and by_name["exp"].value > by_name["iat"].value:
-        lifetime = duration(by_name["exp"].value - by_name["iat"].value)
-        found.note("lifetime", f"lifetime {lifetime} (from iat to exp)")
+    if "iat" in by_name and "exp" in by_name:
+        iat, exp = by_name["iat"], by_name["exp"]
+        if exp.value > iat.value:
+            found.note("lifetime", f"lifetime {duration(exp.value - iat.value)} (from iat to exp)")
+        else:
+            found.warning(
+                "exp_before_iat",
+                f"exp {exp.utc} is {'before' if exp.value < iat.value else 'the same instant as'} "
+                f"iat {iat.utc}: the token was already expired when it was issued (the issuer's "
+                "lifetime is wrong)",
+            )
     return tuple(times)
 
 
@@ -552,17 +563,17 @@ def _check_shape(token: str, segments: list[str], found: _Findings) -> None:
         found.error("segments", f"{count} segments; a JWS has exactly 3 (header.payload.signature)")
 
 
-def _strict_verdict(token: str, found: _Findings) -> None:
-    """Run the library's own parser; any refusal it makes that we did not explain is still reported."""
+def _strict_refusal(token: str) -> str | None:
+    """What the verifier's strict parser answers for ``token``: its error's description, or ``None``."""
     try:
         parsed = parse_compact(token)
-        parse_object(parsed.payload)
     except (MalformedTokenError, UnsupportedAlgorithmError) as exc:
-        found.error("strict_parser", f"the verifier's parser refuses it: {exc.description}")
+        return exc.description
+    try:
+        parse_object(parsed.payload)
     except JSONError:
-        found.error(
-            "strict_parser", "the verifier's parser refuses it: the payload is not a strict JSON object"
-        )
+        return "The token payload is not a valid JSON object"
+    return None
 
 
 def inspect_token(token: str, *, now: float) -> TokenReport:
@@ -576,33 +587,37 @@ def inspect_token(token: str, *, now: float) -> TokenReport:
     times: tuple[TimeClaim, ...] = ()
     json_like = token.lstrip().startswith("{")
     if not json_like and len(segments) > 1:
-        raw_header = _decode_segment(0, segments[0], found)
-        if raw_header is not None:
-            header = _decode_json("header", raw_header, found)
+        # The encoding of every segment is judged before any content, in the verifier's order
+        # (jws.parse_compact), so the first problem named is the one the API's error describes.
+        decoded = 1 if len(segments) == 5 else 3  # a JWE's other segments are not a JWS's
+        raw = [
+            _decode_segment(index, segment, found) if segment or index == 0 else b""
+            for index, segment in enumerate(segments[:decoded])
+        ]
+        if raw[0] is not None:
+            header = _decode_json("header", raw[0], found)
         if len(segments) == 5:
             if header is not None and isinstance(header.get("enc"), str):
                 found.note("jwe_enc", f"encrypted with {quote(header.get('alg'))} / {quote(header['enc'])}")
-            return TokenReport(len(segments), header, None, (), tuple(found.items))
+            return TokenReport(len(segments), header, None, (), tuple(found.items), _strict_refusal(token))
         if header is not None:
             _check_header(header, found)
         if segments[1] == "":
             found.error(
                 "payload_empty", "segment 2 (payload) is empty (a detached payload), which is not accepted"
             )
-        else:
-            raw_payload = _decode_segment(1, segments[1], found)
-            if raw_payload is not None:
-                claims = _decode_json("payload", raw_payload, found)
-        if len(segments) >= 3:
-            signature = _decode_segment(2, segments[2], found) if segments[2] else b""
-            if header is not None:
-                _check_signature(header, signature, found)
+        elif raw[1] is not None:
+            claims = _decode_json("payload", raw[1], found)
+        if len(segments) >= 3 and header is not None:
+            _check_signature(header, raw[2], found)
         if claims is not None:
             times = _time_claims(claims, now, found)
             _check_claims(claims, found)
-    if not any(item.severity == "error" for item in found.items):
-        _strict_verdict(token, found)
-    return TokenReport(len(segments), header, claims, times, tuple(found.items))
+    refusal = _strict_refusal(token)
+    if refusal is not None and not any(item.severity == "error" for item in found.items):
+        # A refusal the lenient decoding above did not explain is still reported.
+        found.error("strict_parser", f"the verifier's parser refuses it: {refusal}")
+    return TokenReport(len(segments), header, claims, times, tuple(found.items), refusal)
 
 
 def decode_unverified(token: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:

@@ -13,7 +13,7 @@ from typing import Final
 
 from jwt_middleware._version import __version__
 from jwt_middleware.algorithms import ALGORITHMS
-from jwt_middleware.cli.errors import EXIT_CODES_HELP
+from jwt_middleware.cli.errors import exit_codes_help
 
 __all__ = ["DEFAULT_ISSUER_PORT", "build_parser"]
 
@@ -47,7 +47,7 @@ examples:
   jwt-middleware verify - --issuer http://127.0.0.1:8765 --no-audience --jwks-url http://127.0.0.1:8765/.well-known/jwks.json
   jwt-middleware verify "$TOKEN" --cognito-pool eu-west-1_AbC123 --client-id 3n4b5urk1ft --token-use access
 
-{EXIT_CODES_HELP}"""
+{exit_codes_help("verify")}"""
 
 _SERVE_DESCRIPTION: Final = """\
 Run a development identity provider on 127.0.0.1 until Ctrl-C: an OIDC discovery document, a JWKS,
@@ -65,7 +65,7 @@ examples:
   jwt-middleware issuer mint --expires-in -60            # already expired
   jwt-middleware issuer mint --claim tenant=acme --claim 'roles=["admin"]' --claim exp=null
 
-{EXIT_CODES_HELP}"""
+{exit_codes_help("issuer mint")}"""
 
 
 def _formatter(prog: str) -> argparse.HelpFormatter:
@@ -99,7 +99,7 @@ def _add_inspect(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         parents=[_output_options()],
         help="decode a token without verifying it",
         description=_INSPECT_DESCRIPTION,
-        epilog=EXIT_CODES_HELP,
+        epilog=exit_codes_help("inspect"),
         formatter_class=_formatter,
     )
     _token_argument(inspect)
@@ -204,7 +204,7 @@ def _add_issuer(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         "issuer",
         help="a local identity provider for development",
         description="A local identity provider for development: 'serve' runs it, 'mint' asks it for tokens.",
-        epilog=EXIT_CODES_HELP,
+        epilog=exit_codes_help("issuer serve", "issuer mint"),
         formatter_class=_formatter,
     )
     actions = issuer.add_subparsers(dest="issuer_command", metavar="COMMAND", required=True)
@@ -213,7 +213,7 @@ def _add_issuer(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         "serve",
         help="run the dev issuer on 127.0.0.1 until Ctrl-C",
         description=_SERVE_DESCRIPTION,
-        epilog=EXIT_CODES_HELP,
+        epilog=exit_codes_help("issuer serve"),
         formatter_class=_formatter,
     )
     serve.add_argument(
@@ -312,7 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="jwt-middleware",
         description=_DESCRIPTION,
-        epilog=EXIT_CODES_HELP,
+        epilog=exit_codes_help(),
         formatter_class=_formatter,
     )
     parser.add_argument(

@@ -56,6 +56,8 @@ __all__ = [
 
 #: The ``sub`` of minted tokens unless given, and the user ``auto_approve`` signs in by default.
 DEFAULT_SUBJECT: Final = "user-123"
+#: Seconds from ``iat`` to ``exp`` of a minted token unless told otherwise.
+DEFAULT_LIFETIME: Final = 300
 #: The default public client's ``client_id`` when the issuer has no audience to name it after.
 DEFAULT_CLIENT_ID: Final = "local-client"
 #: Claims the token endpoint sets itself: a user's configured claims cannot override them.
@@ -84,6 +86,17 @@ def _new_id() -> str:
 
 def _now() -> int:
     return int(time.time())
+
+
+def _lifetime(expires_in: float, now: int) -> tuple[int, int]:
+    """``(iat, exp)`` of a token that expires ``expires_in`` seconds from ``now``.
+
+    A negative ``expires_in`` mints a token that expired that long ago and was issued
+    ``DEFAULT_LIFETIME`` before it expired, as real tokens are: an ``iat`` after its ``exp`` would
+    be a second defect hiding the one asked for.
+    """
+    exp = int(now + expires_in)
+    return (exp - DEFAULT_LIFETIME if expires_in < 0 else now), exp
 
 
 def _string_tuple(values: str | Iterable[str]) -> tuple[str, ...]:
@@ -447,7 +460,7 @@ class LocalIssuer:
             claims["aud"] = self.audience
         claims["iat"] = now
         if expires_in is not None:
-            claims["exp"] = int(now + expires_in)
+            claims["iat"], claims["exp"] = _lifetime(expires_in, now)
         claims["jti"] = _new_id()
         return claims
 
@@ -455,7 +468,7 @@ class LocalIssuer:
         self,
         claims: Mapping[str, Any] | None = None,
         *,
-        expires_in: float | None = 300,
+        expires_in: float | None = DEFAULT_LIFETIME,
         alg: str | None = None,
         kid: str | None = None,
         headers: Mapping[str, Any] | None = None,
@@ -485,14 +498,7 @@ class LocalIssuer:
         **extra_claims: Any,
     ) -> str:
         """Valid in every way except that ``exp`` passed ``expired_for`` seconds ago."""
-        exp = int(_now() - expired_for)
-        return self.mint(
-            _merge({"iat": exp - 300, "exp": exp}, claims),
-            alg=alg,
-            kid=kid,
-            headers=headers,
-            **extra_claims,
-        )
+        return self.mint(claims, expires_in=-expired_for, alg=alg, kid=kid, headers=headers, **extra_claims)
 
     def mint_not_yet_valid(
         self,
@@ -550,7 +556,7 @@ class LocalIssuer:
             raise ValueError("how must be 'flip' or 'other_key'")
         genuine = self._select_key(alg, kid)
         forger = SigningKey(self._outsider(genuine.alg).private_key, alg=genuine.alg, kid=genuine.kid)
-        payload = _merge(self._default_claims(300, _now()), claims, extra_claims)
+        payload = _merge(self._default_claims(DEFAULT_LIFETIME, _now()), claims, extra_claims)
         return encode_compact(payload, forger, headers=headers)
 
     def mint_unknown_key(
@@ -567,12 +573,12 @@ class LocalIssuer:
         costs a JWKS request and starts the verifier's unknown-``kid`` cooldown.
         """
         key = self._outsider(alg or self.current_key.alg)
-        payload = _merge(self._default_claims(300, _now()), claims, extra_claims)
+        payload = _merge(self._default_claims(DEFAULT_LIFETIME, _now()), claims, extra_claims)
         return encode_compact(payload, key, headers=headers)
 
     def mint_unsigned(self, claims: Mapping[str, Any] | None = None, **extra_claims: Any) -> str:
         """``alg: none`` with an empty signature: the oldest JWT attack; it must never verify."""
-        payload = _merge(self._default_claims(300, _now()), claims, extra_claims)
+        payload = _merge(self._default_claims(DEFAULT_LIFETIME, _now()), claims, extra_claims)
         header = b64.encode(b'{"alg":"none","typ":"JWT"}')
         body = b64.encode(json.dumps(payload, separators=(",", ":")).encode())
         return f"{header}.{body}."
@@ -599,14 +605,14 @@ class LocalIssuer:
         aud = audience if audience is not None else self.audience
         if aud is None:
             raise ValueError("RFC 9068 access tokens need an audience: pass one or give the issuer one")
-        now = _now()
+        iat, exp = _lifetime(expires_in, _now())
         defaults: dict[str, Any] = {
             "iss": self.issuer,
-            "exp": int(now + expires_in),
+            "exp": exp,
             "aud": aud,
             "sub": subject,
             "client_id": client_id,
-            "iat": now,
+            "iat": iat,
             "jti": _new_id(),
         }
         if scope is not None:
@@ -746,7 +752,7 @@ class LocalCognitoIssuer(LocalIssuer):
         **claims: Any,
     ) -> str:
         """An ID token for ``username`` issued to this pool's app client (``aud``)."""
-        now = _now()
+        iat, exp = _lifetime(expires_in, _now())
         token: dict[str, Any] = {"sub": self.subject_for(username)}
         if groups := _string_tuple(groups):
             token["cognito:groups"] = list(groups)
@@ -759,9 +765,9 @@ class LocalCognitoIssuer(LocalIssuer):
             "aud": self.client_id,
             "event_id": _new_id(),
             "token_use": "id",
-            "auth_time": now,
-            "exp": int(now + expires_in),
-            "iat": now,
+            "auth_time": iat,
+            "exp": exp,
+            "iat": iat,
             "jti": _new_id(),
         }
         if email is not None:
@@ -778,7 +784,7 @@ class LocalCognitoIssuer(LocalIssuer):
         **claims: Any,
     ) -> str:
         """A user's access token: the app client in ``client_id``, no ``aud``."""
-        now = _now()
+        iat, exp = _lifetime(expires_in, _now())
         token: dict[str, Any] = {"sub": self.subject_for(username)}
         if groups := _string_tuple(groups):
             token["cognito:groups"] = list(groups)
@@ -790,9 +796,9 @@ class LocalCognitoIssuer(LocalIssuer):
             "event_id": _new_id(),
             "token_use": "access",
             "scope": " ".join(_string_tuple(scopes)),
-            "auth_time": now,
-            "exp": int(now + expires_in),
-            "iat": now,
+            "auth_time": iat,
+            "exp": exp,
+            "iat": iat,
             "jti": _new_id(),
             "username": username,
         }
@@ -806,15 +812,15 @@ class LocalCognitoIssuer(LocalIssuer):
         **claims: Any,
     ) -> str:
         """A client-credentials access token: the app client is the subject; custom scopes only."""
-        now = _now()
+        iat, exp = _lifetime(expires_in, _now())
         token: dict[str, Any] = {
             "sub": self.client_id,
             "token_use": "access",
             "scope": " ".join(_string_tuple(scopes)),
-            "auth_time": now,
+            "auth_time": iat,
             "iss": self.issuer,
-            "exp": int(now + expires_in),
-            "iat": now,
+            "exp": exp,
+            "iat": iat,
             "version": 2,
             "jti": _new_id(),
             "client_id": self.client_id,

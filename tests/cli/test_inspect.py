@@ -192,8 +192,18 @@ def test_json_document_shape(cli: Run, issuer: LocalIssuer) -> None:
     result = cli("inspect", "--json", token)
     assert result.code == 0
     document = result.json()
-    assert set(document) == {"verified", "well_formed", "segments", "header", "claims", "times", "findings"}
+    assert set(document) == {
+        "verified",
+        "well_formed",
+        "segments",
+        "header",
+        "claims",
+        "times",
+        "refusal",
+        "findings",
+    }
     assert document["verified"] is False
+    assert document["refusal"] is None
     assert document["well_formed"] is True
     assert document["segments"] == 3
     assert document["header"]["kid"] == issuer.current_key.kid

@@ -18,6 +18,7 @@ from jwt_middleware import (
 )
 from jwt_middleware.errors import ConfigurationError
 from jwt_middleware.testing import LocalCognitoIssuer, LocalIssuer
+from jwt_middleware.testing.issuer import DEFAULT_LIFETIME
 
 POOL = "eu-west-1_AbCdEf123"
 CLIENT = "4example0client0id"
@@ -150,7 +151,7 @@ def test_claims_can_be_overridden_and_removed(pool: LocalCognitoIssuer) -> None:
     _, claims = decode(pool.mint_access_token(expires_in=-10, origin_jti=None, **{"custom:tenant": "acme"}))
     assert "origin_jti" not in claims
     assert claims["custom:tenant"] == "acme"
-    assert claims["exp"] == claims["iat"] - 10
+    assert claims["exp"] == claims["iat"] + DEFAULT_LIFETIME  # expired, issued a lifetime before
 
 
 def test_bound_verifier(pool: LocalCognitoIssuer) -> None:
