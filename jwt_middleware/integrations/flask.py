@@ -18,6 +18,12 @@ Views are protected with ``@jwt_required()`` (``optional=True`` admits anonymous
 ``current_claims`` proxy (``None`` for an anonymous request). A request is verified at most
 once, however many guards it passes.
 
+``current_claims`` read where no guard ran raises ``UnguardedClaimsError`` naming the decorator
+to add, rather than answering ``None``: a view that forgot its guard would otherwise treat every
+caller, valid token or not, as anonymous (flask-jwt-extended's ``get_jwt()`` refuses the same way).
+It is not verified lazily on first read because the view is already running by then: a bad token
+must be refused before the view starts, by a guard that says what the route requires.
+
 Refusals are raised as ``JWTAuthError``, a Werkzeug ``HTTPException`` whose response is the
 library's RFC 6750 answer. Each one is also the matching Werkzeug class (``Unauthorized``,
 ``Forbidden``, ``BadRequest``, ``ServiceUnavailable``), so ``@app.errorhandler(JWTAuthError)``
@@ -51,6 +57,7 @@ __all__ = [
     "EXTENSION",
     "JWTAuth",
     "JWTAuthError",
+    "UnguardedClaimsError",
     "current_claims",
     "jwt_required",
     "require_groups",
@@ -60,6 +67,9 @@ __all__ = [
 #: The key of the per-app state in ``app.extensions``.
 EXTENSION: Final = "jwt_middleware"
 _G_CLAIMS: Final = "jwt_claims"
+#: Set in ``g`` once a guard has looked at the request, even when it then refused it, so that an
+#: error handler reading ``current_claims`` sees ``None`` rather than ``UnguardedClaimsError``.
+_G_GUARDED: Final = "_jwt_middleware_guarded"
 
 View = TypeVar("View", bound=Callable[..., Any])
 
@@ -101,6 +111,22 @@ class _Forbidden(JWTAuthError, Forbidden):
 
 class _ServiceUnavailable(JWTAuthError, ServiceUnavailable):
     pass
+
+
+class UnguardedClaimsError(JWTMiddlewareException):
+    """``current_claims`` was read in a request that no ``JWTAuth`` guard looked at: a view bug.
+
+    Deliberately not a ``RuntimeError``: Werkzeug's ``LocalProxy`` answers ``bool(proxy)`` with
+    ``False`` when its lookup raises one, which would turn ``if current_claims:`` back into a
+    silent "anonymous".
+    """
+
+    def __init__(self) -> None:
+        super().__init__(
+            "current_claims was read in a view that no JWTAuth guard protects: decorate the view with "
+            "@jwt_required() (@jwt_required(optional=True) to admit anonymous requests), "
+            "@require_scopes(...) or @require_groups(...), or protect its blueprint with auth.protect()"
+        )
 
 
 _BY_STATUS: Final[Mapping[int, type[JWTAuthError]]] = {
@@ -248,6 +274,7 @@ def _checker(requirements: tuple[Requirement, ...], optional: bool) -> Callable[
 
     def check() -> None:
         state = _state(current_app)
+        setattr(g, _G_GUARDED, True)
         try:
             claims = _claims(state)
             if claims is None:
@@ -293,6 +320,8 @@ def require_groups(*groups: str, any_of: bool = False) -> Callable[[View], View]
 
 
 def _current_claims() -> Claims | None:
+    if _G_GUARDED not in g:
+        raise UnguardedClaimsError()
     return cast(Claims | None, g.get(_G_CLAIMS))
 
 
@@ -300,6 +329,7 @@ def _current_claims() -> Claims | None:
 #:
 #: In a guarded view it is always the claims. Where anonymous requests are admitted it proxies
 #: ``None``: the proxy itself is never ``None``, so test it with ``if current_claims:`` (falsy when
-#: anonymous), not ``is None``. It is typed as ``Claims`` so that attribute access type-checks,
-#: and so that mypy's strict equality flags the misleading ``current_claims is None``.
+#: anonymous), not ``is None``. Where no guard ran it raises ``UnguardedClaimsError``. It is typed
+#: as ``Claims`` so that attribute access type-checks, and so that mypy's strict equality flags
+#: the misleading ``current_claims is None``.
 current_claims: Claims = cast(Claims, LocalProxy(_current_claims))

@@ -10,12 +10,13 @@ from flask import Blueprint, Flask, g
 from flask.testing import FlaskClient
 
 from integrations.flask_app import create_app
-from jwt_middleware import Claims, JWTVerifier
+from jwt_middleware import Claims, JWTMiddlewareException, JWTVerifier
 from jwt_middleware.errors import ConfigurationError
 from jwt_middleware.integrations.flask import (
     EXTENSION,
     JWTAuth,
     JWTAuthError,
+    UnguardedClaimsError,
     current_claims,
     jwt_required,
     require_scopes,
@@ -272,3 +273,59 @@ def test_protect_rejects_optional_with_requirements(verifier: JWTVerifier) -> No
         auth.protect(Blueprint("x", __name__), scopes=["a"], optional=True)
     with pytest.raises(ConfigurationError):
         auth.protect(Blueprint("y", __name__), scopes="orders:read")
+
+
+# -- current_claims where no guard ran ---------------------------------------------------------
+
+
+def test_current_claims_in_an_unguarded_view_names_the_decorator_to_add(
+    verifier: JWTVerifier, jwt_session_issuer: LocalIssuer
+) -> None:
+    """A view that forgot its guard must not read a valid token's caller as anonymous."""
+    app = _small_app()
+    JWTAuth(app, verifier=verifier)
+
+    @app.get("/forgot")
+    def forgot() -> dict[str, Any]:
+        return {"sub": current_claims.subject if current_claims else None}
+
+    client = app.test_client()
+    assert client.get("/forgot", headers=_alice(jwt_session_issuer)).status_code == 500
+    app.testing = True  # let the exception through to see what it says
+    for headers in (_alice(jwt_session_issuer), {}):
+        with pytest.raises(UnguardedClaimsError, match=r"@jwt_required\(\)") as raised:
+            client.get("/forgot", headers=headers)
+        # Not a RuntimeError, which LocalProxy would turn into False for `if current_claims:`.
+        assert not isinstance(raised.value, RuntimeError)
+        assert isinstance(raised.value, JWTMiddlewareException)
+        assert "auth.protect()" in str(raised.value)
+
+
+def test_error_handlers_read_no_claims_after_a_refusal(
+    verifier: JWTVerifier, jwt_session_issuer: LocalIssuer
+) -> None:
+    app = _small_app()
+    JWTAuth(app, verifier=verifier)
+    seen: list[object] = []
+
+    @app.errorhandler(401)
+    def unauthorized(error: JWTAuthError) -> tuple[dict[str, Any], int]:
+        seen.append(bool(current_claims))
+        return {"refused": error.error.description}, 401
+
+    @app.get("/me")
+    @jwt_required()
+    def me() -> dict[str, Any]:
+        return {"sub": current_claims.subject}
+
+    @app.get("/hello")
+    @jwt_required(optional=True)
+    def hello() -> dict[str, Any]:
+        return {"sub": current_claims.subject if current_claims else None}
+
+    client = app.test_client()
+    assert client.get("/me", headers=bearer(jwt_session_issuer.mint_expired())).status_code == 401
+    assert client.get("/me").json == {"refused": "Authentication is required"}
+    assert seen == [False, False]
+    assert client.get("/hello").json == {"sub": None}
+    assert client.get("/hello", headers=_alice(jwt_session_issuer)).json == {"sub": "alice"}
