@@ -90,6 +90,22 @@ def _python(environment: str) -> Path:
     return python
 
 
+def _call(command: list[str]) -> int:
+    """Run ``command`` to its end and return its exit status, as a shell would.
+
+    Ctrl-C in a terminal interrupts the whole foreground process group: the command gets it too
+    and decides how to end (the demo prints "stopped" and exits 0), so here it only means "keep
+    waiting", never a traceback of our own.
+    """
+    process = subprocess.Popen(command)
+    while True:
+        try:
+            status = process.wait()
+        except KeyboardInterrupt:
+            continue
+        return status if status >= 0 else 128 - status  # killed by a signal: 128 + its number
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] not in {"demo", "test", "bench"}:
         print(__doc__, file=sys.stderr)
@@ -100,13 +116,17 @@ def main(argv: list[str]) -> int:
         if not _ensure_system_programs(command):
             return 1
         python = _python("dev")
-        return subprocess.call([str(python), "-m", "pytest", *rest])
+        return _call([str(python), "-m", "pytest", *rest])
     if command == "demo":
         python = _python("dev")
-        return subprocess.call([str(python), "-m", "integrations.demo", *rest])
+        return _call([str(python), "-m", "integrations.demo", *rest])
     python = _python("bench")
-    return subprocess.call([str(python), "-m", "benchmarks", *rest])
+    return _call([str(python), "-m", "benchmarks", *rest])
 
 
 if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1:]))
+    try:
+        raise SystemExit(main(sys.argv[1:]))
+    except KeyboardInterrupt:  # while creating an environment: nothing half-done to report
+        print("[dev] interrupted", file=sys.stderr)
+        raise SystemExit(130) from None

@@ -53,21 +53,33 @@ class Console:
         return self._paint("2", text)
 
 
-def _port_or_free(port: int) -> int:
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            probe.bind(("127.0.0.1", 0))
-        chosen: int = probe.getsockname()[1]
-        return chosen
+def _listen(port: int, console: Console) -> socket.socket:
+    """A socket listening on 127.0.0.1:``port`` (0: any free port), or on a free port, saying so.
+
+    The socket is handed to uvicorn as it is, so nothing can take the port in between.
+    """
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind(("127.0.0.1", port))
+    except OSError:
+        listener.bind(("127.0.0.1", 0))
+        console.line(
+            f"port {port} is busy (another program is listening on it); "
+            f"using port {listener.getsockname()[1]} instead"
+        )
+    listener.listen(128)
+    return listener
 
 
 @contextmanager
-def _serving(app: object, port: int) -> Iterator[str]:
+def _serving(app: object, listener: socket.socket) -> Iterator[str]:
+    port = listener.getsockname()[1]
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")  # type: ignore[arg-type]
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="demo-uvicorn", daemon=True)
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [listener]}, name="demo-uvicorn", daemon=True
+    )
     thread.start()
     deadline = time.monotonic() + 15
     while not server.started:
@@ -79,6 +91,7 @@ def _serving(app: object, port: int) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(10)
+        listener.close()
 
 
 def _short(token: str) -> str:
@@ -129,21 +142,15 @@ def _tour(console: Console, http: httpx2.Client, issuer: LocalIssuer) -> bool:
     return ok and rotation_ok
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python3 dev.py demo", description=__doc__)
-    parser.add_argument("--once", action="store_true", help="run the requests and exit (for tests and CI)")
-    parser.add_argument("--port", type=int, default=8000, help="port for the app on 127.0.0.1 (default 8000)")
-    options = parser.parse_args(argv)
-    console = Console(colour=sys.stdout.isatty() and "NO_COLOR" not in os.environ)
-
+def _run(options: argparse.Namespace, console: Console) -> int:
     with LocalIssuer(audience=AUDIENCE) as issuer:
         verifier = JWTVerifier(issuer=issuer.issuer, audience=AUDIENCE)  # keys through OIDC discovery
-        port = _port_or_free(0 if options.once else options.port)
         console.title("jwt_middleware demo")
+        listener = _listen(options.port if options.port is not None else 0 if options.once else 8000, console)
         console.line(
             f"identity provider  {issuer.issuer}  (discovery, JWKS; a local stand-in for Cognito, Auth0...)"
         )
-        with _serving(create_app(verifier), port) as base_url:
+        with _serving(create_app(verifier), listener) as base_url:
             console.line(f"orders API         {base_url}  (FastAPI + JWTBearer, under uvicorn)")
             with httpx2.Client(base_url=base_url, timeout=10) as http:
                 ok = _tour(console, http, issuer)
@@ -158,12 +165,30 @@ def main(argv: list[str] | None = None) -> int:
             console.line(f"curl -i -H 'Authorization: Bearer {token}' {base_url}/orders")
             console.line(f"curl -i -H 'Authorization: Bearer {token}' {base_url}/me")
             console.line(f"Swagger UI with the Authorize button: {base_url}/docs")
-            try:
-                while True:
-                    time.sleep(3600)
-            except KeyboardInterrupt:
-                console.line("stopped")
-    return 0
+            sys.stdout.flush()
+            while True:
+                time.sleep(3600)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python3 dev.py demo", description=__doc__)
+    parser.add_argument("--once", action="store_true", help="run the requests and exit (for tests and CI)")
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=None,
+        help="port for the app on 127.0.0.1 (default 8000, or any free port with --once; "
+        "a busy port is replaced by a free one)",
+    )
+    options = parser.parse_args(argv)
+    console = Console(colour=sys.stdout.isatty() and "NO_COLOR" not in os.environ)
+    try:
+        return _run(options, console)
+    except KeyboardInterrupt:
+        # Ctrl-C is how the demo is meant to end, at any point: the context managers above have
+        # stopped the app and the issuer on the way out.
+        console.line("stopped")
+        return 0
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -40,6 +41,26 @@ def test_demo_once_shows_every_case_and_exits_zero() -> None:
     assert "✘" not in output
 
 
+def _until_serving(demo: subprocess.Popen[str]) -> str:
+    """What the demo printed up to its Swagger UI line (the last line before it waits for Ctrl-C)."""
+    assert demo.stdout is not None
+    lines: list[str] = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        line = demo.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if "Swagger UI" in line:
+            break
+    return "".join(lines)
+
+
+def _finish(demo: subprocess.Popen[str]) -> tuple[int, str, str]:
+    out, err = demo.communicate(timeout=20)
+    return demo.returncode, out, err
+
+
 def test_demo_keeps_serving_with_working_curl_lines_until_interrupted() -> None:
     demo = subprocess.Popen(
         [sys.executable, "-m", "integrations.demo", "--port", "0"],
@@ -50,15 +71,7 @@ def test_demo_keeps_serving_with_working_curl_lines_until_interrupted() -> None:
         env=_environment(),
     )
     try:
-        assert demo.stdout is not None
-        lines: list[str] = []
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            line = demo.stdout.readline()
-            lines.append(line)
-            if "Swagger UI" in line:
-                break
-        text = "".join(lines)
+        text = _until_serving(demo)
         match = re.search(
             r"curl -i -H 'Authorization: Bearer ([^']+)' (http://127\.0\.0\.1:\d+)/orders", text
         )
@@ -68,8 +81,60 @@ def test_demo_keeps_serving_with_working_curl_lines_until_interrupted() -> None:
         assert response.status_code == 200
         assert response.json()["owner"] == "you"
         demo.send_signal(signal.SIGINT)
-        assert demo.wait(20) == 0
+        code, out, err = _finish(demo)
+        assert code == 0
+        assert out.strip().endswith("stopped")
+        assert "Traceback" not in err, err
     finally:
         if demo.poll() is None:
             demo.kill()
             demo.wait()
+
+
+def test_ctrl_c_in_a_terminal_through_dev_py_prints_stopped_and_exits_0() -> None:
+    """A terminal's Ctrl-C reaches dev.py and the demo together (one process group)."""
+    wrapper = (
+        "import sys, dev; "
+        "raise SystemExit(dev._call([sys.executable, '-m', 'integrations.demo', '--port', '0']))"
+    )
+    demo = subprocess.Popen(
+        [sys.executable, "-c", wrapper],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_environment(),
+        start_new_session=True,  # its own process group, as a terminal's foreground job is
+    )
+    try:
+        assert "Swagger UI" in _until_serving(demo)
+        os.killpg(demo.pid, signal.SIGINT)
+        code, out, err = _finish(demo)
+        assert code == 0, err
+        assert out.strip().endswith("stopped")
+        assert "Traceback" not in err, err
+        assert "KeyboardInterrupt" not in err, err
+    finally:
+        if demo.poll() is None:
+            os.killpg(demo.pid, signal.SIGKILL)
+            demo.wait()
+
+
+def test_a_busy_port_is_named_with_the_port_chosen_instead() -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "integrations.demo", "--once", "--port", str(port)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=_environment(),
+            check=False,
+        )
+    assert result.returncode == 0, result.stdout + result.stderr
+    match = re.search(rf"port {port} is busy \(.*\); using port (\d+) instead", result.stdout)
+    assert match, result.stdout
+    assert f"orders API         http://127.0.0.1:{match[1]} " in result.stdout
