@@ -65,7 +65,9 @@ class TokenLocations:
     """Where a request's token may come from: the ``Authorization`` header, and optionally more.
 
     ``query_parameter`` and ``cookie`` add RFC 6750's query parameter and a cookie (both off by
-    default; a token in two places is refused). ``header`` names a header carrying the raw token
+    default; a token in two places is refused). A token in the query string is written to every
+    access log on its way (uvicorn, gunicorn, proxies log the URL): RFC 6750 section 2.3 keeps it
+    for clients that cannot send a header. ``header`` names a header carrying the raw token
     instead (AWS ALB's ``x-amzn-oidc-data``): it is then the only place a token is read from, so
     that no second credential can stand in for it.
     """
