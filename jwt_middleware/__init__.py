@@ -19,6 +19,7 @@ from jwt_middleware._version import __version__
 if TYPE_CHECKING:
     from jwt_middleware.asgi import JWTAuthMiddleware, JWTUser
     from jwt_middleware.authenticator import Authenticator, BearerAuthenticator
+    from jwt_middleware.claim_mapping import ClaimMapping
     from jwt_middleware.claims import Claims
     from jwt_middleware.errors import (
         BlockingCallError,
@@ -44,7 +45,13 @@ if TYPE_CHECKING:
         UnsupportedAlgorithmError,
         VerificationUnavailableError,
     )
-    from jwt_middleware.integrations.starlette import require_groups, require_scopes
+    from jwt_middleware.integrations.starlette import (
+        require_groups,
+        require_permissions,
+        require_roles,
+        require_scopes,
+    )
+    from jwt_middleware.issuer_template import IssuerTemplate
     from jwt_middleware.jwk import KeySet, VerificationKey, import_key
     from jwt_middleware.jwks_cache import CacheSettings, JWKSCache
     from jwt_middleware.jws import verify_compact
@@ -58,6 +65,7 @@ __all__ = [
     "BlockingCallError",
     "CacheSettings",
     "CheckReport",
+    "ClaimMapping",
     "Claims",
     "ConfigurationError",
     "ExpiredTokenError",
@@ -68,6 +76,7 @@ __all__ = [
     "InvalidRequestError",
     "InvalidSignatureError",
     "InvalidTokenError",
+    "IssuerTemplate",
     "JWKError",
     "JWKSCache",
     "JWTAuthMiddleware",
@@ -90,6 +99,8 @@ __all__ = [
     "__version__",
     "import_key",
     "require_groups",
+    "require_permissions",
+    "require_roles",
     "require_scopes",
     "verify_compact",
 ]
@@ -98,6 +109,7 @@ __all__ = [
 _HOMES = {
     "jwt_middleware.asgi": ("JWTAuthMiddleware", "JWTUser"),
     "jwt_middleware.authenticator": ("Authenticator", "BearerAuthenticator"),
+    "jwt_middleware.claim_mapping": ("ClaimMapping",),
     "jwt_middleware.claims": ("Claims",),
     "jwt_middleware.errors": (
         "BlockingCallError",
@@ -123,7 +135,13 @@ _HOMES = {
         "UnsupportedAlgorithmError",
         "VerificationUnavailableError",
     ),
-    "jwt_middleware.integrations.starlette": ("require_groups", "require_scopes"),
+    "jwt_middleware.integrations.starlette": (
+        "require_groups",
+        "require_permissions",
+        "require_roles",
+        "require_scopes",
+    ),
+    "jwt_middleware.issuer_template": ("IssuerTemplate",),
     "jwt_middleware.jwk": ("KeySet", "VerificationKey", "import_key"),
     "jwt_middleware.jwks_cache": ("CacheSettings", "JWKSCache"),
     "jwt_middleware.jws": ("verify_compact",),

@@ -102,6 +102,14 @@ class JWTUser(BaseUser):
     def groups(self) -> frozenset[str]:
         return self.claims.groups
 
+    @property
+    def roles(self) -> frozenset[str]:
+        return self.claims.roles
+
+    @property
+    def permissions(self) -> frozenset[str]:
+        return self.claims.permissions
+
     def __repr__(self) -> str:
         return f"JWTUser(identity={self.identity!r})"
 

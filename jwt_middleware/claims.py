@@ -3,32 +3,74 @@
 ``Claims`` is a ``dict`` subclass so that it serialises anywhere a dict does (``json.dumps``,
 Starlette and FastAPI responses, Django ``JsonResponse``) and compares equal to the payload, while
 refusing mutation: one ``Claims`` object may be shared across requests by the token cache.
+
+What the token authorises (``scopes``, ``groups``, ``roles``, ``permissions``) is read through the
+verifier's ``ClaimMapping``, once per object, on first use: the token cache and the middlewares
+hand out the same object for a repeated token, so a request pays for a look-up only once.
+
+The identity accessors (``subject``, ``issuer``, ``client_id``, ``token_use``, ``username``) never
+turn a claim of the wrong type into ``None``: that would give every such token the same empty
+identity. The verifier refuses those tokens (``IDENTITY_CLAIMS``), and an accessor asked about one
+anyway raises ``InvalidClaimError`` rather than answer.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
+from jwt_middleware import reasons
+from jwt_middleware.claim_mapping import DEFAULT_CLAIM_MAPPING, ClaimMapping, GrantKind
+from jwt_middleware.errors import InvalidClaimError
 from jwt_middleware.safe_json import FrozenDict
 
-__all__ = ["Claims"]
+__all__ = ["IDENTITY_CLAIMS", "Claims", "check_identity_claims", "granted", "identity_claim"]
 
+#: Claims that name someone or something: when present, each must be a non-empty string.
+IDENTITY_CLAIMS: Final = (
+    "sub",
+    "iss",
+    "client_id",
+    "azp",
+    "token_use",
+    "username",
+    "cognito:username",
+    "preferred_username",
+)
 
 _NOTHING: frozenset[str] = frozenset()
 _EMPTY_TOKEN: frozenset[str] = frozenset(("",))
 
 
-def _string_set(value: object, *, split: bool) -> frozenset[str]:
-    if isinstance(value, str):
-        if not split:
-            return frozenset((value,))
-        # split_scope's rule (spaces only, RFC 6749 3.3) as set operations, for the request path.
-        tokens = frozenset(value.split(" "))
-        return tokens - _EMPTY_TOKEN if "" in tokens else tokens
-    if isinstance(value, list | tuple):
-        return frozenset(item for item in value if isinstance(item, str))
-    return _NOTHING
+def identity_claim(claims: Mapping[str, Any], name: str) -> str | None:
+    """The claim ``name`` if it is a non-empty string, ``None`` if absent; ``InvalidClaimError`` else.
+
+    ``null``, ``""``, numbers, booleans, lists and objects are all refused: RFC 7519 makes ``sub``
+    and ``iss`` StringOrURI, and an identity that silently reads as nothing merges users.
+    """
+    value = claims.get(name)
+    if isinstance(value, str) and value:
+        return value
+    if value is None and name not in claims:
+        return None
+    raise InvalidClaimError(
+        "The token's identity claims are malformed", claim=name, code=reasons.IDENTITY_INVALID, found=value
+    )
+
+
+def check_identity_claims(claims: Mapping[str, Any], names: tuple[str, ...] = IDENTITY_CLAIMS) -> None:
+    """Refuse claims in which any of ``names`` is present but not a non-empty string."""
+    for name in names:
+        if name in claims:
+            identity_claim(claims, name)
+
+
+def granted(claims: Mapping[str, Any], kind: GrantKind) -> frozenset[str]:
+    """What ``claims`` grant of ``kind``: through their own mapping when they are ``Claims``."""
+    if isinstance(claims, Claims):
+        return claims.grants(kind)
+    return DEFAULT_CLAIM_MAPPING.read(kind, claims)
 
 
 def _timestamp(value: object) -> datetime | None:
@@ -38,21 +80,35 @@ def _timestamp(value: object) -> datetime | None:
 
 
 class Claims(FrozenDict):
-    """The verified claims of one token, plus its protected ``header``."""
+    """The verified claims of one token, plus its protected ``header``.
 
-    __slots__ = ("_groups", "_scopes", "header")
+    ``claim_mapping`` says where its scopes, groups, roles and permissions are (the default
+    mapping unless the verifier has another).
+    """
+
+    __slots__ = ("_groups", "_mapping", "_permissions", "_roles", "_scopes", "header")
 
     header: FrozenDict
+    _mapping: ClaimMapping
     _scopes: frozenset[str] | None
     _groups: frozenset[str] | None
+    _roles: frozenset[str] | None
+    _permissions: frozenset[str] | None
 
-    def __init__(self, payload: dict[str, Any], header: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        payload: dict[str, Any],
+        header: dict[str, Any] | None = None,
+        claim_mapping: ClaimMapping | None = None,
+    ) -> None:
         super().__init__(payload)
-        object.__setattr__(
-            self, "header", header if isinstance(header, FrozenDict) else FrozenDict(header or {})
-        )
-        object.__setattr__(self, "_scopes", None)
-        object.__setattr__(self, "_groups", None)
+        set_slot = object.__setattr__
+        set_slot(self, "header", header if isinstance(header, FrozenDict) else FrozenDict(header or {}))
+        set_slot(self, "_mapping", claim_mapping if claim_mapping is not None else DEFAULT_CLAIM_MAPPING)
+        set_slot(self, "_scopes", None)
+        set_slot(self, "_groups", None)
+        set_slot(self, "_roles", None)
+        set_slot(self, "_permissions", None)
 
     def __setattr__(self, name: str, value: object) -> None:
         raise TypeError("Claims is read-only")
@@ -61,63 +117,91 @@ class Claims(FrozenDict):
         raise TypeError("Claims is read-only")
 
     def __reduce__(self) -> Any:
-        return (type(self), (dict(self), dict(self.header)))
+        return (type(self), (dict(self), dict(self.header), self._mapping))
+
+    @property
+    def claim_mapping(self) -> ClaimMapping:
+        """Where this token's grants are read from."""
+        return self._mapping
+
+    # -- identity ---------------------------------------------------------------------------------
 
     @property
     def subject(self) -> str | None:
         """``sub``: who the token is about."""
-        value = self.get("sub")
-        return value if isinstance(value, str) else None
+        return identity_claim(self, "sub")
 
     sub = subject
 
     @property
     def issuer(self) -> str | None:
-        value = self.get("iss")
-        return value if isinstance(value, str) else None
+        return identity_claim(self, "iss")
 
     @property
     def audience(self) -> frozenset[str]:
         """``aud`` as a set, whether the token carried a string or a list."""
-        return _string_set(self.get("aud"), split=False)
+        value = self.get("aud")
+        if isinstance(value, str):
+            return frozenset((value,))
+        if isinstance(value, list | tuple):
+            return frozenset(item for item in value if isinstance(item, str))
+        return _NOTHING
 
     @property
     def client_id(self) -> str | None:
         """The OAuth client: ``client_id`` (Cognito access tokens, RFC 9068) or ``azp``."""
-        for name in ("client_id", "azp"):
-            value = self.get(name)
-            if isinstance(value, str):
-                return value
-        return None
+        return identity_claim(self, "client_id") or identity_claim(self, "azp")
 
     @property
     def token_use(self) -> str | None:
         """Cognito's ``token_use`` (``"id"`` or ``"access"``), when present."""
-        value = self.get("token_use")
-        return value if isinstance(value, str) else None
+        return identity_claim(self, "token_use")
+
+    @property
+    def username(self) -> str | None:
+        """A display name: ``username``, ``cognito:username`` or ``preferred_username``."""
+        return (
+            identity_claim(self, "username")
+            or identity_claim(self, "cognito:username")
+            or identity_claim(self, "preferred_username")
+        )
+
+    # -- what the token authorises ----------------------------------------------------------------
+
+    def grants(self, kind: GrantKind) -> frozenset[str]:
+        """The names of ``kind`` (``"scopes"``, ``"groups"``, ``"roles"``, ``"permissions"``)."""
+        slot = "_" + kind
+        found: frozenset[str] | None = getattr(self, slot)
+        if found is None:
+            found = self._mapping.read(kind, self)
+            object.__setattr__(self, slot, found)
+        return found
 
     @property
     def scopes(self) -> frozenset[str]:
-        """OAuth scopes from ``scope`` (space-delimited, RFC 8693/9068) or ``scp`` (string or list)."""
-        if self._scopes is None:
-            scopes = _string_set(self.get("scope"), split=True)
-            scp = self.get("scp")
-            if scp is not None:
-                scopes |= _string_set(scp, split=True)
-            object.__setattr__(self, "_scopes", scopes)
-            return scopes
-        return self._scopes
+        """OAuth scopes: ``scope`` (space-delimited, RFC 8693/9068) or ``scp`` by default."""
+        found = self._scopes
+        return found if found is not None else self.grants("scopes")
 
     @property
     def groups(self) -> frozenset[str]:
-        """Group membership from ``cognito:groups`` or ``groups``."""
-        if self._groups is None:
-            groups = _string_set(self.get("cognito:groups"), split=False) | _string_set(
-                self.get("groups"), split=False
-            )
-            object.__setattr__(self, "_groups", groups)
-            return groups
-        return self._groups
+        """Group membership: ``cognito:groups`` or ``groups`` by default."""
+        found = self._groups
+        return found if found is not None else self.grants("groups")
+
+    @property
+    def roles(self) -> frozenset[str]:
+        """Roles: ``roles`` by default (Entra); ``realm_access.roles`` and more for Keycloak."""
+        found = self._roles
+        return found if found is not None else self.grants("roles")
+
+    @property
+    def permissions(self) -> frozenset[str]:
+        """Permissions: ``permissions`` by default (Auth0 with RBAC)."""
+        found = self._permissions
+        return found if found is not None else self.grants("permissions")
+
+    # -- times ------------------------------------------------------------------------------------
 
     @property
     def expires_at(self) -> datetime | None:
@@ -130,12 +214,3 @@ class Claims(FrozenDict):
     @property
     def not_before(self) -> datetime | None:
         return _timestamp(self.get("nbf"))
-
-    @property
-    def username(self) -> str | None:
-        """A display name: ``username``, ``cognito:username`` or ``preferred_username``."""
-        for name in ("username", "cognito:username", "preferred_username"):
-            value = self.get(name)
-            if isinstance(value, str):
-                return value
-        return None

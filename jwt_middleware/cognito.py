@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Final, Literal
 
+from jwt_middleware.claim_mapping import ClaimMapping
 from jwt_middleware.errors import ConfigurationError
 from jwt_middleware.policy import (
     ClaimCheck,
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from jwt_middleware.verifier import JWTVerifier
 
 __all__ = [
+    "COGNITO_CLAIM_MAPPING",
     "cognito_issuer",
     "cognito_jwks_url",
     "cognito_verifier",
@@ -36,6 +38,9 @@ __all__ = [
 # Commercial regions (us-east-1, ap-southeast-4, il-central-1, ...) and GovCloud (us-gov-west-1).
 _USER_POOL_ID: Final = re.compile(r"(?P<region>[a-z]{2}(?:-gov)?-[a-z]+-[0-9]{1,2})_[A-Za-z0-9]{1,55}")
 _NOT_GIVEN: Final[Any] = object()
+
+#: Cognito puts scopes in ``scope`` only (it never issues ``scp``) and groups in ``cognito:groups``.
+COGNITO_CLAIM_MAPPING: Final = ClaimMapping(scopes=("scope",), groups=("cognito:groups",))
 
 
 def parse_user_pool_id(user_pool_id: str) -> str:
@@ -80,7 +85,8 @@ def cognito_verifier(
     """Build a ``JWTVerifier`` for one or several Cognito user pools.
 
     ``client_id`` and ``token_use`` must be given; ``None`` skips that check explicitly. ``groups``
-    and ``scopes`` are any-of requirements on ``cognito:groups`` and ``scope``. ``jwks_url``
+    and ``scopes`` are any-of requirements on ``cognito:groups`` and ``scope``, the only claims
+    Cognito puts them in (``COGNITO_CLAIM_MAPPING``, which route guards read too). ``jwks_url``
     overrides where keys come from (LocalStack, moto) while the issuer stays the AWS one; with
     several pools it maps each pool id to its URL. ``global_issuer`` also accepts the
     ``issuer-cognito-idp`` form, verified with the same pool's keys. ``jwks`` (a static key set,
@@ -119,11 +125,12 @@ def cognito_verifier(
     ]
     required_groups = string_set(groups, name="groups")
     if required_groups is not None:
-        checks.append(GroupsCheck(required_groups, any_of=True, claim_names=("cognito:groups",)))
+        checks.append(GroupsCheck(required_groups, any_of=True))
     required_scopes = string_set(scopes, name="scopes")
     if required_scopes is not None:
         checks.append(ScopesCheck(required_scopes, any_of=True))
     options.setdefault("algorithms", ("RS256",))
+    options.setdefault("claim_mapping", COGNITO_CLAIM_MAPPING)
     options["checks"] = (*checks, *options.get("checks", ()))
     return verifier_class(
         issuer=list(issuer_urls),

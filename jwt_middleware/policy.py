@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 
 from jwt_middleware import reasons
+from jwt_middleware.claim_mapping import DEFAULT_CLAIM_MAPPING, ClaimMapping, GrantKind
+from jwt_middleware.claims import IDENTITY_CLAIMS, check_identity_claims, granted
 from jwt_middleware.errors import (
     ABSENT,
     ConfigurationError,
@@ -28,6 +30,7 @@ from jwt_middleware.errors import (
     NotYetValidError,
     VerificationUnavailableError,
 )
+from jwt_middleware.issuer_template import IssuerTemplate
 
 __all__ = [
     "GROUP_CLAIMS",
@@ -40,12 +43,13 @@ __all__ = [
     "ClaimPolicy",
     "ClientIdCheck",
     "CognitoTokenCheck",
+    "GrantCheck",
     "GroupsCheck",
+    "IdentityClaimsCheck",
     "RequiredClaimsCheck",
     "ScopesCheck",
     "TimeCheck",
     "TokenTypeCheck",
-    "claim_strings",
     "extension_failure",
     "is_numeric_date",
     "numeric_date",
@@ -59,10 +63,11 @@ logger: Final = logging.getLogger("jwt_middleware")
 MAX_LEEWAY: Final = 600.0
 #: The largest NumericDate a token may carry: 9999-12-31T23:59:59Z.
 MAX_NUMERIC_DATE: Final = 253402300799
-#: Where granted scopes are read: ``scope`` (RFC 8693/9068, space-delimited) and ``scp`` (Entra, Okta).
-SCOPE_CLAIMS: Final = ("scope", "scp")
+#: Where granted scopes are read by default: ``scope`` (RFC 8693/9068, space-delimited) and ``scp``
+#: (Entra, Okta); the default ``ClaimMapping`` is their one home.
+SCOPE_CLAIMS: Final = DEFAULT_CLAIM_MAPPING.scopes
 #: Where group membership is read by default: Cognito's ``cognito:groups`` and the generic ``groups``.
-GROUP_CLAIMS: Final = ("cognito:groups", "groups")
+GROUP_CLAIMS: Final = DEFAULT_CLAIM_MAPPING.groups
 
 
 class ClaimCheck(Protocol):
@@ -386,84 +391,150 @@ def split_scope(value: str) -> list[str]:
     return [token for token in value.split(" ") if token]
 
 
-def claim_strings(claims: Mapping[str, Any], names: Sequence[str], *, split: bool) -> list[str]:
-    """The strings the claims ``names`` grant, in order, each once: how scopes and groups are read.
-
-    A string claim is one value (split on spaces with ``split``, as ``scope`` is), a list claim its
-    string items; anything else grants nothing.
-    """
-    found: dict[str, None] = {}
-    for name in names:
-        value = claims.get(name)
-        if isinstance(value, str):
-            found.update(dict.fromkeys(split_scope(value) if split else (value,)))
-        elif isinstance(value, list):
-            found.update(dict.fromkeys(item for item in value if isinstance(item, str)))
-    return list(found)
-
-
 @dataclass(frozen=True, slots=True)
-class ScopesCheck:
-    """The token must carry all (or, with ``any_of``, one) of ``scopes`` in ``scope``/``scp``."""
+class GrantCheck:
+    """The token must carry all (or, with ``any_of``, one) of ``names`` among its ``kind``.
 
-    scopes: frozenset[str]
+    The granted names come from the token's ``ClaimMapping`` (``Claims.scopes``, ``.roles``...), so
+    a role means the same thing at the verifier and at a route; ``claim_names`` reads those exact
+    top-level claims instead, for presets that must match another product's rule to the letter
+    (API Gateway reads ``scope`` and ``scp``, whatever the service maps).
+    """
+
+    kind: GrantKind
+    names: frozenset[str]
     any_of: bool = False
+    claim_names: tuple[str, ...] | None = None
+    _reader: ClaimMapping | None = field(init=False, default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.claim_names is not None:
+            object.__setattr__(self, "_reader", ClaimMapping().replace(**{self.kind: self.claim_names}))
+
+    def granted(self, claims: Mapping[str, Any]) -> frozenset[str]:
+        """The names of ``kind`` the token carries, as this check reads them."""
+        if self._reader is None:
+            return granted(claims, self.kind)
+        return self._reader.read(self.kind, claims)
 
     def __call__(self, header: Mapping[str, Any], claims: Mapping[str, Any], now: float) -> None:
-        granted = claim_strings(claims, SCOPE_CLAIMS, split=True)
-        ok = not self.scopes.isdisjoint(granted) if self.any_of else self.scopes.issubset(granted)
+        have = self.granted(claims)
+        ok = not have.isdisjoint(self.names) if self.any_of else self.names <= have
         if not ok:
-            raise InsufficientScopeError(scopes=tuple(sorted(self.scopes)), claim="scope", found=granted)
+            claim, description, code = _GRANT_RULES[self.kind]
+            expected = tuple(sorted(self.names))
+            scopes = expected if self.kind == "scopes" else ()
+            raise InsufficientScopeError(
+                description,
+                scopes=scopes,
+                claim=claim,
+                expected=expected,
+                code=code,
+                found=tuple(sorted(have)),
+            )
 
 
-@dataclass(frozen=True, slots=True)
-class GroupsCheck:
+#: Per kind: the claim a refusal names, the sentence it sends (fixed, never token content), its code.
+_GRANT_RULES: Final[Mapping[str, tuple[str, str, str]]] = {
+    "scopes": ("scope", "The token lacks the required scope", reasons.SCOPE_INSUFFICIENT),
+    "groups": ("groups", "The token lacks the required group membership", reasons.GROUPS_MISSING),
+    "roles": ("roles", "The token lacks the required role", reasons.ROLES_MISSING),
+    "permissions": ("permissions", "The token lacks the required permission", reasons.PERMISSIONS_MISSING),
+}
+
+
+class ScopesCheck(GrantCheck):
+    """The token must carry all (or, with ``any_of``, one) of ``scopes`` (``scope``/``scp`` by default)."""
+
+    __slots__ = ()
+
+    def __init__(
+        self, scopes: frozenset[str], any_of: bool = False, claim_names: tuple[str, ...] | None = None
+    ) -> None:
+        super().__init__("scopes", frozenset(scopes), any_of, claim_names)
+
+    @property
+    def scopes(self) -> frozenset[str]:
+        return self.names
+
+
+class GroupsCheck(GrantCheck):
     """The token must be in all (or, with ``any_of``, one) of ``groups``.
 
-    Membership is read from ``claim_names``: ``cognito:groups`` and the generic ``groups`` by
-    default; the Cognito preset reads ``cognito:groups`` only, as Cognito (and aws-jwt-verify) do.
+    Membership is read through the token's mapping: ``cognito:groups`` and the generic ``groups``
+    by default; the Cognito preset maps ``cognito:groups`` only, as Cognito (and aws-jwt-verify) do.
     """
 
-    groups: frozenset[str]
-    any_of: bool = True
-    claim_names: tuple[str, ...] = GROUP_CLAIMS
+    __slots__ = ()
+
+    def __init__(
+        self, groups: frozenset[str], any_of: bool = True, claim_names: tuple[str, ...] | None = None
+    ) -> None:
+        super().__init__("groups", frozenset(groups), any_of, claim_names)
+
+    @property
+    def groups(self) -> frozenset[str]:
+        return self.names
+
+
+@dataclass(frozen=True, slots=True)
+class IdentityClaimsCheck:
+    """Every identity claim present (``IDENTITY_CLAIMS``) must be a non-empty string.
+
+    Run by every verifier: ``sub: 123`` or ``sub: ""`` would otherwise verify and then read as no
+    subject at all, one empty identity shared by every such token.
+    """
+
+    names: tuple[str, ...] = IDENTITY_CLAIMS
 
     def __call__(self, header: Mapping[str, Any], claims: Mapping[str, Any], now: float) -> None:
-        granted = claim_strings(claims, self.claim_names, split=False)
-        ok = not self.groups.isdisjoint(granted) if self.any_of else self.groups.issubset(granted)
-        if not ok:
-            raise InsufficientScopeError(
-                "The token lacks the required group membership",
-                claim="groups",
-                expected=tuple(sorted(self.groups)),
-                code=reasons.GROUPS_MISSING,
-                found=granted,
-            )
+        check_identity_claims(claims, self.names)
 
 
 class ClaimPolicy:
-    """Accepted issuers plus an ordered list of checks; decides on a verified token's claims."""
+    """Accepted issuers plus an ordered list of checks; decides on a verified token's claims.
 
-    __slots__ = ("checks", "issuers", "time")
+    Every policy also checks the identity claims (``IdentityClaimsCheck``), after all the others.
+    """
 
-    def __init__(self, *, issuers: Iterable[str], time: TimeCheck, checks: Iterable[ClaimCheck] = ()) -> None:
+    __slots__ = ("checks", "issuers", "templates", "time")
+
+    def __init__(
+        self,
+        *,
+        issuers: Iterable[str],
+        time: TimeCheck,
+        checks: Iterable[ClaimCheck] = (),
+        templates: Iterable[IssuerTemplate] = (),
+    ) -> None:
         self.issuers = frozenset(issuers)
-        if not self.issuers:
+        self.templates: tuple[IssuerTemplate, ...] = tuple(templates)
+        if not self.issuers and not self.templates:
             raise ConfigurationError("at least one issuer is required")
         self.time = time
-        self.checks: tuple[ClaimCheck, ...] = (time, *checks)
+        # The identity rule runs last, so that a rule about one of those claims (Cognito's client,
+        # say) reports its own refusal first.
+        self.checks: tuple[ClaimCheck, ...] = (time, *checks, _IDENTITY_CHECK)
 
     def issuer_of(self, claims: Mapping[str, Any]) -> str:
-        """The token's ``iss`` if it is an accepted issuer, compared as an exact string."""
+        """The accepted issuer of a token: its exact ``iss``, or the template its ``iss`` fills.
+
+        Exact issuers are compared as exact strings, and only those; a template is matched with
+        the token's own claim (``IssuerTemplate.matches``) and named by its template text.
+        """
         iss = claims.get("iss", ABSENT)
-        if not isinstance(iss, str) or iss not in self.issuers:
-            raise InvalidIssuerError(
-                claim="iss",
-                expected=tuple(sorted(self.issuers)),
-                code=reasons.ISS_MISSING if iss is ABSENT else reasons.ISS_MISMATCH,
-                found=iss,
-            )
-        return iss
+        if isinstance(iss, str):
+            if iss in self.issuers:
+                return iss
+            for template in self.templates:
+                if template.matches(iss, claims):
+                    return template.template
+        raise InvalidIssuerError(
+            claim="iss",
+            expected=(*sorted(self.issuers), *(template.template for template in self.templates)),
+            code=reasons.ISS_MISSING if iss is ABSENT else reasons.ISS_MISMATCH,
+            found=iss,
+        )
 
     def check(self, header: Mapping[str, Any], claims: Mapping[str, Any], now: float) -> None:
         """Run every check except the issuer's (the verifier settles that before the signature).
@@ -478,3 +549,6 @@ class ClaimPolicy:
                 raise
             except Exception as exc:
                 raise extension_failure(check, exc) from None
+
+
+_IDENTITY_CHECK: Final = IdentityClaimsCheck()

@@ -68,6 +68,13 @@ SIGNER_MISMATCH: Final = "signer.mismatch"  # ALB: not one of the configured loa
 CLIENT_MISMATCH: Final = "client.mismatch"  # ALB: the header's ``client``
 SCOPE_INSUFFICIENT: Final = "scope.insufficient"
 GROUPS_MISSING: Final = "groups.missing"
+ROLES_MISSING: Final = "roles.missing"
+PERMISSIONS_MISSING: Final = "permissions.missing"
+IDENTITY_INVALID: Final = "identity.invalid"  # sub, iss, client_id... not a non-empty string (``claim``)
+TENANT_NOT_ALLOWED: Final = "tenant.not_allowed"  # a templated issuer's tenant claim (Entra ``tid``)
+VERSION_MISMATCH: Final = "ver.mismatch"  # Entra: a v1.0 token where v2.0 is accepted, or the reverse
+AUTH_TIME_IN_FUTURE: Final = "auth_time.in_future"
+HOSTED_DOMAIN_MISMATCH: Final = "hd.mismatch"  # Google: not the configured Workspace domain
 CUSTOM_REJECTED: Final = "custom.rejected"
 
 # -- server-side ----------------------------------------------------------------------------------

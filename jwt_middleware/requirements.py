@@ -1,28 +1,38 @@
-"""Route-level requirements (scopes, groups) over verified claims, shared by every adapter.
+"""Route-level requirements (scopes, groups, roles, permissions) over verified claims, for every adapter.
 
 The Starlette, FastAPI, Django, Flask and Lambda guards all build a ``Requirement`` once, when a
 route is declared, and call ``enforce`` per request; the rule itself is the claim policy's
-``ScopesCheck``/``GroupsCheck``, so a scope means the same thing at the verifier and at a route.
+``GrantCheck``, read through the verifier's ``ClaimMapping``, so a scope or a role means the same
+thing at the verifier and at a route.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Final
 
 from jwt_middleware.challenge import check_scope_tokens
+from jwt_middleware.claim_mapping import GrantKind
 from jwt_middleware.claims import Claims
 from jwt_middleware.errors import ConfigurationError, JWTMiddlewareError, MissingTokenError
-from jwt_middleware.policy import GroupsCheck, ScopesCheck
+from jwt_middleware.policy import GrantCheck, GroupsCheck, ScopesCheck
 
-__all__ = ["Requirement", "groups_requirement", "scopes_requirement"]
+__all__ = [
+    "Requirement",
+    "grants_requirement",
+    "groups_requirement",
+    "permissions_requirement",
+    "roles_requirement",
+    "scopes_requirement",
+]
 
 
 @dataclass(frozen=True, slots=True)
 class Requirement:
     """A check a route puts on the claims of an already verified token."""
 
-    check: ScopesCheck | GroupsCheck
+    check: GrantCheck
 
     def enforce(self, claims: Claims | None) -> None:
         """Raise ``MissingTokenError`` for an anonymous request, ``InsufficientScopeError`` if unmet."""
@@ -36,20 +46,48 @@ class Requirement:
 
 
 def _names(values: Iterable[str], what: str) -> frozenset[str]:
+    if isinstance(values, str):
+        values = (values,)
     names = frozenset(values)
     if not names:
         raise ConfigurationError(f"name at least one {what}")
+    if not all(isinstance(name, str) and name for name in names):
+        raise ConfigurationError(f"{what} names must be non-empty strings")
     return names
 
 
 def scopes_requirement(scopes: Iterable[str], *, any_of: bool = False) -> Requirement:
-    """All of ``scopes`` (or one, with ``any_of``) must be in the token's ``scope``/``scp``."""
+    """All of ``scopes`` (or one, with ``any_of``) must be in the token's scopes (``scope``/``scp``)."""
     return Requirement(ScopesCheck(_names(check_scope_tokens(scopes), "scope"), any_of=any_of))
 
 
 def groups_requirement(groups: Iterable[str], *, any_of: bool = False) -> Requirement:
-    """All of ``groups`` (or one, with ``any_of``) must be in ``cognito:groups``/``groups``."""
-    names = _names(groups, "group")
-    if not all(isinstance(name, str) and name for name in names):
-        raise ConfigurationError("groups must be non-empty strings")
-    return Requirement(GroupsCheck(names, any_of=any_of))
+    """All of ``groups`` (or one, with ``any_of``) must be in the token's groups."""
+    return Requirement(GroupsCheck(_names(groups, "group"), any_of=any_of))
+
+
+def roles_requirement(roles: Iterable[str], *, any_of: bool = False) -> Requirement:
+    """All of ``roles`` (or one, with ``any_of``) must be among the token's roles."""
+    return Requirement(GrantCheck("roles", _names(roles, "role"), any_of=any_of))
+
+
+def permissions_requirement(permissions: Iterable[str], *, any_of: bool = False) -> Requirement:
+    """All of ``permissions`` (or one, with ``any_of``) must be among the token's permissions."""
+    return Requirement(GrantCheck("permissions", _names(permissions, "permission"), any_of=any_of))
+
+
+_BUILDERS: Final[dict[str, Callable[..., Requirement]]] = {
+    "scopes": scopes_requirement,
+    "groups": groups_requirement,
+    "roles": roles_requirement,
+    "permissions": permissions_requirement,
+}
+
+
+def grants_requirement(kind: GrantKind, names: Iterable[str], *, any_of: bool = False) -> Requirement:
+    """The requirement of ``kind`` (``"scopes"``, ``"groups"``, ``"roles"``, ``"permissions"``)."""
+    try:
+        build = _BUILDERS[kind]
+    except KeyError:
+        raise ConfigurationError(f"unknown kind of grant {kind!r}") from None
+    return build(names, any_of=any_of)

@@ -32,6 +32,7 @@ import anyio
 
 from jwt_middleware import reasons
 from jwt_middleware.algorithms import DEFAULT_ALGORITHMS, validate_algorithms
+from jwt_middleware.claim_mapping import DEFAULT_CLAIM_MAPPING, ClaimMapping
 from jwt_middleware.claims import Claims
 from jwt_middleware.errors import (
     ConfigurationError,
@@ -42,6 +43,7 @@ from jwt_middleware.errors import (
     MalformedTokenError,
     UnknownKeyError,
 )
+from jwt_middleware.issuer_template import IssuerTemplate
 from jwt_middleware.jwk import KeySet, VerificationKey
 from jwt_middleware.jwks_cache import CacheSettings, JWKSCache
 from jwt_middleware.jws import (
@@ -104,7 +106,7 @@ class JWTVerifier:
     def __init__(
         self,
         *,
-        issuer: str | Sequence[str],
+        issuer: str | IssuerTemplate | Sequence[str | IssuerTemplate],
         audience: str | Sequence[str] | None,
         jwks_url: str | Mapping[str, str] | None = None,
         jwks: Mapping[str, Any] | KeySet | None = None,
@@ -121,14 +123,22 @@ class JWTVerifier:
         token_cache_size: int | None = DEFAULT_TOKEN_CACHE_SIZE,
         cache_settings: CacheSettings | None = None,
         expose_unverified_claims: bool = False,
+        claim_mapping: ClaimMapping | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        issuers = string_set(issuer, name="issuer")
-        if issuers is None:
-            raise ConfigurationError("issuer is required: a string or a list of accepted issuers")
-        self.issuers: tuple[str, ...] = tuple(sorted(issuers))
+        issuers, templates = _issuers(issuer)
+        #: The accepted issuers: exact strings, then each template's text.
+        self.issuers: tuple[str, ...] = (*sorted(issuers), *(template.template for template in templates))
+        self.issuer_templates = templates
         audiences = string_set(audience, name="audience")
         self.audiences = audiences
+        if claim_mapping is not None and not isinstance(claim_mapping, ClaimMapping):
+            raise ConfigurationError("claim_mapping must be a ClaimMapping")
+        single_audience = next(iter(audiences)) if audiences is not None and len(audiences) == 1 else None
+        #: Where tokens carry their scopes, groups, roles and permissions; placeholders filled.
+        self.claim_mapping = (
+            (claim_mapping or DEFAULT_CLAIM_MAPPING).bind(audience=single_audience).require_bound()
+        )
         self.algorithms = validate_algorithms(algorithms)
         all_checks: list[ClaimCheck] = []
         if audiences is not None:
@@ -143,6 +153,7 @@ class JWTVerifier:
         all_checks.extend(checks)
         self.policy = ClaimPolicy(
             issuers=issuers,
+            templates=templates,
             time=TimeCheck(leeway=float(leeway), require_exp=require_exp, max_age=max_age),
             checks=all_checks,
         )
@@ -183,6 +194,10 @@ class JWTVerifier:
                 raise ConfigurationError("with several issuers, jwks_url must map each issuer to its URL")
             urls = {self.issuers[0]: jwks_url}
         else:
+            if self.issuer_templates:
+                raise ConfigurationError(
+                    "a templated issuer's keys cannot be discovered: give jwks_url (or jwks, jwks_cache)"
+                )
             return {issuer: JWKSCache.from_issuer(issuer, settings=settings) for issuer in self.issuers}
         caches: dict[str, JWKSCache] = {}
         for url in set(urls.values()):
@@ -220,11 +235,10 @@ class JWTVerifier:
                     claim="kid", location="header", code=reasons.KID_RETIRED, found=pending.parsed.kid
                 )
             verify_signature(pending.parsed, key)
-            now = self._clock()
-            self.policy.check(pending.parsed.header, pending.payload, now)
+            claims = Claims(pending.payload, pending.parsed.header, self.claim_mapping)
+            self.policy.check(claims.header, claims, self._clock())
         except JWTMiddlewareError as exc:
             raise self._annotate(exc, pending.payload) from None
-        claims = Claims(pending.payload, pending.parsed.header)
         if self._token_cache is not None and self._custom_check is None:
             time_check = self.policy.time
             entry = CachedToken(claims, key, time_check.valid_from(claims), time_check.valid_until(claims))
@@ -412,6 +426,25 @@ class JWTVerifier:
         from jwt_middleware.aws.apigateway import api_gateway_verifier
 
         return api_gateway_verifier(cls, **options)
+
+
+def _issuers(
+    issuer: str | IssuerTemplate | Sequence[str | IssuerTemplate],
+) -> tuple[frozenset[str], tuple[IssuerTemplate, ...]]:
+    """Split the configured issuers into exact strings and templates."""
+    try:
+        given = [issuer] if isinstance(issuer, str | IssuerTemplate) else list(issuer or ())
+    except TypeError:
+        raise ConfigurationError("issuer must be a string, an IssuerTemplate or a list of them") from None
+    templates = tuple(item for item in given if isinstance(item, IssuerTemplate))
+    strings = [item for item in given if not isinstance(item, IssuerTemplate)]
+    if not strings and not templates:
+        raise ConfigurationError("issuer is required: a string or a list of accepted issuers")
+    issuers = string_set(strings, name="issuer") if strings else frozenset[str]()
+    assert issuers is not None
+    if len({template.template for template in templates}) != len(templates):
+        raise ConfigurationError("each issuer template may be given once")
+    return issuers, templates
 
 
 async def _hydrate_quietly(source: KeySource) -> None:

@@ -16,6 +16,10 @@ urlpatterns = [
     path("orders/async-fn", views.orders_async),
     path("orders/new", views.OrderWriteView.as_view()),
     path("audit", views.audit),
+    path("orders/cancel", views.cancel),
+    path("refunds", views.refund),
+    path("support", views.SupportView.as_view()),
     path("api/me", views.ApiMeView.as_view()),
     path("api/orders", views.ApiOrdersView.as_view()),
+    path("api/refunds", views.ApiRefundsView.as_view()),
 ]

@@ -16,8 +16,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from jwt_middleware.integrations.django import JWTRequiredMixin, jwt_required, require_groups, require_scopes
-from jwt_middleware.integrations.drf import HasScopes
+from jwt_middleware.integrations.django import (
+    JWTRequiredMixin,
+    jwt_required,
+    require_groups,
+    require_permissions,
+    require_roles,
+    require_scopes,
+)
+from jwt_middleware.integrations.drf import HasPermissions, HasRoles, HasScopes
 
 ORDERS = [{"id": "1001", "item": "keyboard"}, {"id": "1002", "item": "monitor"}]
 
@@ -55,6 +62,27 @@ async def orders_async(request: HttpRequest) -> JsonResponse:
 @require_groups("admins", "auditors", any_of=True)
 def audit(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"groups": sorted(request.jwt_claims.groups)})
+
+
+@require_roles("orders.admin")
+def cancel(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"cancelled": True, "by": request.jwt_claims.subject})
+
+
+@require_permissions("refund:orders", "read:orders")
+async def refund(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"refunded": True})
+
+
+class SupportView(JWTRequiredMixin, View):  # type: ignore[misc]
+    """The mixin with roles (any one) and permissions (all)."""
+
+    required_roles = ["support", "orders.admin"]
+    any_role = True
+    required_permissions = ["read:orders"]
+
+    def get(self, request: HttpRequest) -> JsonResponse:
+        return JsonResponse({"roles": sorted(request.user.roles)})
 
 
 class OrdersView(JWTRequiredMixin, View):  # type: ignore[misc]
@@ -99,3 +127,15 @@ class ApiOrdersView(APIView):  # type: ignore[misc]
     def get(self, request: Request) -> Response:
         payload: dict[str, Any] = {"owner": request.auth.subject, "orders": ORDERS}
         return Response(payload)
+
+
+class ApiRefundsView(APIView):  # type: ignore[misc]
+    """DRF with roles and permissions: ``HasRoles`` reads ``required_roles``, ``HasPermissions`` is
+    declared inline."""
+
+    permission_classes = [HasRoles, HasPermissions.require("refund:orders")]
+    required_roles = ["support", "orders.admin"]
+    any_role = True
+
+    def post(self, request: Request) -> Response:
+        return Response({"refunded": True, "by": request.auth.subject})

@@ -1,10 +1,11 @@
-"""The FastAPI reference app: a public route, authenticated routes and scoped routes.
+"""The FastAPI reference app: a public route, authenticated routes, scoped and role-guarded routes.
 
 ``create_app(verifier)`` is an app factory so that tests, the demo and ``__main__`` each hand it
 their own verifier. The routes show each way FastAPI code meets ``JWTBearer``: ``Depends`` for any
 valid token, ``Security(..., scopes=...)`` for a scope, the optional variant for routes that also
-serve anonymous callers, and a plain ``def`` handler (FastAPI runs it in a thread; the dependency
-still verifies on the event loop).
+serve anonymous callers, ``auth.require_roles``/``auth.require_permissions`` for roles and
+permissions (wherever the verifier's ``ClaimMapping`` finds them), and a plain ``def`` handler
+(FastAPI runs it in a thread; the dependency still verifies on the event loop).
 
 No ``from __future__ import annotations`` here: FastAPI resolves string annotations against the
 module's globals, and the route parameters name ``auth``, a local of ``create_app``.
@@ -58,5 +59,21 @@ def create_app(verifier: JWTVerifier) -> FastAPI:
         # A plain def: FastAPI runs it in a worker thread.
         order = ORDERS.get(order_id)
         return {"owner": claims.subject, "order": order}
+
+    @app.delete("/orders/{order_id}")
+    async def cancel_order(
+        order_id: str, claims: Annotated[Claims, Depends(auth.require_roles("orders.admin"))]
+    ) -> dict[str, Any]:
+        return {"cancelled": order_id, "by": claims.subject}
+
+    @app.post("/refunds", dependencies=[Depends(auth.require_permissions("refund:orders", "read:orders"))])
+    async def refund() -> dict[str, bool]:
+        return {"refunded": True}
+
+    @app.get("/support")
+    async def support(
+        claims: Annotated[Claims, Depends(auth.require_roles("support", "orders.admin", any_of=True))],
+    ) -> dict[str, Any]:
+        return {"roles": sorted(claims.roles)}
 
     return app

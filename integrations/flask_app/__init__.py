@@ -17,6 +17,8 @@ from jwt_middleware.integrations.flask import (
     current_claims,
     jwt_required,
     require_groups,
+    require_permissions,
+    require_roles,
     require_scopes,
 )
 from jwt_middleware.verifier import JWTVerifier
@@ -38,6 +40,18 @@ def _admin_blueprint() -> Blueprint:
         return {"orders": len(ORDERS), "by": current_claims.subject}
 
     return admin
+
+
+def _support_blueprint() -> Blueprint:
+    desk = Blueprint("desk", __name__, url_prefix="/desk")
+    # Roles and permissions protect a blueprint the same way.
+    auth.protect(desk, roles=["support", "orders.admin"], any_role=True, permissions=["read:orders"])
+
+    @desk.get("/queue")
+    def queue() -> dict[str, Any]:
+        return {"queue": [], "by": current_claims.subject}
+
+    return desk
 
 
 def create_app(verifier: JWTVerifier) -> Flask:
@@ -78,5 +92,21 @@ def create_app(verifier: JWTVerifier) -> Flask:
     def audit() -> dict[str, Any]:
         return {"groups": sorted(current_claims.groups)}
 
+    @app.post("/orders/<order_id>/cancel")
+    @require_roles("orders.admin")
+    def cancel(order_id: str) -> dict[str, Any]:
+        return {"cancelled": order_id, "by": current_claims.subject}
+
+    @app.post("/refunds")
+    @require_permissions("refund:orders", "read:orders")
+    async def refund() -> dict[str, Any]:
+        return {"refunded": True}
+
+    @app.get("/support")
+    @require_roles("support", "orders.admin", any_of=True)
+    def support() -> dict[str, Any]:
+        return {"roles": sorted(current_claims.roles)}
+
     app.register_blueprint(_admin_blueprint())
+    app.register_blueprint(_support_blueprint())
     return app

@@ -29,6 +29,7 @@ from typing import Any, Final
 
 from jwt_middleware import reasons
 from jwt_middleware.aws.alb_keys import ALB_KID, ALBKeySource
+from jwt_middleware.claim_mapping import ClaimMapping
 from jwt_middleware.claims import Claims
 from jwt_middleware.errors import (
     ABSENT,
@@ -154,6 +155,7 @@ class ALBVerifier(JWTVerifier):
         on_event: EventHook | None = None,
         max_token_length: int = DEFAULT_MAX_TOKEN_LENGTH,
         expose_unverified_claims: bool = False,
+        claim_mapping: ClaimMapping | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         arns = string_set(alb_arn, name="alb_arn")
@@ -189,6 +191,7 @@ class ALBVerifier(JWTVerifier):
             max_token_length=max_token_length,
             token_cache_size=None,
             expose_unverified_claims=expose_unverified_claims,
+            claim_mapping=claim_mapping,
             clock=clock,
         )
         self.alb_arns = self.issuers

@@ -76,7 +76,12 @@ def api_gateway_verifier(
     checks: list[ClaimCheck] = [KeyIdRequiredCheck(), AudienceOrClientIdCheck(audiences)]
     route_scopes = string_set(scopes, name="scopes")
     if route_scopes is not None:
-        checks.append(ScopesCheck(frozenset(check_scope_tokens(route_scopes)), any_of=True))
+        # The authorizer's own rule, ``scope`` or ``scp``, whatever the service's claim mapping says.
+        checks.append(
+            ScopesCheck(
+                frozenset(check_scope_tokens(route_scopes)), any_of=True, claim_names=("scope", "scp")
+            )
+        )
     options.setdefault("algorithms", API_GATEWAY_ALGORITHMS)
     options["checks"] = (*checks, *options.get("checks", ()))
     return verifier_class(issuer=issuer, audience=None, jwks_url=jwks_url, **options)

@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from typing import Final
 
 from jwt_middleware.aws.gateway_claims import LIST_CLAIMS, claims_from_event
+from jwt_middleware.claim_mapping import ClaimMapping
 from jwt_middleware.claims import Claims
 from jwt_middleware.policy import ClaimPolicy, TimeCheck, string_set
 from jwt_middleware.request_view import RequestView
@@ -35,10 +36,11 @@ class APIGatewayClaimsAuthenticator:
     ``issuer`` must be given: the accepted ``iss`` value(s), checked again here so a route wired
     to the wrong authorizer is refused, or ``None`` to skip that check explicitly. ``event_key``
     is where the event is in the request's scope or environ (``request.raw``); ``list_claims``
-    are the claims read back as lists (see ``jwt_middleware.aws.gateway_claims``).
+    are the claims read back as lists (see ``jwt_middleware.aws.gateway_claims``);
+    ``claim_mapping`` says where the claims carry roles and permissions, as for a verifier.
     """
 
-    __slots__ = ("_issuers", "event_key", "list_claims")
+    __slots__ = ("_issuers", "claim_mapping", "event_key", "list_claims")
 
     def __init__(
         self,
@@ -46,17 +48,19 @@ class APIGatewayClaimsAuthenticator:
         issuer: str | Iterable[str] | None,
         event_key: str = AWS_EVENT_KEY,
         list_claims: Iterable[str] = LIST_CLAIMS,
+        claim_mapping: ClaimMapping | None = None,
     ) -> None:
         issuers = string_set(issuer, name="issuer")
         # Only the issuer rule of a claim policy is used: the gateway checked times and audience.
         self._issuers = ClaimPolicy(issuers=issuers, time=TimeCheck()) if issuers is not None else None
         self.event_key = event_key
         self.list_claims = frozenset(list_claims)
+        self.claim_mapping = claim_mapping.require_bound("the gateway") if claim_mapping else None
 
     def authenticate_sync(self, request: RequestView) -> Claims | None:
         raw = request.raw
         event = raw.get(self.event_key) if hasattr(raw, "get") else None
-        claims = claims_from_event(event, list_claims=self.list_claims)
+        claims = claims_from_event(event, list_claims=self.list_claims, claim_mapping=self.claim_mapping)
         if claims is not None and self._issuers is not None:
             self._issuers.issuer_of(claims)
         return claims

@@ -21,7 +21,8 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
-from jwt_middleware.claims import Claims
+from jwt_middleware.claim_mapping import DEFAULT_CLAIM_MAPPING, GRANT_KINDS, ClaimMapping
+from jwt_middleware.claims import Claims, check_identity_claims
 
 __all__ = [
     "LIST_CLAIMS",
@@ -34,8 +35,10 @@ __all__ = [
     "render_claim",
 ]
 
-#: Claims read back as lists when they arrive in brackets.
-LIST_CLAIMS: Final = frozenset({"aud", "amr", "cognito:groups", "cognito:roles", "groups", "scp"})
+#: Claims read back as lists when they arrive in brackets (with the claim mapping's own names).
+LIST_CLAIMS: Final = frozenset(
+    {"aud", "amr", "cognito:groups", "cognito:roles", "groups", "permissions", "roles", "scp"}
+)
 #: Claims read back as NumericDates when they arrive as digits.
 NUMERIC_DATE_CLAIMS: Final = frozenset({"auth_time", "exp", "iat", "nbf"})
 
@@ -91,19 +94,24 @@ def parse_gateway_claims(
     scopes: Iterable[str] | None = None,
     *,
     list_claims: Iterable[str] = LIST_CLAIMS,
+    claim_mapping: ClaimMapping | None = None,
 ) -> Claims:
     """``Claims`` from the gateway's rendering: dates back to numbers, bracketed lists to lists.
 
     ``scopes`` (the event's list) fills ``scope`` when the rendered claims have neither ``scope``
     nor ``scp``, so that ``Claims.scopes`` and scope guards see what the gateway saw.
+    ``claim_mapping`` says where the token's grants are, as for the verifier; its top-level claims
+    are read back as lists too. Nested objects (Keycloak's ``realm_access.roles``) arrive in Go's
+    ``map[...]`` rendering and are not read back: map such roles with a top-level claim.
     """
-    names = frozenset(list_claims)
+    mapping = claim_mapping if claim_mapping is not None else DEFAULT_CLAIM_MAPPING
+    names = frozenset(list_claims) | {path for kind in GRANT_KINDS for path in getattr(mapping, kind)}
     payload = {str(name): _parse_value(str(name), value, names) for name, value in rendered.items()}
     if scopes is not None and "scope" not in payload and "scp" not in payload:
         granted = [scope for scope in scopes if isinstance(scope, str)]
         if granted:
             payload["scope"] = " ".join(granted)
-    return Claims(payload)
+    return Claims(payload, claim_mapping=mapping)
 
 
 def _mapping(value: Any, key: str) -> Mapping[str, Any] | None:
@@ -111,12 +119,16 @@ def _mapping(value: Any, key: str) -> Mapping[str, Any] | None:
     return found if isinstance(found, Mapping) else None
 
 
-def claims_from_event(event: Any, *, list_claims: Iterable[str] = LIST_CLAIMS) -> Claims | None:
+def claims_from_event(
+    event: Any, *, list_claims: Iterable[str] = LIST_CLAIMS, claim_mapping: ClaimMapping | None = None
+) -> Claims | None:
     """The claims an HTTP API JWT authorizer verified for this event, or ``None`` if it has none.
 
     Payload format 2.0 carries them at ``requestContext.authorizer.jwt``, 1.0 (``"version": "1.0"``)
     at ``requestContext.authorizer``. REST API events are not read: their Cognito authorizer
     renders claims differently (dates as text), and a Lambda authorizer's context is not claims.
+    An identity claim the gateway passed empty (``sub: ""``) is refused with ``InvalidClaimError``,
+    as the verifier refuses it: it would otherwise read as no identity at all.
     """
     authorizer = _mapping(_mapping(event, "requestContext"), "authorizer")
     if authorizer is None:
@@ -132,6 +144,11 @@ def claims_from_event(event: Any, *, list_claims: Iterable[str] = LIST_CLAIMS) -
     if not rendered:
         return None
     scopes = source.get("scopes") if source is not None else None
-    return parse_gateway_claims(
-        rendered, scopes if isinstance(scopes, list) else None, list_claims=list_claims
+    claims = parse_gateway_claims(
+        rendered,
+        scopes if isinstance(scopes, list) else None,
+        list_claims=list_claims,
+        claim_mapping=claim_mapping,
     )
+    check_identity_claims(claims)
+    return claims

@@ -14,6 +14,7 @@ from starlette.types import ASGIApp
 from jwt_middleware.asgi import ErrorHandler, JWTAuthMiddleware
 from jwt_middleware.aws.gateway_authenticator import AWS_EVENT_KEY, APIGatewayClaimsAuthenticator
 from jwt_middleware.aws.gateway_claims import LIST_CLAIMS
+from jwt_middleware.claim_mapping import ClaimMapping
 
 __all__ = ["AWS_EVENT_KEY", "APIGatewayClaimsMiddleware"]
 
@@ -23,7 +24,7 @@ class APIGatewayClaimsMiddleware(JWTAuthMiddleware):
 
     The request then looks exactly as under ``JWTAuthMiddleware`` (``request.user``,
     ``request.auth`` scopes, ``scope["jwt_middleware.claims"]``, the route guards, RFC 6750
-    answers). ``issuer`` must be given, as for the authenticator.
+    answers). ``issuer`` must be given, and ``claim_mapping`` may be, as for the authenticator.
     """
 
     def __init__(
@@ -37,10 +38,14 @@ class APIGatewayClaimsMiddleware(JWTAuthMiddleware):
         optional: bool = False,
         on_error: ErrorHandler | None = None,
         list_claims: Iterable[str] = LIST_CLAIMS,
+        claim_mapping: ClaimMapping | None = None,
     ) -> None:
+        authenticator = APIGatewayClaimsAuthenticator(
+            issuer=issuer, list_claims=list_claims, claim_mapping=claim_mapping
+        )
         super().__init__(
             app,
-            authenticator=APIGatewayClaimsAuthenticator(issuer=issuer, list_claims=list_claims),
+            authenticator=authenticator,
             realm=realm,
             exclude_paths=exclude_paths,
             exclude_prefixes=exclude_prefixes,

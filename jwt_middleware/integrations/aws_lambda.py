@@ -32,10 +32,13 @@ offer no setting). The error names no token content: its message is the fixed de
 Routes map to the scopes they need, any one of them (like a JWT authorizer's
 ``authorizationScopes``): keys are the route key, ``"GET /orders/{id}"`` (method and resource
 template; for ``TOKEN`` events, method and request path, since that is all the ARN carries), with
-``ANY /path`` and ``$default`` as fallbacks; an empty list needs only a valid token. With
-``routes``, a route that is not listed is denied. Per-route decisions must not be cached across
-routes: add ``$context.routeKey`` to an HTTP API authorizer's identity sources, or keep a REST
-authorizer's TTL at 0, when scopes differ between routes.
+``ANY /path`` and ``$default`` as fallbacks; an empty list needs only a valid token. A route may
+instead map to a dict: ``{"scopes": [...], "roles": [...], "permissions": [...], "groups": [...]}``,
+every listed kind required; ``scopes`` keep the any-one rule, the others need all their names
+unless ``"any_role"``/``"any_permission"``/``"any_group"`` is true, as ``require_roles`` and its
+siblings do. With ``routes``, a route that is not listed is denied. Per-route decisions must not
+be cached across routes: add ``$context.routeKey`` to an HTTP API authorizer's identity sources,
+or keep a REST authorizer's TTL at 0, when requirements differ between routes.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ from typing import Any, Final
 
 from jwt_middleware.aws.apigateway import identity_source_token
 from jwt_middleware.aws.gateway_claims import render_claim
+from jwt_middleware.claim_mapping import GrantKind
 from jwt_middleware.claims import Claims
 from jwt_middleware.errors import (
     ConfigurationError,
@@ -55,14 +59,16 @@ from jwt_middleware.errors import (
     MissingTokenError,
     TemporarilyUnavailableError,
 )
-from jwt_middleware.requirements import Requirement, scopes_requirement
+from jwt_middleware.requirements import Requirement, grants_requirement
 from jwt_middleware.verifier import JWTVerifier
 
-__all__ = ["ContextBuilder", "LambdaHandler", "default_context", "lambda_authorizer"]
+__all__ = ["ContextBuilder", "LambdaHandler", "RouteEntry", "default_context", "lambda_authorizer"]
 
 logger = logging.getLogger("jwt_middleware")
 
 LambdaHandler = Callable[[Mapping[str, Any], Any], dict[str, Any]]
+#: A route's requirement: its scopes (any one), or a dict of kinds (see the module docstring).
+RouteEntry = Iterable[str] | Mapping[str, Any]
 #: Builds the ``context`` passed to the integration from the verified claims.
 ContextBuilder = Callable[[Claims], Mapping[str, Any]]
 
@@ -71,7 +77,7 @@ _ANY: Final = "ANY"
 
 
 def default_context(claims: Claims) -> dict[str, str]:
-    """``sub``, ``iss``, the client, the user name, ``token_use``, the scopes and the groups.
+    """``sub``, ``iss``, the client, the user name, ``token_use``, scopes, groups, roles, permissions.
 
     All strings, the only type every authorizer response accepts everywhere (REST APIs stringify
     the rest and refuse lists); lists are rendered as the JWT authorizer renders them.
@@ -84,6 +90,8 @@ def default_context(claims: Claims) -> dict[str, str]:
         "token_use": claims.token_use,
         "scope": " ".join(sorted(claims.scopes)) if claims.scopes else None,
         "groups": render_claim(sorted(claims.groups)) if claims.groups else None,
+        "roles": render_claim(sorted(claims.roles)) if claims.roles else None,
+        "permissions": render_claim(sorted(claims.permissions)) if claims.permissions else None,
     }
     return {name: value for name, value in values.items() if value is not None}
 
@@ -94,15 +102,50 @@ def _context_value(value: Any) -> str | int | float | bool:
     return render_claim(value)
 
 
-def _requirements(routes: Mapping[str, Iterable[str]]) -> dict[str, Requirement | None]:
-    table: dict[str, Requirement | None] = {}
-    for route, scopes in routes.items():
+#: A route's dict form: kind -> its any-of key (``None``: always any-of, the authorizer's scope rule).
+_ROUTE_KINDS: Final[Mapping[GrantKind, str | None]] = {
+    "scopes": None,
+    "groups": "any_group",
+    "roles": "any_role",
+    "permissions": "any_permission",
+}
+
+
+def _names(route: str, kind: str, value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if not isinstance(value, Iterable) or isinstance(value, Mapping):
+        raise ConfigurationError(f"route {route!r}: {kind} must be a list of names")
+    return list(value)
+
+
+def _route_requirements(route: str, entry: RouteEntry) -> tuple[Requirement, ...]:
+    if not isinstance(entry, Mapping):
+        names = _names(route, "scopes", entry)
+        return (grants_requirement("scopes", names, any_of=True),) if names else ()
+    known = {*_ROUTE_KINDS, *(key for key in _ROUTE_KINDS.values() if key is not None)}
+    unknown = sorted(str(key) for key in entry if key not in known)
+    if unknown:
+        raise ConfigurationError(f"route {route!r}: unknown key {unknown[0]!r}")
+    requirements = []
+    for kind, any_key in _ROUTE_KINDS.items():
+        names = _names(route, kind, entry.get(kind, ()))
+        any_of = True if any_key is None else entry.get(any_key, False)
+        if not isinstance(any_of, bool):
+            raise ConfigurationError(f"route {route!r}: {any_key} must be true or false")
+        if names:
+            requirements.append(grants_requirement(kind, names, any_of=any_of))
+    return tuple(requirements)
+
+
+def _requirements(routes: Mapping[str, RouteEntry]) -> dict[str, tuple[Requirement, ...]]:
+    table: dict[str, tuple[Requirement, ...]] = {}
+    for route, entry in routes.items():
         if not isinstance(route, str) or not (route == _DEFAULT or " /" in route):
             raise ConfigurationError(f"route {route!r} must be '$default' or 'METHOD /path'")
         method, _, path = route.partition(" ")
         key = route if route == _DEFAULT else f"{method.upper()} {path}"
-        names = [scopes] if isinstance(scopes, str) else list(scopes)
-        table[key] = scopes_requirement(names, any_of=True) if names else None
+        table[key] = _route_requirements(route, entry)
     return table
 
 
@@ -175,7 +218,7 @@ class _Authorizer:
     def __init__(
         self,
         verifier: JWTVerifier,
-        routes: Mapping[str, Iterable[str]] | None,
+        routes: Mapping[str, RouteEntry] | None,
         simple_responses: bool,
         allow_all_methods: bool,
         context: ContextBuilder,
@@ -190,7 +233,7 @@ class _Authorizer:
         self.allow_all_methods = allow_all_methods
         self.context = context
 
-    def _requirement(self, route: str) -> Requirement | None:
+    def _requirements_for(self, route: str) -> tuple[Requirement, ...]:
         assert self.routes is not None
         path = route.partition(" ")[2]
         for key in (route, f"{_ANY} {path}" if path else None, _DEFAULT):
@@ -202,8 +245,7 @@ class _Authorizer:
         token = _token(event)
         claims = self.verifier.verify_sync(token)
         if self.routes is not None:
-            requirement = self._requirement(_route_key(event))
-            if requirement is not None:
+            for requirement in self._requirements_for(_route_key(event)):
                 requirement.enforce(claims)
         return claims
 
@@ -262,15 +304,16 @@ class _Authorizer:
 def lambda_authorizer(
     verifier: JWTVerifier,
     *,
-    routes: Mapping[str, Iterable[str]] | None = None,
+    routes: Mapping[str, RouteEntry] | None = None,
     simple_responses: bool = True,
     allow_all_methods: bool = False,
     context: ContextBuilder = default_context,
 ) -> LambdaHandler:
     """A Lambda authorizer handler that verifies with ``verifier`` (see the module docstring).
 
-    ``routes`` maps route keys to the scopes they accept (any one); ``None`` accepts any valid
-    token on every route. ``simple_responses`` answers HTTP API 2.0 events with
+    ``routes`` maps route keys to the scopes they accept (any one), or to a dict of scopes, roles,
+    permissions and groups (see the module docstring); ``None`` accepts any valid token on every
+    route. ``simple_responses`` answers HTTP API 2.0 events with
     ``{"isAuthorized", "context"}`` (enable simple responses on the authorizer) instead of a
     policy. Policies allow or deny exactly the invoked method or route ARN; ``allow_all_methods``
     (only without ``routes``) allows ``{api}/{stage}/*`` instead, so that a cached result is right

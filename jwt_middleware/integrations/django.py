@@ -45,10 +45,18 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.module_loading import import_string
 
 from jwt_middleware.challenge import error_response
+from jwt_middleware.claim_mapping import GrantKind
 from jwt_middleware.claims import Claims
 from jwt_middleware.errors import ConfigurationError, InvalidClaimError, JWTMiddlewareError, MissingTokenError
 from jwt_middleware.request_auth import SKIP, RequestPolicy, Skip, environ_headers
-from jwt_middleware.requirements import Requirement, groups_requirement, scopes_requirement
+from jwt_middleware.requirements import (
+    Requirement,
+    grants_requirement,
+    groups_requirement,
+    permissions_requirement,
+    roles_requirement,
+    scopes_requirement,
+)
 from jwt_middleware.verifier import JWTVerifier
 
 __all__ = [
@@ -65,6 +73,8 @@ __all__ = [
     "jwt_required",
     "jwt_settings",
     "require_groups",
+    "require_permissions",
+    "require_roles",
     "require_scopes",
     "resolve_user",
 ]
@@ -145,6 +155,16 @@ class JWTUser:
     def token_groups(self) -> frozenset[str]:
         """The token's groups; ``groups`` stays Django's (empty) group manager."""
         return self.claims.groups
+
+    @property
+    def roles(self) -> frozenset[str]:
+        """The token's roles (see ``ClaimMapping``)."""
+        return self.claims.roles
+
+    @property
+    def token_permissions(self) -> frozenset[str]:
+        """The token's permissions: not Django's ``app_label.codename`` ones, which stay empty."""
+        return self.claims.permissions
 
     @property
     def groups(self) -> Any:
@@ -643,31 +663,55 @@ def require_groups(*groups: str, any_of: bool = False) -> Callable[[View], View]
     return _guard((groups_requirement(groups, any_of=any_of),))
 
 
+def require_roles(*roles: str, any_of: bool = False) -> Callable[[View], View]:
+    """The token must have all of ``roles`` (one of them with ``any_of``); 403 otherwise."""
+    return _guard((roles_requirement(roles, any_of=any_of),))
+
+
+def require_permissions(*permissions: str, any_of: bool = False) -> Callable[[View], View]:
+    """The token must have all of ``permissions`` (one of them with ``any_of``); 403 otherwise."""
+    return _guard((permissions_requirement(permissions, any_of=any_of),))
+
+
+#: The mixin's requirement attributes: kind, the names attribute, the any-of attribute.
+_MIXIN_ATTRIBUTES: Final[tuple[tuple[GrantKind, str, str], ...]] = (
+    ("scopes", "required_scopes", "any_scope"),
+    ("groups", "required_groups", "any_group"),
+    ("roles", "required_roles", "any_role"),
+    ("permissions", "required_permissions", "any_permission"),
+)
+
+
 class JWTRequiredMixin:
-    """For class-based views: a valid token, plus ``required_scopes``/``required_groups`` if set.
+    """For class-based views: a valid token, plus ``required_scopes``, ``required_groups``,
+    ``required_roles`` and ``required_permissions`` where set.
 
     Put it first among the bases (``class OrdersView(JWTRequiredMixin, View)``), like Django's
-    ``LoginRequiredMixin``. ``any_scope``/``any_group`` turn all-of into any-of. The requirements
-    are built once, when the class is defined. Works for sync and async views.
+    ``LoginRequiredMixin``. ``any_scope``/``any_group``/``any_role``/``any_permission`` turn
+    all-of into any-of. The requirements are built once, when the class is defined. Works for sync
+    and async views.
     """
 
     required_scopes: Sequence[str] = ()
     required_groups: Sequence[str] = ()
+    required_roles: Sequence[str] = ()
+    required_permissions: Sequence[str] = ()
     any_scope: bool = False
     any_group: bool = False
+    any_role: bool = False
+    any_permission: bool = False
     jwt_requirements: tuple[Requirement, ...] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         requirements = []
-        if cls.required_scopes:
-            if isinstance(cls.required_scopes, str):
-                raise ConfigurationError(f"{cls.__name__}.required_scopes must be a list, not a string")
-            requirements.append(scopes_requirement(cls.required_scopes, any_of=cls.any_scope))
-        if cls.required_groups:
-            if isinstance(cls.required_groups, str):
-                raise ConfigurationError(f"{cls.__name__}.required_groups must be a list, not a string")
-            requirements.append(groups_requirement(cls.required_groups, any_of=cls.any_group))
+        for kind, attribute, any_attribute in _MIXIN_ATTRIBUTES:
+            names = getattr(cls, attribute)
+            if not names:
+                continue
+            if isinstance(names, str):
+                raise ConfigurationError(f"{cls.__name__}.{attribute} must be a list, not a string")
+            requirements.append(grants_requirement(kind, names, any_of=getattr(cls, any_attribute)))
         cls.jwt_requirements = tuple(requirements)
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:

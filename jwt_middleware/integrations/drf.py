@@ -1,4 +1,5 @@
-"""Django REST framework: ``JWTAuthentication``, and ``HasScopes``/``HasGroups`` permissions.
+"""Django REST framework: ``JWTAuthentication``, and the ``HasScopes``, ``HasGroups``, ``HasRoles`` and
+``HasPermissions`` permission classes.
 
 DRF asks an authentication class for ``(user, auth)`` and, for a 401, for the
 ``WWW-Authenticate`` value through ``authenticate_header``; it then answers with its own
@@ -27,6 +28,7 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import BasePermission
 
 from jwt_middleware.challenge import www_authenticate
+from jwt_middleware.claim_mapping import GrantKind
 from jwt_middleware.claims import Claims
 from jwt_middleware.errors import (
     InsufficientScopeError,
@@ -36,10 +38,12 @@ from jwt_middleware.errors import (
     TemporarilyUnavailableError,
 )
 from jwt_middleware.integrations.django import authenticate, jwt_settings
-from jwt_middleware.requirements import Requirement, groups_requirement, scopes_requirement
+from jwt_middleware.requirements import Requirement, grants_requirement
 
 __all__ = [
     "HasGroups",
+    "HasPermissions",
+    "HasRoles",
     "HasScopes",
     "InvalidCredentials",
     "JWTAuthentication",
@@ -114,14 +118,13 @@ class JWTAuthentication(BaseAuthentication):  # type: ignore[misc]
 
 
 @functools.cache
-def _requirement(kind: str, names: tuple[str, ...], any_of: bool) -> Requirement:
+def _requirement(kind: GrantKind, names: tuple[str, ...], any_of: bool) -> Requirement:
     """One ``Requirement`` per distinct declaration, built on first use and shared."""
-    build = scopes_requirement if kind == "scopes" else groups_requirement
-    return build(names, any_of=any_of)
+    return grants_requirement(kind, names, any_of=any_of)
 
 
 class _ClaimsPermission(BasePermission):  # type: ignore[misc]
-    kind: ClassVar[str]
+    kind: ClassVar[GrantKind]
     #: Set by ``require``; otherwise the view's attribute named by ``view_attribute`` is read.
     names: ClassVar[tuple[str, ...]] = ()
     any_of: ClassVar[bool] = False
@@ -136,7 +139,7 @@ class _ClaimsPermission(BasePermission):  # type: ignore[misc]
         DRF's permission metaclass, which a type checker cannot see.
         """
         _requirement(cls.kind, names, any_of)
-        label = "_".join(name.replace(":", "_").replace("/", "_") for name in names)
+        label = "_".join("".join(ch if ch.isalnum() else "_" for ch in name) for name in names)
         return type(f"{cls.__name__}_{label}", (cls,), {"names": names, "any_of": any_of})
 
     def _declared(self, view: Any) -> Requirement:
@@ -180,3 +183,25 @@ class HasGroups(_ClaimsPermission):
     kind = "groups"
     view_attribute = "required_groups"
     view_any_attribute = "any_group"
+
+
+class HasRoles(_ClaimsPermission):
+    """The token must have the view's ``required_roles`` (all; any with ``any_role = True``).
+
+    Or ``permission_classes = [HasRoles.require("orders.admin")]``.
+    """
+
+    kind = "roles"
+    view_attribute = "required_roles"
+    view_any_attribute = "any_role"
+
+
+class HasPermissions(_ClaimsPermission):
+    """The token must have the view's ``required_permissions`` (all; any with ``any_permission``).
+
+    Or ``permission_classes = [HasPermissions.require("read:orders")]``.
+    """
+
+    kind = "permissions"
+    view_attribute = "required_permissions"
+    view_any_attribute = "any_permission"

@@ -14,6 +14,9 @@ FastAPI docs describe them::
     @app.get("/orders")
     async def orders(claims: Annotated[Claims, Security(auth, scopes=["orders:read"])]): ...
 
+    @app.delete("/orders/{id}")
+    async def cancel(claims: Annotated[Claims, Depends(auth.require_roles("orders.admin"))]): ...
+
 Extraction, verification, requirements and the RFC 6750 challenge all come from the shared core,
 so a FastAPI route accepts, refuses and challenges exactly like the ASGI middleware. Failures are
 raised as ``JWTHTTPException`` (a ``fastapi.HTTPException``) so FastAPI's exception handling, and
@@ -26,10 +29,10 @@ must be real objects, not strings.
 
 import contextlib
 import copy
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Annotated, Any, Self
 
-from fastapi import HTTPException, Security
+from fastapi import Depends, HTTPException, Security
 from fastapi.openapi.models import HTTPBearer as HTTPBearerModel
 from fastapi.openapi.models import OpenIdConnect as OpenIdConnectModel
 from fastapi.security import SecurityScopes
@@ -44,10 +47,19 @@ from jwt_middleware.discovery import discovery_url
 from jwt_middleware.errors import ConfigurationError, JWTMiddlewareError, JWTMiddlewareException
 from jwt_middleware.jwks_cache import JWKSCache
 from jwt_middleware.request_auth import SKIP, RequestPolicy
-from jwt_middleware.requirements import Requirement, scopes_requirement
+from jwt_middleware.requirements import (
+    Requirement,
+    groups_requirement,
+    permissions_requirement,
+    roles_requirement,
+    scopes_requirement,
+)
 from jwt_middleware.verifier import JWTVerifier
 
-__all__ = ["JWTBearer", "JWTHTTPException", "jwt_exception_handler"]
+__all__ = ["ClaimsDependency", "JWTBearer", "JWTHTTPException", "jwt_exception_handler"]
+
+#: What ``auth.require_roles(...)`` and its siblings return: a dependency for ``Depends``.
+ClaimsDependency = Callable[..., Awaitable[Claims]]
 
 # The response headers a handler rebuilds itself: FastAPI's JSONResponse sets its own.
 _BODY_HEADERS = frozenset({"content-type", "content-length"})
@@ -186,6 +198,35 @@ class JWTBearer(SecurityBase):
         if requirement is None:
             requirement = self._requirements.setdefault(key, scopes_requirement(key))
         return requirement
+
+    def require_roles(self, *roles: str, any_of: bool = False) -> ClaimsDependency:
+        """A dependency yielding the claims of a token with all of ``roles`` (one, with ``any_of``).
+
+        ``Depends(auth.require_roles("admin"))`` as a parameter or in ``dependencies=[...]``; a
+        token without them gets 403 ``insufficient_scope``. Validated now, at declaration time.
+        """
+        return self._guard(roles_requirement(roles, any_of=any_of))
+
+    def require_permissions(self, *permissions: str, any_of: bool = False) -> ClaimsDependency:
+        """``require_roles`` for permissions (Auth0's ``permissions``, or wherever the mapping says)."""
+        return self._guard(permissions_requirement(permissions, any_of=any_of))
+
+    def require_groups(self, *groups: str, any_of: bool = False) -> ClaimsDependency:
+        """``require_roles`` for groups."""
+        return self._guard(groups_requirement(groups, any_of=any_of))
+
+    def _guard(self, requirement: Requirement) -> ClaimsDependency:
+        # Depends(self) keeps this scheme in OpenAPI and shares the request's verification with any
+        # other dependency on it (FastAPI calls a dependency once per request).
+        async def guarded(claims: Annotated[Claims | None, Depends(self)]) -> Claims:
+            try:
+                requirement.enforce(claims)
+            except JWTMiddlewareError as error:
+                raise JWTHTTPException(error, self.realm) from None
+            assert claims is not None  # enforce refuses anonymous requests
+            return claims
+
+        return guarded
 
     def optional(self) -> Self:
         """This scheme with ``auto_error=False``: same verifier, realm and OpenAPI scheme name.

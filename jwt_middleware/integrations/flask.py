@@ -13,10 +13,10 @@ It follows Flask's extension pattern: ``JWTAuth(app)`` or, with an app factory,
     JWT_REALM = "api"
 
 Views are protected with ``@jwt_required()`` (``optional=True`` admits anonymous requests),
-``@require_scopes(...)`` and ``@require_groups(...)``, blueprints with
-``auth.protect(blueprint, scopes=[...])``. The verified claims are ``flask.g.jwt_claims`` and the
-``current_claims`` proxy (``None`` for an anonymous request). A request is verified at most
-once, however many guards it passes.
+``@require_scopes(...)``, ``@require_groups(...)``, ``@require_roles(...)`` and
+``@require_permissions(...)``, blueprints with ``auth.protect(blueprint, scopes=[...], roles=[...])``.
+The verified claims are ``flask.g.jwt_claims`` and the ``current_claims`` proxy (``None`` for an
+anonymous request). A request is verified at most once, however many guards it passes.
 
 ``current_claims`` read where no guard ran raises ``UnguardedClaimsError`` naming the decorator
 to add, rather than answering ``None``: a view that forgot its guard would otherwise treat every
@@ -42,6 +42,7 @@ from werkzeug.exceptions import BadRequest, Forbidden, HTTPException, ServiceUna
 from werkzeug.local import LocalProxy
 
 from jwt_middleware.challenge import error_response
+from jwt_middleware.claim_mapping import GrantKind
 from jwt_middleware.claims import Claims
 from jwt_middleware.errors import (
     ConfigurationError,
@@ -50,7 +51,14 @@ from jwt_middleware.errors import (
     MissingTokenError,
 )
 from jwt_middleware.request_auth import SKIP, RequestPolicy
-from jwt_middleware.requirements import Requirement, groups_requirement, scopes_requirement
+from jwt_middleware.requirements import (
+    Requirement,
+    grants_requirement,
+    groups_requirement,
+    permissions_requirement,
+    roles_requirement,
+    scopes_requirement,
+)
 from jwt_middleware.verifier import JWTVerifier
 
 __all__ = [
@@ -61,6 +69,8 @@ __all__ = [
     "current_claims",
     "jwt_required",
     "require_groups",
+    "require_permissions",
+    "require_roles",
     "require_scopes",
 ]
 
@@ -214,16 +224,26 @@ class JWTAuth:
         *,
         scopes: Sequence[str] = (),
         groups: Sequence[str] = (),
+        roles: Sequence[str] = (),
+        permissions: Sequence[str] = (),
         any_scope: bool = False,
         any_group: bool = False,
+        any_role: bool = False,
+        any_permission: bool = False,
         optional: bool = False,
     ) -> None:
         """Guard every view of ``target`` (a blueprint, or a whole app) with one ``before_request``.
 
-        Requirements are built now; ``optional`` admits anonymous requests when no scope or group
-        is required (a present but invalid token is still refused).
+        Requirements are built now; ``optional`` admits anonymous requests when nothing is
+        required (a present but invalid token is still refused).
         """
-        check = _checker(_requirements(scopes, groups, any_scope, any_group), optional)
+        declared: tuple[tuple[GrantKind, Sequence[str], bool], ...] = (
+            ("scopes", scopes, any_scope),
+            ("groups", groups, any_group),
+            ("roles", roles, any_role),
+            ("permissions", permissions, any_permission),
+        )
+        check = _checker(_requirements(declared), optional)
 
         def authenticate_request() -> None:
             check()
@@ -231,18 +251,13 @@ class JWTAuth:
         target.before_request(authenticate_request)
 
 
-def _requirements(
-    scopes: Iterable[str], groups: Iterable[str], any_scope: bool, any_group: bool
-) -> tuple[Requirement, ...]:
-    for name, value in (("scopes", scopes), ("groups", groups)):
-        if isinstance(value, str):
-            raise ConfigurationError(f"{name} must be a list, not a string")
-    scopes, groups = tuple(scopes), tuple(groups)
+def _requirements(declared: Iterable[tuple[GrantKind, Iterable[str], bool]]) -> tuple[Requirement, ...]:
     requirements = []
-    if scopes:
-        requirements.append(scopes_requirement(scopes, any_of=any_scope))
-    if groups:
-        requirements.append(groups_requirement(groups, any_of=any_group))
+    for kind, names, any_of in declared:
+        if isinstance(names, str):
+            raise ConfigurationError(f"{kind} must be a list, not a string")
+        if names := tuple(names):
+            requirements.append(grants_requirement(kind, names, any_of=any_of))
     return tuple(requirements)
 
 
@@ -270,7 +285,7 @@ def _claims(state: _AppState) -> Claims | None:
 
 def _checker(requirements: tuple[Requirement, ...], optional: bool) -> Callable[[], None]:
     if optional and requirements:
-        raise ConfigurationError("optional=True cannot be combined with scopes or groups")
+        raise ConfigurationError("optional=True cannot be combined with scopes, groups, roles or permissions")
 
     def check() -> None:
         state = _state(current_app)
@@ -317,6 +332,16 @@ def require_scopes(*scopes: str, any_of: bool = False) -> Callable[[View], View]
 def require_groups(*groups: str, any_of: bool = False) -> Callable[[View], View]:
     """Require all of ``groups`` (one of them with ``any_of``): 403 otherwise."""
     return _guard((groups_requirement(groups, any_of=any_of),))
+
+
+def require_roles(*roles: str, any_of: bool = False) -> Callable[[View], View]:
+    """Require all of ``roles`` (one of them with ``any_of``): 403 otherwise."""
+    return _guard((roles_requirement(roles, any_of=any_of),))
+
+
+def require_permissions(*permissions: str, any_of: bool = False) -> Callable[[View], View]:
+    """Require all of ``permissions`` (one of them with ``any_of``): 403 otherwise."""
+    return _guard((permissions_requirement(permissions, any_of=any_of),))
 
 
 def _current_claims() -> Claims | None:

@@ -1,4 +1,5 @@
-"""Route guards for Starlette endpoints: ``@require_scopes(...)`` and ``@require_groups(...)``.
+"""Route guards for Starlette endpoints: ``@require_scopes``, ``@require_groups``, ``@require_roles``
+and ``@require_permissions``.
 
 Use them below ``JWTAuthMiddleware``, on function endpoints (sync or async), ``HTTPEndpoint``
 methods and websocket endpoints. They answer like the middleware, with the challenges of its
@@ -21,9 +22,15 @@ from starlette.websockets import WebSocket
 from jwt_middleware.asgi import CHALLENGES_KEY, CLAIMS_KEY, REALM_KEY
 from jwt_middleware.challenge import error_response
 from jwt_middleware.errors import ConfigurationError, JWTMiddlewareError
-from jwt_middleware.requirements import Requirement, groups_requirement, scopes_requirement
+from jwt_middleware.requirements import (
+    Requirement,
+    groups_requirement,
+    permissions_requirement,
+    roles_requirement,
+    scopes_requirement,
+)
 
-__all__ = ["require_groups", "require_scopes"]
+__all__ = ["require_groups", "require_permissions", "require_roles", "require_scopes"]
 
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
 
@@ -89,3 +96,13 @@ def require_scopes(*scopes: str, any_of: bool = False) -> Callable[[Endpoint], E
 def require_groups(*groups: str, any_of: bool = False) -> Callable[[Endpoint], Endpoint]:
     """Guard an endpoint: the token must be in all of ``groups`` (one of them with ``any_of``)."""
     return _guard(groups_requirement(groups, any_of=any_of))
+
+
+def require_roles(*roles: str, any_of: bool = False) -> Callable[[Endpoint], Endpoint]:
+    """Guard an endpoint: the token must have all of ``roles`` (one of them with ``any_of``)."""
+    return _guard(roles_requirement(roles, any_of=any_of))
+
+
+def require_permissions(*permissions: str, any_of: bool = False) -> Callable[[Endpoint], Endpoint]:
+    """Guard an endpoint: the token must have all of ``permissions`` (one of them with ``any_of``)."""
+    return _guard(permissions_requirement(permissions, any_of=any_of))

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from jwt_middleware import Claims
+from jwt_middleware import Claims, InvalidClaimError
 from jwt_middleware.safe_json import FrozenDict, FrozenList
 from tests.core.support import NOW, Keyring, claims, token, verifier
 
@@ -129,14 +129,40 @@ def test_typed_accessors(verified: Claims) -> None:
     assert verified.not_before is None
 
 
-def test_typed_accessors_ignore_values_of_the_wrong_type() -> None:
+def test_grant_accessors_ignore_values_of_the_wrong_type() -> None:
     odd = Claims(
-        {"sub": 5, "scope": ["a b"], "scp": 3, "cognito:groups": "one", "groups": [1, "two"], "azp": "c"}
+        {"sub": "u", "scope": ["a b"], "scp": 3, "cognito:groups": "one", "groups": [1, "two"], "azp": "c"}
     )
-    assert odd.subject is None
     assert odd.scopes == frozenset({"a b"})
     assert odd.groups == frozenset({"one", "two"})
+    assert odd.roles == odd.permissions == frozenset()
     assert odd.client_id == "c"
     assert odd.expires_at is None
     assert odd.token_use is None
     assert odd.header == {}
+
+
+@pytest.mark.parametrize("value", [5, 0, True, False, None, "", [], ["u"], {}, {"id": "u"}, 1.5])
+@pytest.mark.parametrize(
+    ("claim", "accessor"),
+    [
+        ("sub", "subject"),
+        ("iss", "issuer"),
+        ("client_id", "client_id"),
+        ("azp", "client_id"),
+        ("token_use", "token_use"),
+        ("username", "username"),
+        ("cognito:username", "username"),
+        ("preferred_username", "username"),
+    ],
+)
+def test_identity_accessors_refuse_a_present_value_that_is_not_a_string(
+    claim: str, accessor: str, value: object
+) -> None:
+    """Never ``None`` or ``""`` for a present identity claim: that would merge distinct users."""
+    odd = Claims({claim: value})
+    with pytest.raises(InvalidClaimError) as caught:
+        getattr(odd, accessor)
+    assert caught.value.claim == claim
+    assert caught.value.code == "identity.invalid"
+    assert Claims({}).__getattribute__(accessor) is None

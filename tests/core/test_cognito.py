@@ -26,6 +26,7 @@ from jwt_middleware.cognito import (
     parse_user_pool_id,
 )
 from jwt_middleware.keysource import StaticKeySource
+from jwt_middleware.requirements import scopes_requirement
 from jwt_middleware.testing import SigningKey
 from tests.core.support import NOW, OMIT, Clock, Keyring, token
 
@@ -308,6 +309,22 @@ def test_groups_are_an_any_of_requirement(keyring: Keyring) -> None:
     for groups in (["users"], [], OMIT, ["Admins"], "admins ops"):
         with pytest.raises(InsufficientScopeError):
             check.verify_sync(_sign(keyring, _access(**{"cognito:groups": groups})))
+
+
+def test_scopes_come_from_scope_only_as_cognito_never_issues_scp(keyring: Keyring) -> None:
+    """A ``scp`` claim in a Cognito token grants nothing: not at the verifier, not at a route."""
+    check = _cognito(keyring, scopes=["orders/admin"])
+    smuggled = _sign(keyring, _access(scope="openid", scp=["orders/admin"]))
+    with pytest.raises(InsufficientScopeError):
+        check.verify_sync(smuggled)
+    claims_seen = _cognito(keyring).verify_sync(smuggled)
+    assert claims_seen.scopes == {"openid"}
+    with pytest.raises(InsufficientScopeError):
+        scopes_requirement(["orders/admin"]).enforce(claims_seen)
+    groups_seen = _cognito(keyring).verify_sync(
+        _sign(keyring, _access(groups=["admins"], **{"cognito:groups": OMIT}))
+    )
+    assert groups_seen.groups == frozenset()  # only cognito:groups, as before
 
 
 def test_scopes_are_an_any_of_requirement_including_resource_server_scopes(keyring: Keyring) -> None:

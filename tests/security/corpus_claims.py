@@ -16,7 +16,7 @@ from jwt_middleware import (
     MalformedTokenError,
     NotYetValidError,
 )
-from jwt_middleware.policy import ScopesCheck
+from jwt_middleware.policy import GrantCheck, ScopesCheck
 from tests.security.catalogue import Case
 from tests.security.kit import (
     AUDIENCE,
@@ -551,3 +551,69 @@ case(
     lambda k: k.raw(payload=dumps(k.payload())),
     options={"required_claims": "sub"},
 )
+
+# -- identity claims: a present sub, iss, client_id, azp, token_use or user name is a non-empty string
+
+_IDENTITY_VALUES: Final = {
+    "integer": "123",
+    "zero": "0",
+    "true": "true",
+    "false": "false",
+    "null": "null",
+    "empty-string": '""',
+    "list": f'["{MARKER}"]',
+    "empty-list": "[]",
+    "object": f'{{"id":"{MARKER}"}}',
+    "float": "1.5",
+}
+for claim in ("sub", "client_id", "azp", "token_use", "username", "cognito:username", "preferred_username"):
+    for label, literal in _IDENTITY_VALUES.items():
+        raw_claim(
+            f"identity-{claim.replace(':', '-')}-{label}",
+            f"'{claim}': {literal} (would read as no identity, shared by every such token)",
+            InvalidClaimError,
+            "RFC 7519 §4.1.2 (StringOrURI); identity claims are non-empty strings",
+            claim,
+            literal,
+        )
+for label, literal in _IDENTITY_VALUES.items():
+    raw_claim(
+        f"identity-iss-{label}",
+        f"'iss': {literal}",
+        InvalidIssuerError,
+        "RFC 7519 §4.1.1 (StringOrURI)",
+        "iss",
+        literal,
+    )
+claims_case(
+    "identity-sub-control",
+    "'sub' a non-empty string, with a username and a client",
+    None,
+    "positive control",
+    {"sub": "user-1", "azp": "web", "preferred_username": "alice"},
+)
+
+# -- roles and permissions: exact names, from the mapped claims only --------------------------------
+
+_ADMIN_ROLE: Final = {"checks": (GrantCheck("roles", frozenset({"admin"})),)}
+for label, changes, expect in (
+    ("control-list", {"roles": ["reader", "admin"]}, None),
+    ("control-string", {"roles": "admin"}, None),
+    ("space-delimited-string", {"roles": "reader admin"}, InsufficientScopeError),
+    ("superstring", {"roles": ["administrator"]}, InsufficientScopeError),
+    ("upper-case", {"roles": ["ADMIN"]}, InsufficientScopeError),
+    ("cyrillic-lookalike", {"roles": ["admin".translate(CYRILLIC)]}, InsufficientScopeError),
+    ("as-object", {"roles": {"admin": True}}, InsufficientScopeError),
+    ("nested-list", {"roles": [["admin"]]}, InsufficientScopeError),
+    ("in-scope-instead", {"scope": "admin"}, InsufficientScopeError),
+    ("in-groups-instead", {"groups": ["admin"]}, InsufficientScopeError),
+    ("unmapped-nested-path", {"realm_access": {"roles": ["admin"]}}, InsufficientScopeError),
+):
+    claims_case(
+        f"role-{label}",
+        f"role 'admin' required; claims {changes!r}",
+        expect,
+        "grants come only from the mapped claims, as exact names",
+        changes,
+        options=_ADMIN_ROLE,
+    )
