@@ -50,6 +50,9 @@ FRAMEWORK_BOUND: dict[str, frozenset[str]] = {
     # The command line's mint client talks HTTP to the dev issuer.
     "jwt_middleware.cli.issuer": frozenset({"httpx2", "httpcore"}),
     "jwt_middleware.cli.mint_endpoint": frozenset({"httpx2", "httpcore"}),
+    # Sign-in talks OAuth to the provider (Authlib's client over httpx2); its glue binds a framework.
+    "jwt_middleware.signin.core": frozenset({"httpx2", "httpcore"}),
+    "jwt_middleware.signin.starlette": frozenset({"starlette"}),
     # A pytest plugin may load pytest, and nothing else (see test_pytest_plugin_is_light).
     "jwt_middleware.testing.pytest_plugin": frozenset({"pytest", "_pytest"}),
 }
