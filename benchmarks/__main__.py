@@ -16,9 +16,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks import concurrency, memory, middleware, verify
+from benchmarks import concurrency, faults, memory, middleware, verify
 
-SECTIONS = ("verify", "middleware", "uvicorn", "concurrency", "memory")
+SECTIONS = ("verify", "middleware", "uvicorn", "concurrency", "faults", "memory")
 GOALS = {
     "full verify / floor": ("<=", 1.2),
     "PyJWT / ours": (">=", 2.0),
@@ -138,6 +138,28 @@ def _concurrency_section(report: dict[str, Any], requests: int) -> None:
     report["concurrency"] = [dataclasses.asdict(r) for r in results]
 
 
+def _faults_section(report: dict[str, Any], quick: bool) -> None:
+    scenarios: tuple[faults.Scenario, ...] = faults.SCENARIOS
+    if quick:
+        scenarios = tuple(
+            dataclasses.replace(scenario, seconds=min(scenario.seconds, 4.0)) for scenario in scenarios
+        )
+    results = faults.run(scenarios)
+    print(
+        f"\n## Provider faults under uvicorn (uvloop, httptools; {faults.CONNECTIONS} keep-alive "
+        f"connections, {faults.DISTINCT_TOKENS:,} distinct RS256 tokens, token cache off)\n"
+    )
+    columns = "requests | p50 ms | p99 ms | max ms | refused | JWKS fetches | longest loop block ms"
+    print(f"| scenario | library | {columns} |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    for r in results:
+        print(
+            f"| {r.scenario} | {r.library} | {r.requests:,} | {r.p50_ms:.1f} | {r.p99_ms:.1f} | "
+            f"{r.max_ms:.1f} | {r.refusals:,} | {r.fetches} | {r.longest_block_ms:.1f} |"
+        )
+    report["faults"] = [dataclasses.asdict(r) for r in results]
+
+
 def _memory_section(report: dict[str, Any], tokens: int) -> None:
     result = memory.run(tokens=tokens)
     print(f"\n## Memory over {tokens:,} distinct tokens (token cache: {result.cache_entries} entries)\n")
@@ -179,6 +201,8 @@ def main(argv: list[str] | None = None) -> int:
         _uvicorn_section(report, 1.0 if options.quick else 3.0)
     if "concurrency" in sections:
         _concurrency_section(report, 200 if options.quick else 1000)
+    if "faults" in sections:
+        _faults_section(report, options.quick)
     if "memory" in sections:
         _memory_section(report, 10_000 if options.quick else 100_000)
     options.json.parent.mkdir(parents=True, exist_ok=True)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -24,6 +23,7 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message
 
+from benchmarks.loopback import exchange, free_port
 from benchmarks.timing import Measurement, measure_interleaved
 from benchmarks.verify import AUDIENCE, ISSUER, cognito_sized_claims
 from jwt_middleware import JWTAuthMiddleware, JWTVerifier, WSGIJWTMiddleware
@@ -192,13 +192,6 @@ def run_in_process(rounds: int = 15) -> dict[str, Measurement]:
 # -- under uvicorn --------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def _load(port: int, request: bytes, connections: int, seconds: float, results: Any) -> None:
     """A raw keep-alive HTTP/1.1 load generator: as little client work as possible per request."""
 
@@ -207,15 +200,9 @@ def _load(port: int, request: bytes, connections: int, seconds: float, results: 
         done = 0
         try:
             while time.monotonic() < deadline:
-                writer.write(request)
-                head = await reader.readuntil(b"\r\n\r\n")
-                length = 0
-                for line in head.split(b"\r\n"):
-                    if line[:15].lower() == b"content-length:":
-                        length = int(line[15:])
-                await reader.readexactly(length)
-                if not head.startswith(b"HTTP/1.1 200"):
-                    raise RuntimeError(head.split(b"\r\n", 1)[0].decode())
+                status = await exchange(reader, writer, request)
+                if status != 200:
+                    raise RuntimeError(f"HTTP {status}")
                 done += 1
         finally:
             writer.close()
@@ -259,7 +246,7 @@ def run_uvicorn(seconds: float = 3.0, connections: int = 16, repeats: int = 3) -
     context = multiprocessing.get_context("spawn")
     servers: dict[str, tuple[int, threading.Thread, threading.Event]] = {}
     for name, app in apps.items():
-        port = _free_port()
+        port = free_port()
         ready, stop = threading.Event(), threading.Event()
         thread = threading.Thread(target=_serve, args=(app, port, ready, stop), daemon=True)
         thread.start()

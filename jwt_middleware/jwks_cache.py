@@ -62,6 +62,7 @@ from jwt_middleware.fetching import (
     default_client_factory,
     fetch_bytes,
     fetch_json,
+    prepare_default_client,
 )
 from jwt_middleware.jwk import KeySet, VerificationKey
 from jwt_middleware.jwks_state import Action, CacheSettings, Decision, JWKSState, KeyDecoder, decode_jwks
@@ -197,6 +198,8 @@ class JWKSCache:
         self._flight: _Flight | None = None
         self._user_client = http_client
         self._client_factory = client_factory or default_client_factory
+        if client_factory is None:
+            prepare_default_client()
         self._on_event = on_event
         self._clock = clock
         self._decoder = decoder

@@ -185,8 +185,8 @@ class JWKSState:
         self.last_failure_at = _NEVER
         self.next_attempt_at = _NEVER
         self.last_unknown_kid_fetch_at = _NEVER
-        #: kid -> (refreshes it missed, when it may trigger the next one)
-        self.unknown_kids: OrderedDict[str | None, tuple[int, float]] = OrderedDict()
+        #: kid -> (refreshes it missed, when it may trigger the next one, the last flight it missed)
+        self.unknown_kids: OrderedDict[str | None, tuple[int, float, int]] = OrderedDict()
         self.stale_reported = False
         #: The JWKS URL found through discovery, kept for the life of the cache.
         self.discovered_jwks_url: str | None = None
@@ -269,9 +269,15 @@ class JWKSState:
         return self._claim("unknown_kid", now)
 
     def _missed(self, kid: str | None, now: float) -> None:
-        """Record that a refresh ended without ``kid``, moving it along its retry schedule."""
-        misses = self.unknown_kids.pop(kid, (0, _NEVER))[0] + 1
-        self.unknown_kids[kid] = (misses, now + self.settings.unknown_kid_retry_delay(misses))
+        """Record that a refresh ended without ``kid``, moving it along its retry schedule.
+
+        Every request that waited for that refresh reports the miss; it counts once.
+        """
+        misses, retry_at, flight = self.unknown_kids.pop(kid, (0, _NEVER, 0))
+        if flight != self.flight:
+            misses += 1
+            retry_at = now + self.settings.unknown_kid_retry_delay(misses)
+        self.unknown_kids[kid] = (misses, retry_at, self.flight)
         while len(self.unknown_kids) > MAX_TRACKED_UNKNOWN_KIDS:
             self.unknown_kids.popitem(last=False)
 

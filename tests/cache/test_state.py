@@ -97,6 +97,18 @@ class TestUnknownKid:
         assert gaps[:6] == [1.0, 1.0, 2.0, 4.0, 8.0, 10.0]
         assert set(gaps[5:]) == {10.0}
 
+    def test_a_refresh_missed_by_many_waiting_requests_counts_once(self, keys: list[SigningKey]) -> None:
+        state = loaded(keys)
+        assert state.decide("new", ES256, 1, after_fetch=False).action is Action.FETCH
+        for _ in range(50):
+            assert state.decide("new", ES256, 1, after_fetch=False).action is Action.WAIT
+        state.fetch_succeeded(jwks(keys[0]), None, 1.1)
+        for _ in range(51):  # the fetching request and the 50 that waited for it
+            assert state.decide("new", ES256, 1.1, after_fetch=True).action is Action.REJECT
+        # One miss: retried 0.5 s after it, held to 1 s after the last unknown-kid fetch began.
+        assert state.decide("new", ES256, 1.9, after_fetch=False).action is Action.REJECT
+        assert state.decide("new", ES256, 2.0, after_fetch=False).action is Action.FETCH
+
     def test_unknown_kid_fetches_are_a_second_apart_whatever_the_kids(self, keys: list[SigningKey]) -> None:
         state = loaded(keys)
         fetches = []
