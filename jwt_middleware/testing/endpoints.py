@@ -79,7 +79,8 @@ _NO_STORE: Final = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 _PAGE_HEADERS: Final = {
     "Cache-Control": "no-store",
     "X-Frame-Options": "DENY",
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
+    # No form-action: browsers apply it to the redirect back to the client after the post.
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
 }
 
 
