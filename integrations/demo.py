@@ -2,9 +2,11 @@
 
 It starts ``LocalIssuer`` (a real OpenID provider on 127.0.0.1) and the FastAPI reference app
 under uvicorn, then sends real HTTP requests and shows what happens: no token, a valid token, a
-missing scope, an expired token, and a key rotation handled with exactly one JWKS fetch. Every
-answer is checked, so the demo doubles as a smoke test (exit status 1 if anything is off). Then
-it keeps serving and prints curl lines to try, until Ctrl-C; ``--once`` exits instead.
+missing scope, an expired token, and a key rotation handled with exactly one JWKS fetch. Then a
+browser sign-in: the sign-in reference site (``SignIn``) sends a browser to the issuer's sign-in
+page and back, with the session in cookies. Every answer is checked, so the demo doubles as a
+smoke test (exit status 1 if anything is off). Then it keeps serving and prints a URL to open in
+a browser and curl lines to try, until Ctrl-C; ``--once`` exits instead.
 """
 
 from __future__ import annotations
@@ -21,11 +23,15 @@ from contextlib import contextmanager
 import httpx2
 import uvicorn
 
+from integrations import signin_app
 from integrations.fastapi_app import create_app
 from jwt_middleware import JWTVerifier
+from jwt_middleware.signin import SignIn
 from jwt_middleware.testing import LocalIssuer
 
 AUDIENCE = "orders-api"
+#: Who may sign in at the local issuer's page, and what their tokens say.
+USERS = {"alice": {"email": "alice@example.com"}, "bob": {"email": "bob@example.com"}}
 
 
 class Console:
@@ -142,18 +148,48 @@ def _tour(console: Console, http: httpx2.Client, issuer: LocalIssuer) -> bool:
     return ok and rotation_ok
 
 
+def _browser_sign_in(console: Console, site_url: str) -> bool:
+    """What a browser does: the site sends it to the issuer's page; it signs in as alice."""
+    console.title("6. A browser signs in (authorization code + PKCE, session in cookies)")
+    with httpx2.Client(follow_redirects=True, timeout=10, headers={"Accept": "text/html"}) as browser:
+        page = browser.get(site_url + "/")
+        console.line(console.dim(f"GET {site_url}/  ->  {page.url.copy_with(query=None)}"))
+        shown = page.status_code == 200 and 'name="username"' in page.text
+        (console.good if shown else console.bad)("the site sent the browser to the issuer's sign-in page")
+        form = dict(page.url.params.multi_items())  # the authorization request, carried by the page
+        signed_in = browser.post(str(page.url.copy_with(query=None)), data={**form, "username": "alice"})
+        ok = signed_in.status_code == 200 and '<span id="user">alice</span>' in signed_in.text
+        cookies = ", ".join(sorted(browser.cookies.keys()))
+        (console.good if ok else console.bad)(
+            f"signed in as alice, back at {signed_in.url}; cookies: {cookies}"
+        )
+        return shown and ok
+
+
 def _run(options: argparse.Namespace, console: Console) -> int:
-    with LocalIssuer(audience=AUDIENCE) as issuer:
+    with LocalIssuer(audience=AUDIENCE, users=USERS) as issuer:
         verifier = JWTVerifier(issuer=issuer.issuer, audience=AUDIENCE)  # keys through OIDC discovery
         console.title("jwt_middleware demo")
         listener = _listen(options.port if options.port is not None else 0 if options.once else 8000, console)
         console.line(
             f"identity provider  {issuer.issuer}  (discovery, JWKS; a local stand-in for Cognito, Auth0...)"
         )
-        with _serving(create_app(verifier), listener) as base_url:
+        signin = SignIn(
+            issuer=issuer.issuer,
+            client_id=issuer.default_client_id,
+            verifier=JWTVerifier(issuer=issuer.issuer, audience=AUDIENCE),
+            secure_cookies=False,  # plain http on loopback; production keeps the default
+        )
+        site_listener = _listen(0, console)
+        with (
+            _serving(create_app(verifier, swagger_client_id=issuer.default_client_id), listener) as base_url,
+            _serving(signin_app.create_app(signin), site_listener) as site_url,
+        ):
             console.line(f"orders API         {base_url}  (FastAPI + JWTBearer, under uvicorn)")
+            console.line(f"orders site        {site_url}  (Starlette + SignIn, browser sign-in)")
             with httpx2.Client(base_url=base_url, timeout=10) as http:
                 ok = _tour(console, http, issuer)
+            ok = _browser_sign_in(console, site_url) and ok
             console.title(
                 "Result: every answer as expected" if ok else "Result: something was NOT as expected"
             )
@@ -164,7 +200,8 @@ def _run(options: argparse.Namespace, console: Console) -> int:
             console.line(f"curl -i {base_url}/orders")
             console.line(f"curl -i -H 'Authorization: Bearer {token}' {base_url}/orders")
             console.line(f"curl -i -H 'Authorization: Bearer {token}' {base_url}/me")
-            console.line(f"Swagger UI with the Authorize button: {base_url}/docs")
+            console.line(f"Sign in with a browser: open {site_url}/ and sign in as alice or bob")
+            console.line(f"Swagger UI with the Authorize button (code + PKCE): {base_url}/docs")
             sys.stdout.flush()
             while True:
                 time.sleep(3600)

@@ -37,6 +37,8 @@ def test_demo_once_shows_every_case_and_exits_zero() -> None:
     assert 'error="insufficient_scope"' in output
     assert "The token has expired" in output
     assert "JWKS fetched 1 time(s) for the rotation" in output
+    assert "✔ the site sent the browser to the issuer's sign-in page" in output
+    assert "✔ signed in as alice" in output
     assert "Result: every answer as expected" in output
     assert "✘" not in output
 
@@ -80,6 +82,11 @@ def test_demo_keeps_serving_with_working_curl_lines_until_interrupted() -> None:
         response = httpx2.get(f"{base_url}/orders", headers={"Authorization": f"Bearer {token}"})
         assert response.status_code == 200
         assert response.json()["owner"] == "you"
+        site = re.search(r"Sign in with a browser: open (http://127\.0\.0\.1:\d+)/ ", text)
+        assert site, text
+        page = httpx2.get(site.group(1) + "/", headers={"Accept": "text/html"}, follow_redirects=True)
+        assert page.status_code == 200
+        assert 'name="username"' in page.text  # the issuer's sign-in page, reached from the printed URL
         demo.send_signal(signal.SIGINT)
         code, out, err = _finish(demo)
         assert code == 0

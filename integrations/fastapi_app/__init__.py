@@ -27,11 +27,21 @@ ORDERS: dict[str, dict[str, Any]] = {
 }
 
 
-def create_app(verifier: JWTVerifier) -> FastAPI:
-    """The orders API, trusting tokens that ``verifier`` accepts."""
+def create_app(verifier: JWTVerifier, *, swagger_client_id: str | None = None) -> FastAPI:
+    """The orders API, trusting tokens that ``verifier`` accepts.
+
+    ``swagger_client_id`` lets Swagger UI's Authorize button sign in with the authorization code
+    flow and PKCE as that public client (the provider's discovery document must list its
+    endpoints and allow CORS, as the local issuer's does).
+    """
     auth = JWTBearer(verifier, description="A JWT access token from the orders identity provider")
     maybe_auth = auth.optional()
-    app = FastAPI(title="Orders API", lifespan=auth.lifespan)
+    init_oauth = (
+        {"clientId": swagger_client_id, "usePkceWithAuthorizationCodeGrant": True, "scopes": "openid"}
+        if swagger_client_id is not None
+        else None
+    )
+    app = FastAPI(title="Orders API", lifespan=auth.lifespan, swagger_ui_init_oauth=init_oauth)
 
     @app.get("/public")
     async def public() -> dict[str, str]:
