@@ -16,9 +16,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks import concurrency, faults, memory, middleware, verify
+from benchmarks import concurrency, faults, memory, middleware, served, verify
 
-SECTIONS = ("verify", "middleware", "uvicorn", "concurrency", "faults", "memory")
+SECTIONS = ("verify", "middleware", "uvicorn", "uvicorn-cost", "concurrency", "faults", "memory")
 GOALS = {
     "full verify / floor": ("<=", 1.2),
     "PyJWT / ours": (">=", 2.0),
@@ -28,6 +28,7 @@ GOALS = {
     "WSGI cache hit / bare": ("<=", 1.15),
     "ASGI cache off: added cost / verify": ("<=", 1.0),
     "WSGI cache off: added cost / verify": ("<=", 1.0),
+    "uvicorn cache off: added cost / floor middleware's": ("<=", 1.15),
 }
 
 
@@ -127,6 +128,20 @@ def _uvicorn_section(report: dict[str, Any], seconds: float) -> None:
     report["uvicorn"] = {"requests_per_second": results}
 
 
+def _uvicorn_cost_section(report: dict[str, Any], seconds: float) -> None:
+    cpu = middleware.run_uvicorn_added_cost(seconds=seconds)
+    bare = cpu[served.BARE]
+    print("\n## Added cost under uvicorn (uvloop, httptools; server CPU µs per request, pinned cores)\n")
+    print("| server | CPU µs / request | added µs |")
+    print("|---|---:|---:|")
+    for name, value in cpu.items():
+        print(f"| {name} | {value:.1f} | {value - bare:.1f} |")
+    goal = "uvicorn cache off: added cost / floor middleware's"
+    ratio = (cpu["jwt_middleware"] - bare) / (cpu[served.MINIMAL] - bare)
+    print(f"\n- {goal} = {ratio:.2f}, {_goal(goal, ratio)}")
+    report["uvicorn_cost"] = {"cpu_us_per_request": cpu, "ratio": ratio}
+
+
 def _concurrency_section(report: dict[str, Any], requests: int) -> None:
     results = concurrency.run(requests=requests)
     delay_ms = concurrency.NETWORK_DELAY * 1000
@@ -199,6 +214,8 @@ def main(argv: list[str] | None = None) -> int:
         _middleware_section(report, rounds)
     if "uvicorn" in sections:
         _uvicorn_section(report, 1.0 if options.quick else 3.0)
+    if "uvicorn-cost" in sections:
+        _uvicorn_cost_section(report, 2.0 if options.quick else 4.0)
     if "concurrency" in sections:
         _concurrency_section(report, 200 if options.quick else 1000)
     if "faults" in sections:

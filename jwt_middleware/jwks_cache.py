@@ -429,6 +429,9 @@ class JWKSCache:
 
     async def get_key(self, kid: str | None, algorithm: Algorithm) -> VerificationKey:
         """The key for a token, fetching only when the state machine says so."""
+        key = self._state.fresh_key(kid, algorithm, self._clock())
+        if key is not None:
+            return key
         decision, flight = self._decide(kid, algorithm, False)
         key = self._served(decision, flight)
         if key is not None:
@@ -472,6 +475,9 @@ class JWKSCache:
     def get_key_sync(self, kid: str | None, algorithm: Algorithm) -> VerificationKey:
         """``get_key`` for threads. When it would have to wait and an event loop runs on this
         thread, it raises ``BlockingCallError`` (the fetch it needed is started all the same)."""
+        key = self._state.fresh_key(kid, algorithm, self._clock())
+        if key is not None:
+            return key
         decision, flight = self._decide(kid, algorithm, False)
         key = self._served(decision, flight)
         if key is not None:

@@ -207,6 +207,19 @@ class JWKSState:
             return age
         return None
 
+    def fresh_key(self, kid: str | None, algorithm: Algorithm, now: float) -> VerificationKey | None:
+        """The key for ``kid`` while the set is fresh and no refresh is due, else ``None``.
+
+        The steady state of every request, decided without the shell's lock because it changes
+        nothing. Racing a refresh, it may answer from the set being replaced, as if the request had
+        come a moment earlier: keys the new set drops are marked retired before the swap, and the
+        verifier refuses retired keys. When it answers ``None``, ``decide`` (under the lock) does.
+        """
+        keys = self.keys
+        if keys is None or now >= self.refresh_at:
+            return None
+        return keys.lookup(kid, algorithm)
+
     def decide(self, kid: str | None, algorithm: Algorithm, now: float, *, after_fetch: bool) -> Decision:
         """What the caller should do for a token naming ``kid`` and ``algorithm``.
 

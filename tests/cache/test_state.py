@@ -181,6 +181,18 @@ class TestUnknownKid:
 
 
 class TestFreshness:
+    def test_a_fresh_known_key_is_answered_without_a_decision(self, keys: list[SigningKey]) -> None:
+        state = loaded(keys, max_age=100)
+        assert JWKSState(SETTINGS).fresh_key("k0", ES256, 0) is None  # cold
+        key = state.fresh_key("k0", ES256, 79.9)
+        assert key is not None
+        assert key.kid == "k0"
+        assert state.fresh_key("new", ES256, 1) is None  # unknown: decide() handles it
+        assert state.fresh_key("k0", ES256, 80) is None  # refresh due: decide() starts it
+        assert not state.fetching
+        with pytest.raises(UnsupportedAlgorithmError):
+            state.fresh_key("k0", ALGORITHMS["RS256"], 1)
+
     def test_ttl_follows_max_age_within_bounds(self) -> None:
         assert SETTINGS.ttl_for(None) == 100
         assert SETTINGS.ttl_for(50) == 50
