@@ -102,6 +102,7 @@ def authenticator_from(
     authenticator: Authenticator | None = None,
     verifier_for: VerifierChoice | None = None,
     per_request: bool = False,
+    bearer: Callable[[JWTVerifier], Authenticator] | None = None,
     query_parameter: str | None = None,
     cookie: str | None = None,
     header: str | None = None,
@@ -111,7 +112,9 @@ def authenticator_from(
 
     Exactly one of ``verifier``, ``verifier_for`` (when ``owner`` has it: ``per_request``) and
     ``authenticator``; the first two mean a ``BearerAuthenticator`` reading the token from the
-    given locations, which an ``authenticator`` configures itself.
+    given locations, which an ``authenticator`` configures itself. ``bearer`` replaces
+    ``BearerAuthenticator`` for ``verifier`` where an adapter reads tokens its own way (an API
+    Gateway authorizer reads the identity source).
     """
     given = [
         name
@@ -139,6 +142,8 @@ def authenticator_from(
         return authenticator
     if verifier is not None and not isinstance(verifier, JWTVerifier):
         raise ConfigurationError(f"{owner}: verifier must be a JWTVerifier")
+    if bearer is not None and verifier is not None:
+        return bearer(verifier)
     if verifier_for is not None and not callable(verifier_for):
         raise ConfigurationError(f"{owner}: verifier_for must be a function choosing a JWTVerifier")
     chosen: JWTVerifier | VerifierChoice = verifier if verifier is not None else verifier_for  # type: ignore[assignment]

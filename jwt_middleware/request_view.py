@@ -140,7 +140,11 @@ class ASGIRequestView(RequestView):
         """Starlette's ``request.url`` for this scope, so the two can never disagree."""
         from starlette.datastructures import URL
 
-        return str(URL(scope=self._scope))  # type: ignore[arg-type]  # any mapping is read the same
+        scope = self._scope
+        if isinstance(scope.get("query_string"), str):
+            # Django's AsyncClient builds scopes with a text query string; servers send bytes.
+            scope = {**scope, "query_string": self.query_string.encode("latin-1")}
+        return str(URL(scope=scope))  # type: ignore[arg-type]  # any mapping is read the same
 
     @property
     def path(self) -> str:
@@ -149,8 +153,8 @@ class ASGIRequestView(RequestView):
 
     @property
     def query_string(self) -> str:
-        query: bytes = self._scope.get("query_string", b"")
-        return query.decode("latin-1")
+        query = self._scope.get("query_string", b"")
+        return query.decode("latin-1") if isinstance(query, bytes) else str(query)
 
     @property
     def raw(self) -> Mapping[str, Any]:

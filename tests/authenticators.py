@@ -59,3 +59,7 @@ class ChallengingApiKeys(ApiKeys):
 
 def api_key(key: str = GOOD_KEY) -> dict[str, str]:
     return {"X-API-Key": key}
+
+
+#: For settings that name an authenticator by dotted path (Django's ``AUTHENTICATOR``).
+SHARED_API_KEYS = ApiKeys()

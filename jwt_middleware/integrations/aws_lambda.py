@@ -17,11 +17,14 @@ It reads the event shapes AWS documents for Lambda authorizers:
 * REST API ``TOKEN`` authorizers: ``authorizationToken`` and ``methodArn``. Answers an IAM policy.
 
 The token is the identity source value, alone or after ``Bearer`` (what the JWT authorizer itself
-accepts). Every failure of the request (no token, a bad token, a missing scope, a malformed event)
-and every bug of the handler is a deny, logged with the error's type and the route, never the
-token. A deny is an explicit policy: REST APIs answer it with 403.
+accepts): ``IdentitySourceAuthenticator``, which is what ``verifier=`` means. ``authenticator=``
+takes any ``Authenticator`` instead; it reads the event through ``LambdaRequestView`` (headers,
+method, path, query and cookies of the request the gateway is authorizing). Every failure of the
+request (no token, a bad token, a missing scope, a malformed event) and every bug of the handler
+is a deny, logged with the error's type and the route, never the token. A deny is an explicit
+policy: REST APIs answer it with 403.
 
-Server-side failures are the one exception: when the verifier raises a
+Server-side failures are the one exception: when the authenticator raises a
 ``TemporarilyUnavailableError`` (no signing keys, a ``checks=`` rule or ``custom_check`` that
 crashed), the handler re-raises it. A deny would tell the client its token is bad, and the gateway
 caches decisions for the authorizer's TTL, locking good tokens out long after the outage. An
@@ -46,7 +49,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final
+from urllib.parse import urlencode
 
+from jwt_middleware.authenticator import Authenticator, BearerAuthenticator, authenticator_from
 from jwt_middleware.aws.apigateway import identity_source_token
 from jwt_middleware.aws.gateway_claims import render_claim
 from jwt_middleware.claim_mapping import GrantKind
@@ -59,10 +64,19 @@ from jwt_middleware.errors import (
     MissingTokenError,
     TemporarilyUnavailableError,
 )
+from jwt_middleware.request_view import RequestView
 from jwt_middleware.requirements import Requirement, grants_requirement
 from jwt_middleware.verifier import JWTVerifier
 
-__all__ = ["ContextBuilder", "LambdaHandler", "RouteEntry", "default_context", "lambda_authorizer"]
+__all__ = [
+    "ContextBuilder",
+    "IdentitySourceAuthenticator",
+    "LambdaHandler",
+    "LambdaRequestView",
+    "RouteEntry",
+    "default_context",
+    "lambda_authorizer",
+]
 
 logger = logging.getLogger("jwt_middleware")
 
@@ -149,44 +163,167 @@ def _requirements(routes: Mapping[str, RouteEntry]) -> dict[str, tuple[Requireme
     return table
 
 
-def _authorization(event: Mapping[str, Any]) -> str | None:
-    """The ``Authorization`` header, whatever the letter case of its name; several are refused.
+def _arn_parts(arn: object) -> tuple[str, str, str, str] | None:
+    """``arn:...:{api}/{stage}/{METHOD}/{path}`` as its prefix, stage, method and path."""
+    parts = arn.split("/", 3) if isinstance(arn, str) else []
+    if len(parts) < 3:
+        return None
+    return parts[0], parts[1], parts[2], parts[3] if len(parts) > 3 else ""
 
-    REST events keep only the last of repeated headers in ``headers``; ``multiValueHeaders`` shows
-    them all, as RFC 6750 requires a request with several credentials to be refused.
+
+def _mapping(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+class LambdaRequestView(RequestView):
+    """The ``RequestView`` of an API Gateway authorizer event: the request being authorized.
+
+    HTTP API events (payload 2.0 and 1.0) and REST API ``REQUEST`` events carry the request's
+    headers (names case-insensitive; REST's ``multiValueHeaders`` keep repeated ones apart),
+    method, path and query; 2.0 events carry cookies apart from the headers, and ``cookie``
+    reads them. ``url`` is ``https://`` (API Gateway serves nothing else), the ``Host`` header
+    (else ``requestContext.domainName``) and the path as received (stage included). A REST
+    ``TOKEN`` event carries only the token and the method ARN: method and path come from the ARN
+    and the URL is the API's default ``execute-api`` endpoint; it has no headers. ``raw`` is the
+    event.
     """
-    found: list[Any] = []
-    for field, several in (("headers", False), ("multiValueHeaders", True)):
-        headers = event.get(field)
-        if not isinstance(headers, Mapping):
-            continue
-        values = [
-            value for key, value in headers.items() if isinstance(key, str) and key.lower() == "authorization"
+
+    __slots__ = ("_event",)
+
+    def __init__(self, event: Mapping[str, Any]) -> None:
+        super().__init__()
+        self._event = event
+
+    @property
+    def _is_v2(self) -> bool:
+        return self._event.get("version") == "2.0"
+
+    @property
+    def _arn(self) -> tuple[str, str, str, str] | None:
+        return _arn_parts(self._event.get("methodArn"))
+
+    @property
+    def method(self) -> str:
+        event = self._event
+        if self._is_v2:
+            method = _mapping(_mapping(event.get("requestContext")).get("http")).get("method")
+        elif event.get("type") == "TOKEN":
+            arn = self._arn
+            method = arn[2] if arn is not None else None
+        else:
+            method = event.get("httpMethod")
+        return method.upper() if isinstance(method, str) else "GET"
+
+    @property
+    def path(self) -> str:
+        event = self._event
+        if event.get("type") == "TOKEN":
+            arn = self._arn
+            return "/" + arn[3] if arn is not None else "/"
+        path = event.get("rawPath") if self._is_v2 else event.get("path")
+        return path if isinstance(path, str) and path else "/"
+
+    @property
+    def query_string(self) -> str:
+        event = self._event
+        if self._is_v2:
+            query = event.get("rawQueryString")
+            return query if isinstance(query, str) else ""
+        several = event.get("multiValueQueryStringParameters")
+        if isinstance(several, Mapping) and several:
+            return urlencode(
+                [
+                    (name, value)
+                    for name, values in several.items()
+                    if isinstance(values, list)
+                    for value in values
+                ]
+            )
+        single = event.get("queryStringParameters")
+        return urlencode(list(single.items())) if isinstance(single, Mapping) else ""
+
+    @property
+    def url(self) -> str:
+        event = self._event
+        if event.get("type") == "TOKEN":
+            arn = self._arn
+            if arn is None:
+                return ""
+            _, partition, _, region, _, api = (arn[0].split(":") + [""] * 6)[:6]
+            domain = "amazonaws.com.cn" if partition == "aws-cn" else "amazonaws.com"
+            return f"https://{api}.execute-api.{region}.{domain}/{arn[1]}/{arn[3]}"
+        host = next(iter(self.header("host")), None) or _mapping(event.get("requestContext")).get(
+            "domainName"
+        )
+        path = self.path if self._is_v2 else _mapping(event.get("requestContext")).get("path") or self.path
+        query = self.query_string
+        return f"https://{host or ''}{path}" + (f"?{query}" if query else "")
+
+    @property
+    def raw(self) -> Mapping[str, Any]:
+        return self._event
+
+    def header(self, name: str) -> list[str]:
+        wanted = name.lower()
+        event = self._event
+        if wanted == "cookie" and self._is_v2 and isinstance(event.get("cookies"), list):
+            # Payload 2.0 moves the Cookie headers into a list of "name=value" strings.
+            return ["; ".join(item for item in event["cookies"] if isinstance(item, str))]
+        several = event.get("multiValueHeaders")
+        if isinstance(several, Mapping):
+            values = [
+                item
+                for key, value in several.items()
+                if isinstance(key, str) and key.lower() == wanted and isinstance(value, list)
+                for item in value
+                if isinstance(item, str)
+            ]
+            if values:
+                return values
+        headers = _mapping(event.get("headers"))
+        return [
+            value
+            for key, value in headers.items()
+            if isinstance(key, str) and key.lower() == wanted and isinstance(value, str)
         ]
-        if several:
-            values = [item for value in values if isinstance(value, list) for item in value]
-            if len(values) > 1:
-                raise InvalidRequestError("The request has more than one Authorization header")
-        elif values:
-            found = values
-    if len(found) > 1:
-        raise InvalidRequestError("The request has more than one Authorization header")
-    return found[0] if found and isinstance(found[0], str) else None
 
 
-def _token(event: Mapping[str, Any]) -> str:
-    if event.get("type") == "TOKEN":
-        value = event.get("authorizationToken")
-    elif event.get("version") == "2.0":
-        sources = event.get("identitySource")
-        value = sources[0] if isinstance(sources, list) and len(sources) == 1 else _authorization(event)
-    else:
-        value = _authorization(event)
-        if value is None:
+class IdentitySourceAuthenticator(BearerAuthenticator):
+    """A ``BearerAuthenticator`` reading the token where API Gateway's authorizers find it.
+
+    The identity source value, alone or after ``Bearer`` (what the JWT authorizer accepts): a
+    ``TOKEN`` event's ``authorizationToken``, a 2.0 event's single identity source, else the
+    ``Authorization`` header (several are a 400, as RFC 6750 requires).
+    """
+
+    def __init__(self, verifier: JWTVerifier) -> None:
+        super().__init__(verifier)
+
+    def token(self, request: RequestView) -> str | None:
+        event = request.raw
+        if not isinstance(event, Mapping):
+            return None
+        value: object
+        if event.get("type") == "TOKEN":
             value = event.get("authorizationToken")
-    if not isinstance(value, str) or not value:
-        raise MissingTokenError()
-    return identity_source_token(value)
+        elif event.get("version") == "2.0":
+            sources = event.get("identitySource")
+            value = sources[0] if isinstance(sources, list) and len(sources) == 1 else _authorization(request)
+        else:
+            value = _authorization(request)
+            if value is None:
+                value = event.get("authorizationToken")
+        if not isinstance(value, str) or not value:
+            return None
+        return identity_source_token(value)
+
+
+def _authorization(request: RequestView) -> str | None:
+    """The ``Authorization`` header, whatever the letter case of its name; several are refused."""
+    values = request.header("authorization")
+    if len(values) > 1:
+        raise InvalidRequestError("The request has more than one Authorization header")
+    return values[0] if values else None
 
 
 def _route_key(event: Mapping[str, Any]) -> str:
@@ -195,9 +332,8 @@ def _route_key(event: Mapping[str, Any]) -> str:
         return route if isinstance(route, str) else ""
     if event.get("type") == "TOKEN":
         # arn:aws:execute-api:{region}:{account}:{api}/{stage}/{METHOD}/{path...}
-        arn = event.get("methodArn")
-        parts = arn.split("/", 3) if isinstance(arn, str) else []
-        return f"{parts[2]} /{parts[3] if len(parts) > 3 else ''}" if len(parts) >= 3 else ""
+        arn = _arn_parts(event.get("methodArn"))
+        return f"{arn[2]} /{arn[3]}" if arn is not None else ""
     method, resource = event.get("httpMethod"), event.get("resource")
     return f"{method} {resource}" if isinstance(method, str) and isinstance(resource, str) else ""
 
@@ -217,7 +353,7 @@ class _Authorizer:
 
     def __init__(
         self,
-        verifier: JWTVerifier,
+        authenticator: Authenticator,
         routes: Mapping[str, RouteEntry] | None,
         simple_responses: bool,
         allow_all_methods: bool,
@@ -227,7 +363,9 @@ class _Authorizer:
             raise ConfigurationError(
                 "allow_all_methods would let a cached allow for one route open routes needing other scopes"
             )
-        self.verifier = verifier
+        self.authenticator = authenticator
+        #: The verifier behind ``verifier=`` (``None`` for another authenticator).
+        self.verifier = authenticator.verifier if isinstance(authenticator, BearerAuthenticator) else None
         self.routes = _requirements(routes) if routes is not None else None
         self.simple_responses = simple_responses
         self.allow_all_methods = allow_all_methods
@@ -242,8 +380,9 @@ class _Authorizer:
         raise InsufficientScopeError("The route is not open to tokens")
 
     def authorize(self, event: Mapping[str, Any]) -> Claims:
-        token = _token(event)
-        claims = self.verifier.verify_sync(token)
+        claims = self.authenticator.authenticate_sync(LambdaRequestView(event))
+        if claims is None:
+            raise MissingTokenError()
         if self.routes is not None:
             for requirement in self._requirements_for(_route_key(event)):
                 requirement.enforce(claims)
@@ -302,14 +441,18 @@ class _Authorizer:
 
 
 def lambda_authorizer(
-    verifier: JWTVerifier,
+    verifier: JWTVerifier | None = None,
     *,
+    authenticator: Authenticator | None = None,
     routes: Mapping[str, RouteEntry] | None = None,
     simple_responses: bool = True,
     allow_all_methods: bool = False,
     context: ContextBuilder = default_context,
 ) -> LambdaHandler:
     """A Lambda authorizer handler that verifies with ``verifier`` (see the module docstring).
+
+    ``authenticator`` replaces ``verifier`` (exactly one of them) with any ``Authenticator``,
+    given each event as a ``LambdaRequestView``; returning ``None`` (no credentials) denies.
 
     ``routes`` maps route keys to the scopes they accept (any one), or to a dict of scopes, roles,
     permissions and groups (see the module docstring); ``None`` accepts any valid token on every
@@ -320,4 +463,10 @@ def lambda_authorizer(
     for every method, which holds only when every method accepts the same tokens. ``context(claims)``
     chooses what the integration receives (default: ``default_context``).
     """
-    return _Authorizer(verifier, routes, simple_responses, allow_all_methods, context)
+    chosen = authenticator_from(
+        "lambda_authorizer",
+        verifier=verifier,
+        authenticator=authenticator,
+        bearer=IdentitySourceAuthenticator,
+    )
+    return _Authorizer(chosen, routes, simple_responses, allow_all_methods, context)

@@ -12,10 +12,12 @@ Configuration is one setting, validated when the middleware loads::
     }
 
 ``COGNITO`` (keyword arguments for ``JWTVerifier.cognito``) or ``VERIFIER`` (a dotted path to a
-``JWTVerifier`` or a zero-argument factory) replace ``ISSUER``. The verifier is built once per
-process and shared by the middleware, the decorators and the DRF authentication class, so one
-JWKS cache serves every request and every thread; it is rebuilt only when the setting changes
-(``override_settings`` in tests).
+``JWTVerifier`` or a zero-argument factory) replace ``ISSUER``; ``AUTHENTICATOR`` (a dotted path
+to an ``Authenticator``, or to a zero-argument factory returning one, or the factory itself)
+replaces all three with any way of authenticating (see ``jwt_middleware.authenticator``). The
+verifier (or authenticator) is built once per process and shared by the middleware, the
+decorators and the DRF authentication class, so one JWKS cache serves every request and every
+thread; it is rebuilt only when the setting changes (``override_settings`` in tests).
 
 The middleware is sync and async capable (Django's ``sync_capable``/``async_capable`` flags): under
 ASGI it awaits ``verifier.verify`` on the event loop, under WSGI it calls ``verify_sync``, so no
@@ -44,11 +46,13 @@ from django.core.signals import setting_changed
 from django.http import HttpRequest, HttpResponse
 from django.utils.module_loading import import_string
 
-from jwt_middleware.challenge import error_response
+from jwt_middleware.authenticator import Authenticator, BearerAuthenticator, challenges_of
+from jwt_middleware.challenge import ChallengeBuilder, error_response
 from jwt_middleware.claim_mapping import GrantKind
 from jwt_middleware.claims import Claims
 from jwt_middleware.errors import ConfigurationError, InvalidClaimError, JWTMiddlewareError, MissingTokenError
-from jwt_middleware.request_auth import SKIP, RequestPolicy, Skip, environ_headers
+from jwt_middleware.request_auth import RequestPolicy
+from jwt_middleware.request_view import ASGIRequestView, WSGIRequestView
 from jwt_middleware.requirements import (
     Requirement,
     grants_requirement,
@@ -61,6 +65,7 @@ from jwt_middleware.verifier import JWTVerifier
 
 __all__ = [
     "SETTING",
+    "DjangoRequestView",
     "JWTAuthenticationMiddleware",
     "JWTRequiredMixin",
     "JWTSettings",
@@ -69,6 +74,7 @@ __all__ = [
     "aresolve_user",
     "authenticate",
     "error_http_response",
+    "get_authenticator",
     "get_verifier",
     "jwt_required",
     "jwt_settings",
@@ -85,7 +91,7 @@ SETTING: Final = "JWT_MIDDLEWARE"
 View = TypeVar("View", bound=Callable[..., Any])
 ErrorHandler = Callable[[HttpRequest, JWTMiddlewareError], HttpResponse]
 
-_VERIFIER_SOURCES: Final = ("ISSUER", "COGNITO", "VERIFIER")
+_VERIFIER_SOURCES: Final = ("ISSUER", "COGNITO", "VERIFIER", "AUTHENTICATOR")
 # Settings that shape a verifier the middleware builds, mapped to JWTVerifier keywords.
 _VERIFIER_KEYWORDS: Final = {"JWKS_URL": "jwks_url", "ALGORITHMS": "algorithms", "LEEWAY": "leeway"}
 _KNOWN_OPTIONS: Final = frozenset(
@@ -275,7 +281,7 @@ def _check_names(options: Mapping[str, Any]) -> None:
     sources = [name for name in _VERIFIER_SOURCES if options.get(name) is not None]
     if len(sources) != 1:
         found = f" (got {', '.join(sources)})" if sources else ""
-        raise _improperly(f"give exactly one of ISSUER, COGNITO or VERIFIER{found}")
+        raise _improperly(f"give exactly one of ISSUER, COGNITO, VERIFIER or AUTHENTICATOR{found}")
 
 
 def _verifier_keywords(options: Mapping[str, Any]) -> dict[str, Any]:
@@ -293,6 +299,27 @@ def _verifier_keywords(options: Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(keywords.get("algorithms"), str):
         raise _improperly("ALGORITHMS must be a list, such as ['RS256']")
     return keywords
+
+
+def _build_authenticator(options: Mapping[str, Any]) -> Authenticator:
+    """``AUTHENTICATOR``: an ``Authenticator``, or a zero-argument callable (a class) returning one."""
+    given = [
+        name
+        for name in (*_VERIFIER_KEYWORDS, "AUDIENCE", "VERIFIER_OPTIONS", "QUERY_PARAMETER", "COOKIE")
+        if name in options
+    ]
+    if given:
+        raise _improperly(f"configure {', '.join(given)} on the AUTHENTICATOR itself, not here")
+    target = _callable_setting(options, "AUTHENTICATOR")
+    # A class has the protocol's methods too: only an instance is an authenticator as it is.
+    if not isinstance(target, Authenticator) or isinstance(target, type):
+        target = target() if callable(target) else None
+    if not isinstance(target, Authenticator):
+        raise _improperly(
+            "AUTHENTICATOR must name an Authenticator (authenticate and authenticate_sync) "
+            "or a function returning one"
+        )
+    return target
 
 
 def _build_verifier(options: Mapping[str, Any]) -> tuple[JWTVerifier, bool]:
@@ -337,10 +364,11 @@ def _check_user_lookup(field: str | None) -> None:
 
 @dataclass(frozen=True, slots=True)
 class JWTSettings:
-    """``settings.JWT_MIDDLEWARE``, validated, with the verifier built from it."""
+    """``settings.JWT_MIDDLEWARE``, validated, with the authenticator (and verifier) built from it."""
 
-    verifier: JWTVerifier
-    #: The middleware's policy: exclusions, optional mode, token locations.
+    #: The verifier of a bearer authenticator; ``None`` with an ``AUTHENTICATOR`` of another kind.
+    verifier: JWTVerifier | None
+    #: The middleware's policy: exclusions and optional mode.
     policy: RequestPolicy
     #: The decorators' and DRF's policy: no exclusions, anonymous allowed (they enforce).
     view_policy: RequestPolicy
@@ -349,6 +377,8 @@ class JWTSettings:
     create_users: bool
     error_handler: ErrorHandler | None
     owns_verifier: bool
+    #: Who a request comes from: a ``BearerAuthenticator`` over the verifier, or ``AUTHENTICATOR``.
+    authenticator: Authenticator
 
     @classmethod
     def from_settings(cls) -> JWTSettings:
@@ -375,17 +405,24 @@ class JWTSettings:
                 exclude_paths=_string_list(options, "EXCLUDE_PATHS"),
                 exclude_prefixes=_string_list(options, "EXCLUDE_PREFIXES"),
                 optional=_flag(options, "OPTIONAL", False),
-                query_parameter=query_parameter,
-                cookie=cookie,
             )
-            view_policy = RequestPolicy(
-                realm=realm, optional=True, query_parameter=query_parameter, cookie=cookie
-            )
+            view_policy = RequestPolicy(realm=realm, optional=True)
         except ConfigurationError as exc:
             raise _improperly(str(exc)) from None
         _check_user_lookup(user_lookup)
-        verifier, owned = _build_verifier(options)
+        authenticator: Authenticator
+        if options.get("AUTHENTICATOR") is not None:
+            authenticator = _build_authenticator(options)
+            verifier = authenticator.verifier if isinstance(authenticator, BearerAuthenticator) else None
+            owned = False
+        else:
+            verifier, owned = _build_verifier(options)
+            try:
+                authenticator = BearerAuthenticator(verifier, query_parameter=query_parameter, cookie=cookie)
+            except ConfigurationError as exc:
+                raise _improperly(str(exc)) from None
         return cls(
+            authenticator=authenticator,
             verifier=verifier,
             policy=policy,
             view_policy=view_policy,
@@ -400,11 +437,16 @@ class JWTSettings:
     def realm(self) -> str:
         return self.policy.realm
 
+    @property
+    def challenges(self) -> ChallengeBuilder:
+        """How refusals are challenged: the authenticator's way, ``Bearer`` by default."""
+        return challenges_of(self.authenticator)
+
     def respond(self, request: HttpRequest, error: JWTMiddlewareError) -> HttpResponse:
         """The answer to ``error``: ``ERROR_HANDLER``'s, or the RFC 6750 response."""
         if self.error_handler is not None:
             return self.error_handler(request, error)
-        return error_http_response(error, self.realm)
+        return error_http_response(error, self.realm, self.challenges)
 
 
 _lock = threading.Lock()
@@ -425,7 +467,15 @@ def jwt_settings() -> JWTSettings:
 
 def get_verifier() -> JWTVerifier:
     """The process-wide verifier the middleware uses, for code that verifies tokens itself."""
-    return jwt_settings().verifier
+    verifier = jwt_settings().verifier
+    if verifier is None:
+        raise ImproperlyConfigured(f"settings.{SETTING}: the AUTHENTICATOR has no single verifier")
+    return verifier
+
+
+def get_authenticator() -> Authenticator:
+    """The process-wide ``Authenticator`` the middleware, the decorators and DRF use."""
+    return jwt_settings().authenticator
 
 
 def _setting_changed(*, setting: str, **_kwargs: object) -> None:
@@ -434,7 +484,7 @@ def _setting_changed(*, setting: str, **_kwargs: object) -> None:
         return
     with _lock:
         previous, _current = _current, None
-    if previous is not None and previous.owns_verifier:
+    if previous is not None and previous.owns_verifier and previous.verifier is not None:
         previous.verifier.close()
 
 
@@ -444,17 +494,46 @@ setting_changed.connect(_setting_changed, dispatch_uid="jwt_middleware.integrati
 # -- one request ----------------------------------------------------------------------------------
 
 
-def error_http_response(error: JWTMiddlewareError, realm: str) -> HttpResponse:
+def error_http_response(
+    error: JWTMiddlewareError, realm: str, challenges: ChallengeBuilder | None = None
+) -> HttpResponse:
     """The RFC 6750 answer to ``error`` as an ``HttpResponse``, identical to the other adapters'."""
-    answer = error_response(error, realm)
+    answer = error_response(error, realm, challenges)
     return HttpResponse(answer.body, status=answer.status_code, headers=dict(answer.headers))
 
 
-def _token(request: HttpRequest, policy: RequestPolicy) -> str | Skip | None:
-    meta = request.META
-    return policy.token_from(
-        request.path_info, environ_headers(meta), lambda: str(meta.get("QUERY_STRING", ""))
-    )
+class DjangoRequestView(WSGIRequestView):
+    """The ``RequestView`` of a Django ``HttpRequest``, under WSGI or ASGI alike.
+
+    Headers and the query come from ``request.META`` (so what Django's own middleware sees is what
+    an authenticator sees), the path is ``path_info`` (what URL patterns match), and ``raw`` and
+    ``url`` are the server's: the ASGI scope under ASGI, the WSGI environ under WSGI.
+    """
+
+    __slots__ = ("_request",)
+
+    def __init__(self, request: HttpRequest) -> None:
+        super().__init__(request.META)
+        self._request = request
+
+    @property
+    def method(self) -> str:
+        return (self._request.method or "GET").upper()
+
+    @property
+    def path(self) -> str:
+        path: str = self._request.path_info
+        return path
+
+    @property
+    def url(self) -> str:
+        scope = getattr(self._request, "scope", None)
+        return ASGIRequestView(scope).url if scope is not None else super().url
+
+    @property
+    def raw(self) -> Mapping[str, Any]:
+        scope: Mapping[str, Any] | None = getattr(self._request, "scope", None)
+        return scope if scope is not None else self._request.META
 
 
 def _lookup(claims: Claims, config: JWTSettings) -> tuple[Any, dict[str, str]]:
@@ -519,23 +598,31 @@ def authenticate(request: HttpRequest, policy: RequestPolicy | None = None) -> C
     allowed): the middleware passes its own.
     """
     config = jwt_settings()
-    token = _token(request, policy or config.view_policy)
-    if token is None or token is SKIP:
+    policy = policy or config.view_policy
+    claims = None
+    if not policy.is_excluded(request.path_info):
+        claims = config.authenticator.authenticate_sync(DjangoRequestView(request))
+        if claims is None:
+            policy.admit_anonymous()
+    if claims is None:
         _attach(request, None, None)
         return None
-    claims = config.verifier.verify_sync(token)
     _attach(request, claims, resolve_user(claims, config))
     return claims
 
 
 async def aauthenticate(request: HttpRequest, policy: RequestPolicy | None = None) -> Claims | None:
-    """``authenticate`` for async code: ``await verifier.verify`` and the async ORM."""
+    """``authenticate`` for async code: ``await authenticator.authenticate`` and the async ORM."""
     config = jwt_settings()
-    token = _token(request, policy or config.view_policy)
-    if token is None or token is SKIP:
+    policy = policy or config.view_policy
+    claims = None
+    if not policy.is_excluded(request.path_info):
+        claims = await config.authenticator.authenticate(DjangoRequestView(request))
+        if claims is None:
+            policy.admit_anonymous()
+    if claims is None:
         _attach(request, None, None)
         return None
-    claims = await config.verifier.verify(token)
     _attach(request, claims, await aresolve_user(claims, config))
     return claims
 

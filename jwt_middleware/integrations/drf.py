@@ -13,8 +13,9 @@ exception handling and renderers. ``JWTAuthentication`` plays exactly that part:
   *that* failure (``error="invalid_token"`` and its description), which DRF sends with its 401;
 * keys that cannot be fetched are a 503 whose ``wait`` DRF turns into ``Retry-After``.
 
-Verification, the verifier (one per process) and the user mapping are the Django adapter's, so a
-DRF view and a plain Django view of one project accept exactly the same tokens. List it in
+Verification, the verifier (one per process; or the ``AUTHENTICATOR`` of the settings, whose
+challenges are then the ones DRF sends) and the user mapping are the Django adapter's, so a DRF
+view and a plain Django view of one project accept exactly the same requests. List it in
 ``REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"]`` or a view's ``authentication_classes``.
 """
 
@@ -27,14 +28,16 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import BasePermission
 
-from jwt_middleware.challenge import www_authenticate
+from jwt_middleware.challenge import ChallengeBuilder, bearer_challenges, render_challenges
 from jwt_middleware.claim_mapping import GrantKind
 from jwt_middleware.claims import Claims
 from jwt_middleware.errors import (
+    ConfigurationError,
     InsufficientScopeError,
     InvalidRequestError,
     JWTMiddlewareError,
     JWTMiddlewareException,
+    MissingTokenError,
     TemporarilyUnavailableError,
 )
 from jwt_middleware.integrations.django import authenticate, jwt_settings
@@ -81,10 +84,12 @@ class ScopeDenied(exceptions.PermissionDenied, JWTMiddlewareException):  # type:
 
     default_code = "insufficient_scope"
 
-    def __init__(self, error: InsufficientScopeError, realm: str) -> None:
+    def __init__(
+        self, error: InsufficientScopeError, realm: str, challenges: ChallengeBuilder = bearer_challenges
+    ) -> None:
         super().__init__(error.description)
         # DRF's exception handler sends auth_header as WWW-Authenticate, whatever the status.
-        self.auth_header = www_authenticate(realm, error)
+        self.auth_header = render_challenges(challenges(error, realm))
 
 
 def _api_exception(error: JWTMiddlewareError) -> exceptions.APIException:
@@ -114,7 +119,9 @@ class JWTAuthentication(BaseAuthentication):  # type: ignore[misc]
 
     def authenticate_header(self, request: Any) -> str:
         """The challenge for this request's failure; the bare challenge when it had no token."""
-        return www_authenticate(jwt_settings().realm, getattr(request, _ERROR_ATTRIBUTE, None))
+        config = jwt_settings()
+        error = getattr(request, _ERROR_ATTRIBUTE, None) or MissingTokenError()
+        return render_challenges(config.challenges(error, config.realm))
 
 
 @functools.cache
@@ -147,7 +154,7 @@ class _ClaimsPermission(BasePermission):  # type: ignore[misc]
             return _requirement(self.kind, self.names, self.any_of)
         names = getattr(view, self.view_attribute, None)
         if not names or isinstance(names, str):
-            raise TypeError(
+            raise ConfigurationError(
                 f"{type(self).__name__} needs {type(view).__name__}.{self.view_attribute} "
                 f"(a list) or {type(self).__name__}.require(...)"
             )
@@ -162,7 +169,8 @@ class _ClaimsPermission(BasePermission):  # type: ignore[misc]
         try:
             requirement.enforce(claims)
         except InsufficientScopeError as error:
-            raise ScopeDenied(error, jwt_settings().realm) from None
+            config = jwt_settings()
+            raise ScopeDenied(error, config.realm, config.challenges) from None
         return True
 
 

@@ -41,12 +41,14 @@ from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 
 from jwt_middleware.asgi import CLAIMS_KEY
-from jwt_middleware.challenge import check_scope_tokens, error_response, safe_description
+from jwt_middleware.authenticator import Authenticator, BearerAuthenticator, authenticator_from, challenges_of
+from jwt_middleware.challenge import ChallengeBuilder, check_scope_tokens, error_response, safe_description
 from jwt_middleware.claims import Claims
 from jwt_middleware.discovery import discovery_url
 from jwt_middleware.errors import ConfigurationError, JWTMiddlewareError, JWTMiddlewareException
 from jwt_middleware.jwks_cache import JWKSCache
-from jwt_middleware.request_auth import SKIP, RequestPolicy
+from jwt_middleware.request_auth import RequestPolicy
+from jwt_middleware.request_view import ASGIRequestView
 from jwt_middleware.requirements import (
     Requirement,
     groups_requirement,
@@ -72,15 +74,19 @@ class JWTHTTPException(HTTPException, JWTMiddlewareException):
     ``WWW-Authenticate`` challenge (or ``Retry-After`` for a 503) and ``Cache-Control: no-store``.
     ``error`` keeps the library error and ``realm`` the realm, for handlers that want to answer
     differently; ``jwt_exception_handler`` answers exactly like ``JWTAuthMiddleware``.
+    ``challenges`` shapes the challenge (the authenticator's; ``Bearer`` by default).
     """
 
-    def __init__(self, error: JWTMiddlewareError, realm: str) -> None:
-        answer = error_response(error, realm)
+    def __init__(
+        self, error: JWTMiddlewareError, realm: str, challenges: ChallengeBuilder | None = None
+    ) -> None:
+        answer = error_response(error, realm, challenges)
         headers = {name: value for name, value in answer.headers if name not in _BODY_HEADERS}
         detail = safe_description(error)
         super().__init__(status_code=answer.status_code, detail=detail, headers=headers)
         self.error = error
         self.realm = realm
+        self.challenges = challenges
 
 
 async def jwt_exception_handler(request: Request, exc: Exception) -> Response:
@@ -91,24 +97,24 @@ async def jwt_exception_handler(request: Request, exc: Exception) -> Response:
     """
     if not isinstance(exc, JWTHTTPException):
         raise exc
-    answer = error_response(exc.error, exc.realm)
+    answer = error_response(exc.error, exc.realm, exc.challenges)
     return Response(answer.body, status_code=answer.status_code, headers=dict(answer.headers))
 
 
-def _discovers_keys(verifier: JWTVerifier) -> bool:
+def _discovers_keys(verifier: JWTVerifier | None) -> bool:
     """Whether the verifier's only issuer publishes its keys through OIDC discovery.
 
     ``JWKSCache`` has no public flag for "constructed from an issuer", so this reads the discovery
     URL it keeps; a cache given a ``jwks_url`` has none.
     """
-    if len(verifier.issuers) != 1:
+    if verifier is None or len(verifier.issuers) != 1:
         return False
     source = verifier.key_sources[verifier.issuers[0]]
     return isinstance(source, JWKSCache) and source.discovery_url is not None
 
 
 def _openapi_model(
-    verifier: JWTVerifier,
+    verifier: JWTVerifier | None,
     openid_connect_url: str | bool | None,
     bearer_format: str,
     description: str | None,
@@ -117,7 +123,7 @@ def _openapi_model(
     if openid_connect_url is None:
         openid_connect_url = _discovers_keys(verifier)
     if openid_connect_url is True:
-        if len(verifier.issuers) != 1:
+        if verifier is None or len(verifier.issuers) != 1:
             raise ConfigurationError("openid_connect_url=True needs a verifier with a single issuer")
         url = discovery_url(verifier.issuers[0], allow_http=True)
         return OpenIdConnectModel(openIdConnectUrl=url, description=description)
@@ -137,6 +143,8 @@ class JWTBearer(SecurityBase):
       and an operation that declares scopes still needs a token.
     * When ``JWTAuthMiddleware`` already verified the request, its claims are reused; otherwise
       the dependency verifies the token itself, with ``await verifier.verify``.
+    * ``authenticator=`` replaces ``verifier=`` with any ``Authenticator`` (exactly one of the
+      two): the dependency then yields what it authenticates, refusing and challenging as it says.
 
     OpenAPI shows an OpenID Connect scheme (``{issuer}/.well-known/openid-configuration``) when
     the verifier finds its keys through discovery, and HTTP bearer (``bearerFormat: JWT``)
@@ -146,8 +154,9 @@ class JWTBearer(SecurityBase):
 
     def __init__(
         self,
-        verifier: JWTVerifier,
+        verifier: JWTVerifier | None = None,
         *,
+        authenticator: Authenticator | None = None,
         auto_error: bool = True,
         scheme_name: str | None = None,
         description: str | None = None,
@@ -157,13 +166,21 @@ class JWTBearer(SecurityBase):
         query_parameter: str | None = None,
         cookie: str | None = None,
     ) -> None:
-        self.verifier = verifier
-        self.auto_error = auto_error
-        self.policy = RequestPolicy(
-            realm=realm, optional=not auto_error, query_parameter=query_parameter, cookie=cookie
+        self.authenticator = authenticator_from(
+            "JWTBearer",
+            verifier=verifier,
+            authenticator=authenticator,
+            query_parameter=query_parameter,
+            cookie=cookie,
         )
+        bearer = self.authenticator if isinstance(self.authenticator, BearerAuthenticator) else None
+        #: The verifier of a bearer authenticator (``None`` for another authenticator).
+        self.verifier = bearer.verifier if bearer is not None else None
+        self.challenges = challenges_of(self.authenticator)
+        self.auto_error = auto_error
+        self.policy = RequestPolicy(realm=realm, optional=not auto_error)
         self.realm = self.policy.realm
-        self.model = _openapi_model(verifier, openid_connect_url, bearer_format, description)
+        self.model = _openapi_model(self.verifier, openid_connect_url, bearer_format, description)
         self.scheme_name = scheme_name or type(self).__name__
         # One Requirement per distinct scope list, built on first sight and shared afterwards.
         self._requirements: dict[tuple[str, ...], Requirement] = {}
@@ -174,7 +191,7 @@ class JWTBearer(SecurityBase):
             if security_scopes.scopes:
                 self.requirement(security_scopes.scopes).enforce(claims)
         except JWTMiddlewareError as error:
-            raise JWTHTTPException(error, self.realm) from None
+            raise JWTHTTPException(error, self.realm, self.challenges) from None
         return claims
 
     async def authenticate(self, connection: HTTPConnection) -> Claims | None:
@@ -182,14 +199,10 @@ class JWTBearer(SecurityBase):
         claims: Claims | None = connection.scope.get(CLAIMS_KEY)
         if claims is not None:
             return claims
-        token = self.policy.token_from(
-            connection.scope["path"],
-            connection.headers.getlist,
-            lambda: bytes(connection.scope.get("query_string", b"")).decode("latin-1"),
-        )
-        if token is None or token is SKIP:
-            return None
-        return await self.verifier.verify(token)
+        claims = await self.authenticator.authenticate(ASGIRequestView(connection.scope))
+        if claims is None:
+            self.policy.admit_anonymous()
+        return claims
 
     def requirement(self, scopes: Sequence[str]) -> Requirement:
         """The ``Requirement`` for ``scopes``, built (and validated) once per distinct list."""
@@ -229,20 +242,14 @@ class JWTBearer(SecurityBase):
         return guarded
 
     def optional(self) -> Self:
-        """This scheme with ``auto_error=False``: same verifier, realm and OpenAPI scheme name.
+        """This scheme with ``auto_error=False``: same authenticator, realm and OpenAPI scheme name.
 
         Sharing the scheme keeps one entry (one Authorize button) in Swagger UI for routes that
         require a token and routes that merely accept one.
         """
         twin = copy.copy(self)
-        locations = self.policy.locations
         twin.auto_error = False
-        twin.policy = RequestPolicy(
-            realm=self.realm,
-            optional=True,
-            query_parameter=locations.query_parameter if locations else None,
-            cookie=locations.cookie if locations else None,
-        )
+        twin.policy = RequestPolicy(realm=self.realm, optional=True)
         return twin
 
     def annotated(self, *scopes: str) -> Any:
@@ -263,13 +270,18 @@ class JWTBearer(SecurityBase):
         """A FastAPI ``lifespan``: load keys at startup, close the verifier's clients at shutdown.
 
         Use it when ``JWTAuthMiddleware`` (which does this itself) is not installed:
-        ``FastAPI(lifespan=auth.lifespan)``.
+        ``FastAPI(lifespan=auth.lifespan)``. Without a verifier (a custom authenticator) it does
+        nothing.
         """
-        await self.verifier.hydrate()
+        verifier = self.verifier
+        if verifier is not None:
+            await verifier.hydrate()
         try:
             yield
         finally:
-            await self.verifier.aclose()
+            if verifier is not None:
+                await verifier.aclose()
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.verifier!r}, scheme_name={self.scheme_name!r})"
+        shown = self.verifier if self.verifier is not None else self.authenticator
+        return f"{type(self).__name__}({shown!r}, scheme_name={self.scheme_name!r})"

@@ -3,7 +3,7 @@
 It follows Flask's extension pattern: ``JWTAuth(app)`` or, with an app factory,
 ``auth = JWTAuth()`` then ``auth.init_app(app)``; per-app state lives in
 ``app.extensions["jwt_middleware"]``, so one ``JWTAuth`` serves any number of apps. Without a
-``verifier``, each app's verifier is built from its config::
+``verifier`` (or ``authenticator``: any ``Authenticator``), each app's verifier is built from its config::
 
     JWT_ISSUER = "https://issuer.example"    # or JWT_COGNITO = {...JWTVerifier.cognito kwargs}
     JWT_AUDIENCE = "orders-api"              # required with JWT_ISSUER; None accepts any audience
@@ -41,7 +41,8 @@ from flask import Blueprint, Flask, Response, current_app, g, request
 from werkzeug.exceptions import BadRequest, Forbidden, HTTPException, ServiceUnavailable, Unauthorized
 from werkzeug.local import LocalProxy
 
-from jwt_middleware.challenge import error_response
+from jwt_middleware.authenticator import Authenticator, BearerAuthenticator, authenticator_from, challenges_of
+from jwt_middleware.challenge import ChallengeBuilder, error_response
 from jwt_middleware.claim_mapping import GrantKind
 from jwt_middleware.claims import Claims
 from jwt_middleware.errors import (
@@ -50,7 +51,8 @@ from jwt_middleware.errors import (
     JWTMiddlewareException,
     MissingTokenError,
 )
-from jwt_middleware.request_auth import SKIP, RequestPolicy
+from jwt_middleware.request_auth import RequestPolicy
+from jwt_middleware.request_view import WSGIRequestView
 from jwt_middleware.requirements import (
     Requirement,
     grants_requirement,
@@ -88,23 +90,28 @@ View = TypeVar("View", bound=Callable[..., Any])
 
 
 class JWTAuthError(HTTPException, JWTMiddlewareException):
-    """An authentication failure; its response is ``error_response(error, realm)``.
+    """An authentication failure; its response is ``error_response(error, realm, challenges)``.
 
     ``error`` is the library error (``status_code``, ``error``, ``description``) and ``realm`` the
-    app's realm, for error handlers that answer their own way.
+    app's realm, for error handlers that answer their own way; ``challenges`` shapes the challenge
+    (the app's authenticator's, ``Bearer`` by default).
     """
 
-    def __init__(self, error: JWTMiddlewareError, realm: str) -> None:
-        answer = error_response(error, realm)
+    def __init__(
+        self, error: JWTMiddlewareError, realm: str, challenges: ChallengeBuilder | None = None
+    ) -> None:
+        answer = error_response(error, realm, challenges)
         response = Response(answer.body, status=answer.status_code, headers=list(answer.headers))
         super().__init__(description=error.description, response=response)
         self.error = error
         self.realm = realm
 
     @classmethod
-    def of(cls, error: JWTMiddlewareError, realm: str) -> JWTAuthError:
+    def of(
+        cls, error: JWTMiddlewareError, realm: str, challenges: ChallengeBuilder | None = None
+    ) -> JWTAuthError:
         """The ``JWTAuthError`` for ``error``, of the Werkzeug class of its status code."""
-        return _BY_STATUS.get(error.status_code, cls)(error, realm)
+        return _BY_STATUS.get(error.status_code, cls)(error, realm, challenges)
 
 
 class _BadRequest(JWTAuthError, BadRequest):
@@ -152,14 +159,20 @@ _BY_STATUS: Final[Mapping[int, type[JWTAuthError]]] = {
 
 @dataclass(frozen=True, slots=True)
 class _AppState:
-    """What one app's requests need: its verifier and how tokens are found."""
+    """What one app's requests need: who authenticates them, and how refusals are answered."""
 
-    verifier: JWTVerifier
+    authenticator: Authenticator
     policy: RequestPolicy
+    challenges: ChallengeBuilder
 
     @property
     def realm(self) -> str:
         return self.policy.realm
+
+    @property
+    def verifier(self) -> JWTVerifier | None:
+        authenticator = self.authenticator
+        return authenticator.verifier if isinstance(authenticator, BearerAuthenticator) else None
 
 
 def _verifier_from_config(config: Mapping[str, Any]) -> JWTVerifier:
@@ -187,36 +200,60 @@ def _verifier_from_config(config: Mapping[str, Any]) -> JWTVerifier:
 class JWTAuth:
     """The Flask extension: ``JWTAuth(app)``, or ``JWTAuth()`` and ``init_app(app)`` in a factory.
 
-    ``verifier`` serves every app this extension is initialised on; without it, each app builds
-    one from its config, once, in ``init_app``. ``realm`` overrides ``JWT_REALM``.
+    ``verifier`` (bearer tokens, read as ``JWT_QUERY_PARAMETER`` and ``JWT_COOKIE`` say) or
+    ``authenticator`` (any ``Authenticator``; exactly one of the two) serves every app this
+    extension is initialised on; without either, each app builds a verifier from its config,
+    once, in ``init_app``. ``realm`` overrides ``JWT_REALM``.
     """
 
     def __init__(
-        self, app: Flask | None = None, *, verifier: JWTVerifier | None = None, realm: str | None = None
+        self,
+        app: Flask | None = None,
+        *,
+        verifier: JWTVerifier | None = None,
+        authenticator: Authenticator | None = None,
+        realm: str | None = None,
     ):
+        if verifier is not None and authenticator is not None:
+            raise ConfigurationError("JWTAuth needs exactly one of verifier or authenticator")
         self.verifier = verifier
+        self.authenticator = authenticator
         self.realm = realm
         if app is not None:
             self.init_app(app)
 
-    def init_app(self, app: Flask, *, verifier: JWTVerifier | None = None) -> None:
-        """Set the extension up for ``app``; ``verifier`` overrides the extension's for this app."""
+    def init_app(
+        self, app: Flask, *, verifier: JWTVerifier | None = None, authenticator: Authenticator | None = None
+    ) -> None:
+        """Set the extension up for ``app``; ``verifier`` or ``authenticator`` override the extension's."""
         config = app.config
-        chosen = verifier if verifier is not None else self.verifier
-        if chosen is None:
-            chosen = _verifier_from_config(config)
-        policy = RequestPolicy(
-            realm=self.realm or config.get("JWT_REALM", "api"),
-            optional=True,  # The guards decide; anonymous only means "no claims yet".
+        if verifier is None and authenticator is None:
+            verifier, authenticator = self.verifier, self.authenticator
+            if verifier is None and authenticator is None:
+                verifier = _verifier_from_config(config)
+        chosen = authenticator_from(
+            "JWTAuth",
+            verifier=verifier,
+            authenticator=authenticator,
             query_parameter=config.get("JWT_QUERY_PARAMETER"),
             cookie=config.get("JWT_COOKIE"),
         )
-        app.extensions[EXTENSION] = _AppState(chosen, policy)
+        # The guards decide; anonymous only means "no claims yet".
+        policy = RequestPolicy(realm=self.realm or config.get("JWT_REALM", "api"), optional=True)
+        app.extensions[EXTENSION] = _AppState(chosen, policy, challenges_of(chosen))
 
     @staticmethod
     def verifier_for(app: Flask) -> JWTVerifier:
         """The verifier ``app`` uses (built from its config, or the one given)."""
-        return _state(app).verifier
+        verifier = _state(app).verifier
+        if verifier is None:
+            raise ConfigurationError("this app authenticates with an authenticator, not one verifier")
+        return verifier
+
+    @staticmethod
+    def authenticator_for(app: Flask) -> Authenticator:
+        """The ``Authenticator`` ``app`` uses (a ``BearerAuthenticator`` for a verifier)."""
+        return _state(app).authenticator
 
     def protect(
         self,
@@ -275,10 +312,7 @@ def _claims(state: _AppState) -> Claims | None:
     """The request's claims, verified on first use and kept in ``g`` for the rest of the request."""
     if _G_CLAIMS in g:
         return cast(Claims | None, g.get(_G_CLAIMS))
-    token = state.policy.token_from(
-        request.path, request.headers.getlist, lambda: request.query_string.decode("latin-1")
-    )
-    claims = None if token is None or token is SKIP else state.verifier.verify_sync(token)
+    claims = state.authenticator.authenticate_sync(WSGIRequestView(request.environ))
     setattr(g, _G_CLAIMS, claims)
     return claims
 
@@ -299,7 +333,7 @@ def _checker(requirements: tuple[Requirement, ...], optional: bool) -> Callable[
             for requirement in requirements:
                 requirement.enforce(claims)
         except JWTMiddlewareError as error:
-            raise JWTAuthError.of(error, state.realm) from None
+            raise JWTAuthError.of(error, state.realm, state.challenges) from None
 
     return check
 

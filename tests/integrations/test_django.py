@@ -367,7 +367,7 @@ def test_error_handler_setting(site: LocalIssuer) -> None:
 @pytest.mark.parametrize(
     ("setting", "message"),
     [
-        ({"AUDIENCE": "x"}, "give exactly one of ISSUER, COGNITO or VERIFIER"),
+        ({"AUDIENCE": "x"}, "give exactly one of ISSUER, COGNITO, VERIFIER or AUTHENTICATOR"),
         ({"ISSUER": "https://idp.example"}, "AUDIENCE is required with ISSUER"),
         ({"ISSUER": "https://idp.example", "AUDIENCE": "x", "ISUER": 1}, "did you mean 'ISSUER'?"),
         ({"ISSUER": "https://idp.example", "AUDIENCE": "x", "COGNITO": {}}, "(got ISSUER, COGNITO)"),

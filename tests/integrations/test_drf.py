@@ -22,7 +22,7 @@ from rest_framework.response import Response  # noqa: E402
 from rest_framework.test import APIRequestFactory  # noqa: E402
 from rest_framework.views import APIView  # noqa: E402
 
-from jwt_middleware import Claims  # noqa: E402
+from jwt_middleware import Claims, ConfigurationError  # noqa: E402
 from jwt_middleware.integrations.django import JWTUser, get_verifier  # noqa: E402
 from jwt_middleware.integrations.drf import HasGroups, HasScopes, JWTAuthentication  # noqa: E402
 from jwt_middleware.testing import Fault, LocalIssuer  # noqa: E402
@@ -206,5 +206,5 @@ def test_permission_without_a_declaration_fails_loudly(api: LocalIssuer) -> None
         permission_classes = [HasScopes]
 
     request = APIRequestFactory().get("/x", HTTP_AUTHORIZATION=f"Bearer {api.mint()}")
-    with pytest.raises(TypeError, match="required_scopes"):
+    with pytest.raises(ConfigurationError, match="required_scopes"):
         Undeclared.as_view()(request)
