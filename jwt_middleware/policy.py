@@ -41,6 +41,7 @@ __all__ = [
     "AudienceOrClientIdCheck",
     "ClaimCheck",
     "ClaimPolicy",
+    "ClaimValueCheck",
     "ClientIdCheck",
     "CognitoTokenCheck",
     "GrantCheck",
@@ -352,6 +353,31 @@ class RequiredClaimsCheck:
                     code=reasons.CLAIM_MISSING,
                     found=claims.get(name, ABSENT),
                 )
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimValueCheck:
+    """The claim ``claim`` must be present and one of ``values``, compared as exact strings.
+
+    For the markers providers put in their tokens: Keycloak's ``typ`` (``Bearer`` for access
+    tokens, ``ID`` for ID tokens), Okta's ``cid``, Google's ``hd``, Entra's ``tid``.
+    """
+
+    claim: str
+    values: frozenset[str]
+    code: str = reasons.CLAIM_INVALID
+    description: str = "The token's claims are not accepted"
+
+    def __call__(self, header: Mapping[str, Any], claims: Mapping[str, Any], now: float) -> None:
+        value = claims.get(self.claim, ABSENT)
+        if not isinstance(value, str) or value not in self.values:
+            raise InvalidClaimError(
+                self.description,
+                claim=self.claim,
+                expected=tuple(sorted(self.values)),
+                code=reasons.CLAIM_MISSING if value is ABSENT else self.code,
+                found=value,
+            )
 
 
 def _media_type(value: str) -> str:

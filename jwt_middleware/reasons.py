@@ -41,6 +41,7 @@ KID_MISSING: Final = "kid.missing"  # no kid, and the key set holds several keys
 KID_AMBIGUOUS: Final = "kid.ambiguous"  # several keys share the kid: none can be trusted
 KID_UNKNOWN: Final = "kid.unknown"
 KID_RETIRED: Final = "kid.retired"
+KID_CERTIFICATE_NOT_VALID: Final = "kid.certificate_not_valid"  # outside its X.509 validity period
 SIGNATURE_INVALID: Final = "signature.invalid"
 
 # -- claims ---------------------------------------------------------------------------------------
@@ -75,6 +76,7 @@ TENANT_NOT_ALLOWED: Final = "tenant.not_allowed"  # a templated issuer's tenant 
 VERSION_MISMATCH: Final = "ver.mismatch"  # Entra: a v1.0 token where v2.0 is accepted, or the reverse
 AUTH_TIME_IN_FUTURE: Final = "auth_time.in_future"
 HOSTED_DOMAIN_MISMATCH: Final = "hd.mismatch"  # Google: not the configured Workspace domain
+TOKEN_TYPE_MISMATCH: Final = "token_type.mismatch"  # a provider's own access/ID marker (Keycloak ``typ``)
 CUSTOM_REJECTED: Final = "custom.rejected"
 
 # -- server-side ----------------------------------------------------------------------------------

@@ -427,6 +427,52 @@ class JWTVerifier:
 
         return api_gateway_verifier(cls, **options)
 
+    @classmethod
+    def auth0(cls, **options: Any) -> JWTVerifier:
+        """Auth0: ``auth0(domain=, audience=)``; see ``jwt_middleware.providers.auth0``."""
+        from jwt_middleware.providers.auth0 import auth0_verifier
+
+        return auth0_verifier(cls, **options)
+
+    @classmethod
+    def entra(cls, **options: Any) -> JWTVerifier:
+        """Microsoft Entra ID: ``entra(tenant_id=, audience=, allowed_tenants=None)``; see
+        ``jwt_middleware.providers.entra``."""
+        from jwt_middleware.providers.entra import entra_verifier
+
+        return entra_verifier(cls, **options)
+
+    @classmethod
+    def keycloak(cls, **options: Any) -> JWTVerifier:
+        """Keycloak: ``keycloak(server_url=, realm=, audience=, client_id=None)``; see
+        ``jwt_middleware.providers.keycloak``."""
+        from jwt_middleware.providers.keycloak import keycloak_verifier
+
+        return keycloak_verifier(cls, **options)
+
+    @classmethod
+    def okta(cls, **options: Any) -> JWTVerifier:
+        """Okta: ``okta(domain=, audience=, authorization_server="default")``; see
+        ``jwt_middleware.providers.okta``."""
+        from jwt_middleware.providers.okta import okta_verifier
+
+        return okta_verifier(cls, **options)
+
+    @classmethod
+    def google(cls, **options: Any) -> JWTVerifier:
+        """Google ID tokens: ``google(audience=)``; see ``jwt_middleware.providers.google``."""
+        from jwt_middleware.providers.google import google_verifier
+
+        return google_verifier(cls, **options)
+
+    @classmethod
+    def firebase(cls, **options: Any) -> JWTVerifier:
+        """Firebase Authentication ID tokens: ``firebase(project_id=)``; see
+        ``jwt_middleware.providers.firebase``."""
+        from jwt_middleware.providers.firebase import firebase_verifier
+
+        return firebase_verifier(cls, **options)
+
 
 def _issuers(
     issuer: str | IssuerTemplate | Sequence[str | IssuerTemplate],

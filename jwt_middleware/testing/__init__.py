@@ -16,14 +16,28 @@ if TYPE_CHECKING:
     from jwt_middleware.testing.issuer import LocalCognitoIssuer, LocalIssuer
     from jwt_middleware.testing.keys import SigningKey, encode_compact
     from jwt_middleware.testing.loop_lag import LoopLagProbe
+    from jwt_middleware.testing.providers import (
+        LocalAuth0Issuer,
+        LocalEntraIssuer,
+        LocalFirebaseIssuer,
+        LocalGoogleIssuer,
+        LocalKeycloakIssuer,
+        LocalOktaIssuer,
+    )
     from jwt_middleware.testing.server import Fault, LoopbackServer, Request, Response
 
 __all__ = [
     "DEFAULT_ALB_ARN",
     "Fault",
     "LocalALB",
+    "LocalAuth0Issuer",
     "LocalCognitoIssuer",
+    "LocalEntraIssuer",
+    "LocalFirebaseIssuer",
+    "LocalGoogleIssuer",
     "LocalIssuer",
+    "LocalKeycloakIssuer",
+    "LocalOktaIssuer",
     "LoopLagProbe",
     "LoopbackServer",
     "Request",
@@ -37,6 +51,14 @@ _HOMES = {
     "jwt_middleware.testing.issuer": ("LocalCognitoIssuer", "LocalIssuer"),
     "jwt_middleware.testing.keys": ("SigningKey", "encode_compact"),
     "jwt_middleware.testing.loop_lag": ("LoopLagProbe",),
+    "jwt_middleware.testing.providers": (
+        "LocalAuth0Issuer",
+        "LocalEntraIssuer",
+        "LocalFirebaseIssuer",
+        "LocalGoogleIssuer",
+        "LocalKeycloakIssuer",
+        "LocalOktaIssuer",
+    ),
     "jwt_middleware.testing.server": ("Fault", "LoopbackServer", "Request", "Response"),
 }
 

@@ -21,7 +21,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable, Mapping
-from typing import Any, Final, Literal, Self
+from typing import TYPE_CHECKING, Any, Final, Literal, Self
 
 import anyio.to_thread
 
@@ -44,6 +44,16 @@ from jwt_middleware.testing.endpoints import (
 from jwt_middleware.testing.keys import SigningKey, encode_compact
 from jwt_middleware.testing.server import LoopbackServer, Request, Response
 from jwt_middleware.verifier import JWTVerifier
+
+if TYPE_CHECKING:
+    from jwt_middleware.testing.providers import (
+        LocalAuth0Issuer,
+        LocalEntraIssuer,
+        LocalFirebaseIssuer,
+        LocalGoogleIssuer,
+        LocalKeycloakIssuer,
+        LocalOktaIssuer,
+    )
 
 __all__ = [
     "DEFAULT_CLIENT_ID",
@@ -646,6 +656,50 @@ class LocalIssuer:
     ) -> LocalCognitoIssuer:
         """A stand-in for an Amazon Cognito user pool; see ``LocalCognitoIssuer``."""
         return LocalCognitoIssuer(user_pool_id=user_pool_id, client_id=client_id, **options)
+
+    # The other providers' stand-ins live in ``testing.providers``, which imports this module.
+
+    @classmethod
+    def auth0(cls, **options: Any) -> LocalAuth0Issuer:
+        """An Auth0 tenant (``domain=``, ``audience=``, ``client_id=``); see ``LocalAuth0Issuer``."""
+        from jwt_middleware.testing.providers import LocalAuth0Issuer
+
+        return LocalAuth0Issuer(**options)
+
+    @classmethod
+    def entra(cls, **options: Any) -> LocalEntraIssuer:
+        """A Microsoft Entra tenant (``tenant_id=``, ``client_id=``); see ``LocalEntraIssuer``."""
+        from jwt_middleware.testing.providers import LocalEntraIssuer
+
+        return LocalEntraIssuer(**options)
+
+    @classmethod
+    def keycloak(cls, **options: Any) -> LocalKeycloakIssuer:
+        """A Keycloak realm (``realm=``, ``client_id=``); see ``LocalKeycloakIssuer``."""
+        from jwt_middleware.testing.providers import LocalKeycloakIssuer
+
+        return LocalKeycloakIssuer(**options)
+
+    @classmethod
+    def okta(cls, **options: Any) -> LocalOktaIssuer:
+        """An Okta custom authorization server; see ``LocalOktaIssuer``."""
+        from jwt_middleware.testing.providers import LocalOktaIssuer
+
+        return LocalOktaIssuer(**options)
+
+    @classmethod
+    def google(cls, **options: Any) -> LocalGoogleIssuer:
+        """Google ID tokens for an OAuth client (``client_id=``); see ``LocalGoogleIssuer``."""
+        from jwt_middleware.testing.providers import LocalGoogleIssuer
+
+        return LocalGoogleIssuer(**options)
+
+    @classmethod
+    def firebase(cls, **options: Any) -> LocalFirebaseIssuer:
+        """Firebase Authentication (``project_id=``); see ``LocalFirebaseIssuer``."""
+        from jwt_middleware.testing.providers import LocalFirebaseIssuer
+
+        return LocalFirebaseIssuer(**options)
 
     def __repr__(self) -> str:
         where = self.server.url if self.server.running else "not started"
