@@ -30,6 +30,7 @@ from benchmarks.loopback import exchange, free_port
 from benchmarks.timing import Measurement, measure_interleaved
 from benchmarks.verify import AUDIENCE, ISSUER, cognito_sized_claims
 from jwt_middleware import JWTAuthMiddleware, JWTVerifier, WSGIJWTMiddleware
+from jwt_middleware.jwk import KeySet
 from jwt_middleware.testing import LoopbackServer, SigningKey, encode_compact
 
 __all__ = ["asgi_apps", "run_in_process", "run_uvicorn", "run_uvicorn_added_cost"]
@@ -43,11 +44,12 @@ async def _hello(request: Request) -> PlainTextResponse:
 
 def asgi_apps(alg: str = "RS256") -> tuple[dict[str, ASGIApp], str]:
     """The bare one-route app and the same app behind the middleware (token cache on and off)."""
-    apps, token, _ = _asgi_apps_and_verifier(alg)
+    apps, token, _, _ = _asgi_apps_and_verifier(alg)
     return apps, token
 
 
-def _asgi_apps_and_verifier(alg: str) -> tuple[dict[str, ASGIApp], str, JWTVerifier]:
+def _asgi_apps_and_verifier(alg: str) -> tuple[dict[str, ASGIApp], str, JWTVerifier, Any]:
+    """The apps, their token, a verifier for it alone, and its public key (for the floor)."""
     key = SigningKey.generate(alg)
     token = encode_compact(cognito_sized_claims(), key)
     jwks = {"keys": [key.public_jwk()]}
@@ -64,7 +66,7 @@ def _asgi_apps_and_verifier(alg: str) -> tuple[dict[str, ASGIApp], str, JWTVerif
     }
     # The cost the cache-off middleware may add at most: verifying the same token, nothing else.
     verify_only = JWTVerifier(issuer=ISSUER, audience=AUDIENCE, jwks=jwks, token_cache_size=None)
-    return apps, token, verify_only
+    return apps, token, verify_only, KeySet.from_jwks(jwks).keys[0].public_key
 
 
 def _asgi_batch(app: ASGIApp, token: str, loop: asyncio.AbstractEventLoop) -> Callable[[], object]:
@@ -156,7 +158,7 @@ def _wsgi_batch(app: Callable[..., Iterable[bytes]], token: str) -> Callable[[],
 
 def run_in_process(rounds: int = 15) -> dict[str, Measurement]:
     """Per-request microseconds for each ASGI and WSGI variant (batched, divided back)."""
-    apps, token, verify_only = _asgi_apps_and_verifier("RS256")
+    apps, token, verify_only, verify_only_key = _asgi_apps_and_verifier("RS256")
     loop = asyncio.new_event_loop()
     functions: dict[str, Callable[[], object]] = {
         f"ASGI: {name}": _asgi_batch(app, token, loop) for name, app in apps.items()
@@ -167,6 +169,9 @@ def run_in_process(rounds: int = 15) -> dict[str, Measurement]:
     functions["ASGI minimal: bare"] = _asgi_batch(_minimal_asgi, token, loop)
     functions["ASGI minimal: with middleware, token cache off"] = _asgi_batch(
         JWTAuthMiddleware(_minimal_asgi, verifier=verify_only), token, loop
+    )
+    functions["ASGI minimal: floor middleware (split, base64url, JSON, RSA verify)"] = _asgi_batch(
+        served.FloorMiddleware(_minimal_asgi, verify_only_key), token, loop
     )
     functions["WSGI minimal: bare"] = _wsgi_batch(_minimal_wsgi, token)
     functions["WSGI minimal: with middleware, token cache off"] = _wsgi_batch(

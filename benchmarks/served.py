@@ -35,6 +35,7 @@ __all__ = [
     "LIBRARIES",
     "MINIMAL",
     "STATS_PATH",
+    "FloorMiddleware",
     "get",
     "junk_headers",
     "load",
@@ -73,32 +74,35 @@ def protected_app(library: str, jwks_url: str, ttl: float) -> Any:
         verifier = JWTVerifier(issuer=ISSUER, audience=AUDIENCE, jwks_cache=cache, token_cache_size=None)
         return JWTAuthMiddleware(hello, verifier=verifier, manage_lifespan=False)
     if library == MINIMAL:
-        return _MinimalMiddleware(hello, jwks_url)
+        return FloorMiddleware.from_jwks_url(hello, jwks_url)
     if library == BARE:
         return hello
     return _PyJWTMiddleware(hello, jwks_url, ttl)
 
 
-class _MinimalMiddleware:
+class FloorMiddleware:
     """The floor for a verifying middleware: split, base64url, JSON and the RSA verify, nothing else.
 
     No claim is checked and no error is handled: it only serves to measure what the work every
-    verifying middleware must do costs under a real server.
+    verifying middleware must do costs, in process and under a real server.
     """
 
-    def __init__(self, app: Any, jwks_url: str) -> None:
-        import urllib.request
-
+    def __init__(self, app: Any, public_key: Any) -> None:
         from cryptography.hazmat.primitives import hashes
         from cryptography.hazmat.primitives.asymmetric import padding
+
+        self.app = app
+        self.public_key = public_key
+        self.padding, self.hash = padding.PKCS1v15(), hashes.SHA256()
+
+    @classmethod
+    def from_jwks_url(cls, app: Any, jwks_url: str) -> FloorMiddleware:
+        import urllib.request
 
         from jwt_middleware.jwk import KeySet
 
         with urllib.request.urlopen(jwks_url, timeout=5) as response:  # noqa: S310 - loopback
-            key = KeySet.from_jwks(response.read()).keys[0]
-        self.app = app
-        self.public_key: Any = key.public_key
-        self.padding, self.hash = padding.PKCS1v15(), hashes.SHA256()
+            return cls(app, KeySet.from_jwks(response.read()).keys[0].public_key)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         for name, value in scope["headers"]:

@@ -7,6 +7,7 @@ the provider", which today's figures miss by seconds; exact figures are in ``ben
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import itertools
 import json
@@ -43,6 +44,9 @@ from tests.cache.timing import FakeClock, wait_until, wait_until_async
 
 #: "No request waited": far below any fetch here (which take 0.3 s to 5 s), far above a verification.
 NO_WAIT = 0.25
+#: No block of the event loop this long: an SSL context built on it (~100 ms), not a scheduler
+#: hiccup of a loaded machine. The real figures (a few ms) are in the benchmarks.
+LOOP_BOUND = 0.08
 ISSUER = "https://issuer.test"
 AUDIENCE = "api"
 
@@ -59,6 +63,17 @@ def thread_errors(monkeypatch: pytest.MonkeyPatch) -> list[BaseException | None]
     errors: list[BaseException | None] = []
     monkeypatch.setattr(threading, "excepthook", lambda args: errors.append(args.exc_value))
     return errors
+
+
+@contextlib.contextmanager
+def frozen_heap() -> Iterator[None]:
+    """No full collection of this long test run's heap mid-measurement: that is not our work."""
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def verifier_for(cache: JWKSCache, issuer: str) -> JWTVerifier:
@@ -90,15 +105,17 @@ async def test_expired_keys_keep_serving_while_a_slow_provider_answers(
     await verifier.verify(tokens[0])
     clock.now += 11  # expired, and the refresh-ahead window is long past
     latencies: list[float] = []
-    with issuer.server.fault(issuer.jwks_path, Fault.delay(5)):
-        for _ in range(6):  # ~0.6 s of traffic while the refresh is stuck at the provider
-            async with anyio.create_task_group() as group:
-                for token in tokens:
-                    group.start_soon(timed, verifier, token, latencies)
-            await anyio.sleep(0.1)
+    with issuer.server.fault(issuer.jwks_path, Fault.delay(5)), frozen_heap():
+        async with LoopLagProbe() as probe:
+            for _ in range(6):  # ~0.6 s of traffic while the refresh is stuck at the provider
+                async with anyio.create_task_group() as group:
+                    for token in tokens:
+                        group.start_soon(timed, verifier, token, latencies)
+                await anyio.sleep(0.1)
         await wait_until_async(lambda: not cache.in_flight)
     assert len(latencies) == 300
     assert max(latencies) < NO_WAIT
+    assert probe.longest < LOOP_BOUND, probe
     assert [event.reason for event in events if isinstance(event, FetchStarted)] == ["cold", "expired"]
     failed = [event for event in events if isinstance(event, FetchFailed)]
     assert len(failed) == 1
@@ -531,18 +548,14 @@ async def test_a_cold_start_burst_builds_its_http_client_off_the_event_loop(
     async def verify(token: str) -> None:
         verified.append((await verifier.verify(token)).subject)
 
-    gc.collect()
-    gc.freeze()  # a full collection of this long test run's heap is not the library's work
-    try:
+    with frozen_heap():
         async with LoopLagProbe() as probe, anyio.create_task_group() as group:
             for index, token in enumerate(tokens):
                 group.start_soon(verify, token)
                 if index % 25 == 24:
                     await anyio.lowlevel.checkpoint()  # requests arrive over a few loop turns
-    finally:
-        gc.unfreeze()
     assert len(verified) == 500
     assert issuer.jwks_requests == 1
     assert built_on
     assert loop_thread not in built_on
-    assert probe.longest < 0.08, probe
+    assert probe.longest < LOOP_BOUND, probe
