@@ -3,6 +3,7 @@
     python3 dev.py demo    # the protected demo app against the built-in local issuer
     python3 dev.py test    # ruff, mypy --strict and the whole test suite
     python3 dev.py bench   # the benchmarks, with the peer libraries installed beside ours
+    python3 dev.py mutate  # mutation testing of the safety-critical modules (slow; tests/MUTATION.md)
 
 Each command creates (once) the virtual environment it needs inside the checkout and re-installs
 only when the packaging files change, so a second run starts at once.
@@ -27,6 +28,8 @@ ENVIRONMENTS = {
         ROOT / ".venv-bench",
         ["-e", f"{ROOT}[all]", "-r", str(ROOT / "benchmarks" / "requirements.txt")],
     ),
+    # The dev tools plus the pinned mutation tester (setup.cfg's "mutate" extra).
+    "mutate": (ROOT / ".venv-mutate", ["-e", f"{ROOT}[all,dev,mutate]"]),
 }
 
 
@@ -106,8 +109,23 @@ def _call(command: list[str]) -> int:
         return status if status >= 0 else 128 - status  # killed by a signal: 128 + its number
 
 
+def _mutate(python: Path, rest: list[str]) -> int:
+    """``mutmut run`` (what to mutate and which tests: pyproject.toml's ``[tool.mutmut]``), then results.
+
+    At low priority and on two workers, since the machines are shared; mutmut keeps its work in
+    ``mutants/`` and resumes there. Arguments other than the default are passed to mutmut itself
+    (``python3 dev.py mutate results``, ``... show NAME``, ``... run NAME``).
+    """
+    mutmut = ["nice", "-n", "10", str(python), "-m", "mutmut"]
+    if rest:
+        return _call([*mutmut, *rest])
+    status = _call([*mutmut, "run", "--max-children", "2"])
+    _call([*mutmut, "results"])
+    return status
+
+
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in {"demo", "test", "bench"}:
+    if not argv or argv[0] not in {"demo", "test", "bench", "mutate"}:
         print(__doc__, file=sys.stderr)
         return 2
     command, rest = argv[0], argv[1:]
@@ -120,6 +138,8 @@ def main(argv: list[str]) -> int:
     if command == "demo":
         python = _python("dev")
         return _call([str(python), "-m", "integrations.demo", *rest])
+    if command == "mutate":
+        return _mutate(_python("mutate"), rest)
     python = _python("bench")
     return _call([str(python), "-m", "benchmarks", *rest])
 

@@ -53,6 +53,9 @@ class Algorithm:
     kty: str
     curves: frozenset[str]
     verify: _Verify
+    #: Every length, in bytes, a valid signature can have (for diagnostics); empty for RSA, where it
+    #: is the length of the key's modulus.
+    signature_sizes: tuple[int, ...] = ()
 
 
 def _rsa(hash_algorithm: hashes.HashAlgorithm, pad: padding.AsymmetricPadding) -> _Verify:
@@ -97,6 +100,20 @@ def _ecdsa(hash_algorithm: hashes.HashAlgorithm, curve: str, size: int) -> _Veri
     return verify
 
 
+def _ec(name: str, hash_algorithm: hashes.HashAlgorithm, curve: str, size: int) -> Algorithm:
+    """An ECDSA algorithm over ``curve``, whose coordinates are ``size`` bytes long."""
+    return Algorithm(name, "EC", frozenset({curve}), _ecdsa(hash_algorithm, curve, size), (2 * size,))
+
+
+#: RFC 8032 section 5: Ed25519 signatures are 64 bytes, Ed448 signatures 114.
+_EDDSA_SIGNATURE_SIZES: Final = {"Ed25519": 64, "Ed448": 114}
+
+
+def _eddsa_algorithm(name: str, curves: frozenset[str]) -> Algorithm:
+    sizes = tuple(sorted(_EDDSA_SIGNATURE_SIZES[curve] for curve in curves))
+    return Algorithm(name, "OKP", curves, _eddsa, sizes)
+
+
 def _eddsa(key: PublicKey, data: bytes, signature: bytes) -> bool:
     assert isinstance(key, ed25519.Ed25519PublicKey | ed448.Ed448PublicKey)
     try:
@@ -117,13 +134,13 @@ def _build() -> dict[str, Algorithm]:
         Algorithm("PS256", "RSA", rsa_curves, _rsa(sha256, _pss(sha256))),
         Algorithm("PS384", "RSA", rsa_curves, _rsa(sha384, _pss(sha384))),
         Algorithm("PS512", "RSA", rsa_curves, _rsa(sha512, _pss(sha512))),
-        Algorithm("ES256", "EC", frozenset({"P-256"}), _ecdsa(sha256, "P-256", 32)),
-        Algorithm("ES384", "EC", frozenset({"P-384"}), _ecdsa(sha384, "P-384", 48)),
-        Algorithm("ES512", "EC", frozenset({"P-521"}), _ecdsa(sha512, "P-521", 66)),
+        _ec("ES256", sha256, "P-256", 32),
+        _ec("ES384", sha384, "P-384", 48),
+        _ec("ES512", sha512, "P-521", 66),
         # RFC 8037 "EdDSA" covers both curves; RFC 9864 adds the fully specified names.
-        Algorithm("EdDSA", "OKP", frozenset({"Ed25519", "Ed448"}), _eddsa),
-        Algorithm("Ed25519", "OKP", frozenset({"Ed25519"}), _eddsa),
-        Algorithm("Ed448", "OKP", frozenset({"Ed448"}), _eddsa),
+        _eddsa_algorithm("EdDSA", frozenset({"Ed25519", "Ed448"})),
+        _eddsa_algorithm("Ed25519", frozenset({"Ed25519"})),
+        _eddsa_algorithm("Ed448", frozenset({"Ed448"})),
     ]
     return {algorithm.name: algorithm for algorithm in table}
 

@@ -32,11 +32,17 @@ __all__ = [
     "cognito_jwks_url",
     "cognito_verifier",
     "global_cognito_issuer",
+    "parse_cognito_issuer",
     "parse_user_pool_id",
 ]
 
 # Commercial regions (us-east-1, ap-southeast-4, il-central-1, ...) and GovCloud (us-gov-west-1).
-_USER_POOL_ID: Final = re.compile(r"(?P<region>[a-z]{2}(?:-gov)?-[a-z]+-[0-9]{1,2})_[A-Za-z0-9]{1,55}")
+_REGION: Final = r"[a-z]{2}(?:-gov)?-[a-z]+-[0-9]{1,2}"
+_USER_POOL_ID: Final = re.compile(rf"(?P<region>{_REGION})_[A-Za-z0-9]{{1,55}}")
+#: Both issuer forms a pool's tokens can carry (see ``cognito_issuer`` and ``global_cognito_issuer``).
+_ISSUER: Final = re.compile(
+    rf"https://(?P<form>issuer-)?cognito-idp\.{_REGION}\.amazonaws\.com/(?P<pool>{_USER_POOL_ID.pattern})"
+)
 _NOT_GIVEN: Final[Any] = object()
 
 #: Cognito puts scopes in ``scope`` only (it never issues ``scp``) and groups in ``cognito:groups``.
@@ -63,6 +69,12 @@ def global_cognito_issuer(user_pool_id: str) -> str:
     """The global issuer form, ``https://issuer-cognito-idp.{region}.amazonaws.com/{pool}``."""
     region = parse_user_pool_id(user_pool_id)
     return f"https://issuer-cognito-idp.{region}.amazonaws.com/{user_pool_id}"
+
+
+def parse_cognito_issuer(issuer: str) -> tuple[str, bool] | None:
+    """The user pool id in a Cognito issuer URL and whether it is the global form; else ``None``."""
+    match = _ISSUER.fullmatch(issuer) if isinstance(issuer, str) else None
+    return (match["pool"], match["form"] is not None) if match else None
 
 
 def cognito_jwks_url(user_pool_id: str) -> str:

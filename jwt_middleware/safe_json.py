@@ -23,7 +23,7 @@ from typing import Any, Final, NoReturn
 
 from jwt_middleware.errors import JWTMiddlewareException
 
-__all__ = ["FrozenDict", "FrozenList", "JSONError", "parse_object"]
+__all__ = ["FrozenDict", "FrozenList", "JSONError", "has_lone_surrogate", "parse_object"]
 
 
 class JSONError(JWTMiddlewareException, ValueError):
@@ -132,14 +132,14 @@ def _freeze_arrays(value: Any) -> Any:
     return value
 
 
-def _has_lone_surrogate(value: Any) -> bool:
+def has_lone_surrogate(value: Any) -> bool:
     """Whether a string anywhere in ``value`` holds a surrogate (only ``\\uD800``-style escapes can)."""
     if isinstance(value, str):
         return not value.isascii() and any(0xD800 <= ord(ch) <= 0xDFFF for ch in value)
     if isinstance(value, dict):
-        return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items())
+        return any(has_lone_surrogate(k) or has_lone_surrogate(v) for k, v in value.items())
     if isinstance(value, list):
-        return any(_has_lone_surrogate(item) for item in value)
+        return any(has_lone_surrogate(item) for item in value)
     return False
 
 
@@ -171,7 +171,7 @@ def parse_object(raw: bytes) -> FrozenDict:
     if type(result) is not FrozenDict:
         raise JSONError("not a JSON object")
     try:
-        if "\\u" in text and _has_lone_surrogate(result):
+        if "\\u" in text and has_lone_surrogate(result):
             raise JSONError("lone surrogate")
         if "[" in text:
             _freeze_arrays(result)

@@ -1,20 +1,22 @@
 """Turn a verification error, the token and the verifier's configuration into an explanation.
 
 A server must answer a rejected token with a fixed sentence, so ``JWTMiddlewareError`` carries no
-token content: only which check failed (``claim``) and the configured values it compared against
-(``expected``). The token's owner, debugging locally, needs the other half: *what the token said*
-and how it differs from what was expected. This module puts the two together:
+token content in its message. What it does carry is its ``report`` (``errors.CheckReport``): the
+stable reason code of the one rule that refused, the claim or header field, the configured
+expectation, the instant a time rule compared against and, because the command line's verifier
+is built with ``expose_unverified_claims=True``, what the token held. This module renders that
+report in words; it never re-derives a verdict:
 
-* the error says which rule failed (its class and ``claim``) and what was configured;
-* the actual values come from ``error.unverified_claims`` (the verifier is built with
-  ``expose_unverified_claims=True``) or, for errors raised before the payload was read and for
-  header parameters, from decoding the token here without verifying it;
-* the key source's state (the key set it fetched, the fetches that failed) explains key errors.
+* the reason code chooses the explanation (one handler per code or family of codes), never the
+  error's message nor its class;
+* ``expected`` and ``limit`` come from the report; ``found`` too, and only when a report does not
+  carry it (a verifier that does not expose claims) is the value read from the token, decoded
+  here without verifying it, at the report's claim and location;
+* the key source's state (the key set it fetched, the fetches that failed) names the keys and URLs.
 
-Error messages are never parsed: the error's type and ``claim`` choose the explanation. The result
-is plain data, rendered as text or JSON by the command line. Everything in it that comes from the
-token is unverified, and token strings are always shown through ``quote`` so that a hostile claim
-cannot inject terminal control sequences.
+The result is plain data, rendered as text or JSON by the command line. Everything in it that comes
+from the token is unverified, and token strings are always shown through ``quote`` so that a
+hostile claim cannot inject terminal control sequences.
 """
 
 from __future__ import annotations
@@ -25,30 +27,31 @@ from typing import Any, Final
 from urllib.parse import SplitResult, urlsplit
 
 from jwt_middleware import reasons
-from jwt_middleware.algorithms import ALGORITHMS
+from jwt_middleware.claim_mapping import GrantKind
+from jwt_middleware.claims import granted
 from jwt_middleware.cli.humanize import duration, iso_utc, relative
-from jwt_middleware.cli.inspection import TIME_CLAIMS, cognito_pool, decode_unverified, inspect_token, quote
-from jwt_middleware.errors import (
-    ExpiredTokenError,
-    InsufficientScopeError,
-    InvalidAudienceError,
-    InvalidClaimError,
-    InvalidIssuerError,
-    InvalidSignatureError,
-    JWTMiddlewareError,
-    KeysUnavailableError,
-    MalformedTokenError,
-    NotYetValidError,
-    UnknownKeyError,
-    UnsupportedAlgorithmError,
+from jwt_middleware.cli.inspection import (
+    cognito_pool,
+    decode_unverified,
+    inspect_token,
+    quote,
+    unsupported_algorithm,
 )
+from jwt_middleware.errors import ABSENT, HIDDEN, CheckReport, JWTMiddlewareError
 from jwt_middleware.events import FetchFailed
 from jwt_middleware.jwk import KeySet, VerificationKey
-from jwt_middleware.policy import MAX_LEEWAY, MAX_NUMERIC_DATE
+from jwt_middleware.policy import MAX_LEEWAY, is_numeric_date
 
 __all__ = ["Configuration", "Explanation", "KeyState", "explain"]
 
 _KEY_TYPES: Final = {"RSA": "an RSA", "EC": "an EC", "OKP": "an EdDSA (OKP)"}
+#: The refusals of a route's (or a preset's) required grants, and the kind each is about.
+_GRANT_KINDS: Final[dict[str, GrantKind]] = {
+    reasons.SCOPE_INSUFFICIENT: "scopes",
+    reasons.GROUPS_MISSING: "groups",
+    reasons.ROLES_MISSING: "roles",
+    reasons.PERMISSIONS_MISSING: "permissions",
+}
 _DEFAULT_PORTS: Final = {"https": "443", "http": "80"}
 
 
@@ -87,8 +90,9 @@ class Explanation:
 
     ``check`` is a stable identifier for scripts: ``format``, ``alg``, ``kid``, ``signature``,
     ``keys``, ``exp``, ``nbf``, ``iat``, ``iss``, ``aud``, ``client_id``, ``token_use``, ``typ``,
-    ``scope``, ``groups``, or the name of another claim. ``reason`` is one sentence for people;
-    ``expected`` (configuration) and ``actual`` (unverified token content) are for display.
+    ``scope``, ``groups``, ``custom``, ``server``, or the name of another claim; ``code`` is the
+    error's reason code (``jwt_middleware.reasons``), finer still. ``reason`` is one sentence for
+    people; ``expected`` (configuration) and ``actual`` (unverified token content) are for display.
     """
 
     check: str
@@ -96,17 +100,37 @@ class Explanation:
     expected: Any = None
     actual: Any = None
     hints: tuple[str, ...] = ()
+    code: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class _Case:
     error: JWTMiddlewareError
+    report: CheckReport
     token: str
     header: Mapping[str, Any]
     claims: Mapping[str, Any]
     config: Configuration
     keys: KeyState
     now: float
+
+    @property
+    def found(self) -> Any:
+        """What the token held where the rule looked: from the report, else from the token itself."""
+        if self.report.found is not HIDDEN:
+            return self.report.found
+        claim = self.report.claim
+        if claim is None:
+            return ABSENT
+        kind = _GRANT_KINDS.get(self.report.code)
+        if kind is not None:
+            return tuple(sorted(granted(self.claims, kind)))
+        source = self.header if self.report.location == "header" else self.claims
+        return source.get(claim, ABSENT)
+
+    @property
+    def expected(self) -> list[str]:
+        return list(self.report.expected)
 
 
 def explain(
@@ -120,11 +144,18 @@ def explain(
     """Explain why ``error`` rejected ``token`` under ``config``, with actual values from the token."""
     header, decoded = decode_unverified(token)
     claims = error.unverified_claims if error.unverified_claims is not None else decoded
-    case = _Case(error, token, header or {}, claims or {}, config, keys, now)
-    for kind, handler in _HANDLERS:
-        if isinstance(error, kind):
-            return handler(case)
-    return _generic(case)
+    report = error.report
+    case = _Case(error, report, token, header or {}, claims or {}, config, keys, now)
+    handler = _HANDLERS.get(report.code) or _FAMILIES.get(report.code.split(".")[0], _generic)
+    explanation = handler(case)
+    return Explanation(
+        explanation.check,
+        explanation.reason,
+        explanation.expected,
+        explanation.actual,
+        explanation.hints,
+        report.code,
+    )
 
 
 # -- wording helpers ----------------------------------------------------------------------------
@@ -139,6 +170,11 @@ def _one_of(values: Sequence[str]) -> str:
 
 def _show_list(values: Sequence[object]) -> str:
     return "[" + ", ".join(quote(value) for value in values) + "]"
+
+
+def _present(value: Any) -> Any:
+    """A found value for ``actual``: ``None`` when the token has none."""
+    return None if value is ABSENT else value
 
 
 def _difference(actual: str, expected: str, *, near_only: bool = False) -> str | None:
@@ -198,22 +234,6 @@ def _closest(actual: str, candidates: Sequence[str]) -> tuple[str, str | None]:
     return candidates[0], None
 
 
-def _date(claims: Mapping[str, Any], name: str) -> float | None:
-    value = claims.get(name)
-    if (type(value) is int or type(value) is float) and 0 <= value <= MAX_NUMERIC_DATE:
-        return float(value)
-    return None
-
-
-def _strings(value: object, *, split: bool) -> list[str]:
-    if isinstance(value, str):
-        # Space-delimited only (RFC 6749 section 3.3), as the verifier splits it.
-        return [item for item in value.split(" ") if item] if split else [value]
-    if isinstance(value, list):
-        return [item for item in value if isinstance(item, str)]
-    return []
-
-
 def _keys_with_kid(keys: KeySet | None, kid: object) -> list[VerificationKey]:
     return [key for key in keys.keys if key.kid == kid] if keys is not None else []
 
@@ -233,7 +253,7 @@ def _source(keys: KeyState) -> str:
     return f" at {keys.url}" if keys.url else ""
 
 
-# -- one handler per error type -----------------------------------------------------------------
+# -- the token's form -----------------------------------------------------------------------------
 
 
 def _malformed(case: _Case) -> Explanation:
@@ -244,63 +264,55 @@ def _malformed(case: _Case) -> Explanation:
     return Explanation("format", f"the token is malformed: {case.error.description}")
 
 
-def _unsupported_algorithm(case: _Case) -> Explanation:
-    alg = case.header.get("alg")
+# -- algorithm, key and signature ---------------------------------------------------------------
+
+
+def _alg_unsupported(case: _Case) -> Explanation:
+    alg = case.found
     allowed = sorted(case.config.algorithms)
-    if not isinstance(alg, str):
-        return Explanation("alg", "the token's header has no usable 'alg'", expected=allowed, actual=alg)
-    if alg.lower() == "none":
-        return Explanation(
-            "alg",
-            f"alg {quote(alg)}: the token is unsigned, and unsigned tokens are never accepted",
-            allowed,
-            alg,
-        )
-    if alg.upper().startswith("HS"):
-        return Explanation(
-            "alg",
-            f"alg {quote(alg)} is HMAC (a shared secret); only public-key algorithms can be verified "
-            "against an issuer's published keys",
-            allowed,
-            alg,
-            ("configure the identity provider to sign with RS256 or ES256",),
-        )
-    if alg not in ALGORITHMS:
-        return Explanation("alg", f"alg {quote(alg)} is not a supported signing algorithm", allowed, alg)
-    if alg not in case.config.algorithms:
-        return Explanation(
-            "alg",
-            f"alg {quote(alg)} is not accepted here (accepted: {', '.join(allowed)})",
-            allowed,
-            alg,
-            (f"if the issuer really signs with {alg}, add --algorithm {alg}",),
-        )
+    wording = unsupported_algorithm(alg)
+    if wording is None:  # a supported algorithm reported as unsupported: say what the rule said
+        return Explanation("alg", f"the token's algorithm is not accepted ({case.error.description})")
+    reason, hint = wording
+    return Explanation("alg", reason, allowed, _present(alg), (hint,) if hint else ())
+
+
+def _alg_not_allowed(case: _Case) -> Explanation:
+    alg = case.found
+    allowed = case.expected
+    return Explanation(
+        "alg",
+        f"alg {quote(alg)} is not accepted here (accepted: {', '.join(allowed)})",
+        allowed,
+        alg,
+        (f"if the issuer really signs with {alg}, add --algorithm {alg}",),
+    )
+
+
+def _alg_key_mismatch(case: _Case) -> Explanation:
+    alg = case.found
     kid = case.header.get("kid")
     matching = _keys_with_kid(case.keys.keys, kid)
     if matching:
-        key = matching[0]
         return Explanation(
             "alg",
-            f"key {quote(kid)} is {_describe_key(key)}; it cannot verify an {alg} signature",
-            sorted(key.algorithms),
+            f"key {quote(kid)} is {_describe_key(matching[0])}; it cannot verify an {alg} signature",
+            case.expected,
             alg,
             ("the header names an algorithm its key cannot have: the issuer did not make this token",),
         )
-    return Explanation("alg", f"the token's algorithm {alg} does not match its key", allowed, alg)
+    return Explanation("alg", f"the token's algorithm {alg} does not match its key", case.expected, alg)
 
 
 def _unknown_key(case: _Case) -> Explanation:
     keys = case.keys.keys
-    kid = case.header.get("kid")
+    kid = _present(case.found)
     source = _source(case.keys)
+    code = case.report.code
     if keys is None:
         return Explanation("kid", f"key {quote(kid)} is unknown: no key set was loaded{source}", actual=kid)
     available = [key.kid for key in keys.keys]
-    hints = (
-        "was the token issued by another environment or tenant (staging vs production)?",
-        f"the keys were fetched{source}; check that this is the JWKS of the issuer that made the token",
-    )
-    if kid is None:
+    if code == reasons.KID_MISSING:
         return Explanation(
             "kid",
             f"the token has no kid and the JWKS{source} holds {len(available)} keys ({_kid_list(keys)}): "
@@ -309,22 +321,26 @@ def _unknown_key(case: _Case) -> Explanation:
             None,
             ("the issuer must put a kid in the token's header when it publishes several keys",),
         )
-    matching = _keys_with_kid(keys, kid)
-    if len(matching) > 1:
+    if code == reasons.KID_AMBIGUOUS:
         return Explanation(
             "kid",
             f"several keys in the JWKS{source} share kid {quote(kid)}, so none of them can be trusted for it",
             available,
             kid,
         )
-    if matching and matching[0].retired:
+    if code == reasons.KID_RETIRED:
         return Explanation("kid", f"key {quote(kid)} was withdrawn from the JWKS{source}", available, kid)
+    if code == reasons.KID_INVALID:
+        return Explanation("kid", f"kid {quote(kid)} is not a key id this verifier can use", actual=kid)
     return Explanation(
         "kid",
         f"key {quote(kid)} is not in the issuer's JWKS (keys there: {_kid_list(keys)})",
         available,
         kid,
-        hints,
+        (
+            "was the token issued by another environment or tenant (staging vs production)?",
+            f"the keys were fetched{source}; check that this is the JWKS of the issuer that made the token",
+        ),
     )
 
 
@@ -343,6 +359,9 @@ def _bad_signature(case: _Case) -> Explanation:
             "or was it signed by another private key published under the same kid (another environment)?",
         ),
     )
+
+
+# -- keys and the service -----------------------------------------------------------------------
 
 
 def _failure_hint(failure: FetchFailed, config: Configuration) -> str | None:
@@ -384,10 +403,23 @@ def _keys_unavailable(case: _Case) -> Explanation:
     )
 
 
+def _check_failed(case: _Case) -> Explanation:
+    kind = getattr(case.error, "exception_type", "an exception")
+    where = "the key source" if case.report.code == reasons.KEY_SOURCE_FAILED else "a check"
+    return Explanation(
+        "server",
+        f"{where} raised {kind}: a failure of the service, not of the token (answered 503)",
+        hints=("the service's log names the check; the token itself was not judged",),
+    )
+
+
+# -- time -----------------------------------------------------------------------------------------
+
+
 def _expired(case: _Case) -> Explanation:
     leeway = case.config.leeway
-    exp = _date(case.claims, "exp")
-    if case.error.claim != "exp" or exp is None:
+    exp, limit = case.found, case.report.limit
+    if not is_numeric_date(exp) or limit is None:
         return _generic(case)
     ago = case.now - exp
     hints = ["get a new token from the issuer (refresh it or sign in again)"]
@@ -396,36 +428,71 @@ def _expired(case: _Case) -> Explanation:
     return Explanation(
         "exp",
         f"the token expired {iso_utc(exp)} ({relative(exp, case.now)}); leeway is {leeway:g} s",
-        expected=f"exp after {iso_utc(round(case.now - leeway))} (now minus {leeway:g} s leeway)",
+        expected=f"exp after {iso_utc(round(limit))} (now minus {leeway:g} s leeway)",
         actual=iso_utc(exp),
         hints=tuple(hints),
     )
 
 
+def _too_old(case: _Case) -> Explanation:
+    iat, limit = case.found, case.report.limit
+    if not is_numeric_date(iat) or limit is None:
+        return _generic(case)
+    return Explanation(
+        "iat",
+        f"the token was issued {iso_utc(iat)} ({relative(iat, case.now)}), longer ago than this API's "
+        "maximum token age allows",
+        expected=f"iat after {iso_utc(round(limit))} (now minus the maximum age and the leeway)",
+        actual=iso_utc(iat),
+        hints=("get a new token from the issuer (sign in again)",),
+    )
+
+
 def _not_yet_valid(case: _Case) -> Explanation:
-    claim = case.error.claim or "nbf"
-    value = _date(case.claims, claim)
-    if value is None:
+    claim = case.report.claim or "nbf"
+    value, limit = case.found, case.report.limit
+    if not is_numeric_date(value) or limit is None:
         return _generic(case)
     leeway = case.config.leeway
     skew = f"the issuer's clock and this machine's disagree by about {duration(value - case.now)}"
-    if claim == "iat":
+    if case.report.code == reasons.IAT_IN_FUTURE:
         reason = f"the token was issued in the future, {iso_utc(value)} ({relative(value, case.now)})"
     else:
         reason = f"the token is not valid until {iso_utc(value)} ({relative(value, case.now)})"
     return Explanation(
         claim,
         f"{reason}; leeway is {leeway:g} s",
-        expected=f"{claim} before {iso_utc(round(case.now + leeway))} (now plus {leeway:g} s leeway)",
+        expected=f"{claim} before {iso_utc(round(limit))} (now plus {leeway:g} s leeway)",
         actual=iso_utc(value),
         hints=(f"if {skew}, fix the clock (NTP) or allow skew with --leeway (at most {MAX_LEEWAY:g} s)",),
     )
 
 
+def _missing_date(case: _Case) -> Explanation:
+    if case.report.code == reasons.EXP_MISSING:
+        return Explanation(
+            "exp",
+            "the token has no exp claim, and an expiry is required",
+            hints=("tokens without an expiry stay valid forever if stolen; the issuer should set exp",),
+        )
+    return Explanation("iat", "the token has no iat claim, and this API limits a token's age (max_age)")
+
+
+def _invalid_date(case: _Case) -> Explanation:
+    claim = case.report.claim or "date"
+    value = case.found
+    return Explanation(
+        claim, f"{claim} {quote(value)} is not a valid NumericDate (seconds since 1970)", actual=value
+    )
+
+
+# -- issuer, audience, client -------------------------------------------------------------------
+
+
 def _invalid_issuer(case: _Case) -> Explanation:
-    expected = list(case.error.expected or case.config.issuers)
-    iss = case.claims.get("iss")
-    if "iss" not in case.claims:
+    expected = case.expected or list(case.config.issuers)
+    iss = case.found
+    if iss is ABSENT:
         return Explanation(
             "iss", f"the token has no iss claim; this API expects {_one_of(expected)}", expected
         )
@@ -464,17 +531,15 @@ def _cognito_access_hint(claims: Mapping[str, Any]) -> str | None:
 
 
 def _invalid_audience(case: _Case) -> Explanation:
-    if case.error.claim == "client_id":
-        return _invalid_client(case)
-    expected = list(case.error.expected or case.config.audiences or case.config.client_ids or ())
-    claims = case.claims
+    expected = case.expected or list(case.config.audiences or case.config.client_ids or ())
     what = "the app client" if case.config.cognito else "this API's audience"
     ask = (
         f"ask the issuer for a token meant for {_one_of(expected)} (the OAuth 'audience' or 'resource' "
         "parameter)"
     )
-    if "aud" not in claims:
-        hint = _cognito_access_hint(claims)
+    code = case.report.code
+    if code == reasons.AUD_MISSING:
+        hint = _cognito_access_hint(case.claims)
         return Explanation(
             "aud",
             f"the token has no aud claim; {what} is {_one_of(expected)}",
@@ -482,12 +547,12 @@ def _invalid_audience(case: _Case) -> Explanation:
             None,
             (hint or ask,),
         )
-    values = _strings(claims["aud"], split=False)
-    aud = claims["aud"]
-    if not values or not (isinstance(aud, str) or len(values) == len(aud)):
+    aud = case.found
+    if code == reasons.AUD_INVALID:
         return Explanation(
             "aud", f"aud must be a string or a non-empty list of strings, not {quote(aud)}", expected, aud
         )
+    values = [aud] if isinstance(aud, str) else list(aud) if isinstance(aud, list) else []
     differences = [
         f"{quote(value)} vs {quote(wanted)}: {difference}"
         for value in values
@@ -497,7 +562,7 @@ def _invalid_audience(case: _Case) -> Explanation:
     detail = f" ({'; '.join(differences)})" if differences else ""
     label = "the ID token's aud" if case.config.cognito else "audience"
     hints = [ask]
-    if not case.config.cognito:
+    if not case.config.cognito and values:
         hints.append(f"or, if this API is meant to accept it, add --audience {values[0]}")
     return Explanation(
         "aud",
@@ -509,9 +574,9 @@ def _invalid_audience(case: _Case) -> Explanation:
 
 
 def _invalid_client(case: _Case) -> Explanation:
-    expected = list(case.error.expected or case.config.client_ids or ())
-    client = case.claims.get("client_id")
-    if "client_id" not in case.claims:
+    expected = case.expected or list(case.config.client_ids or ())
+    client = case.found
+    if client is ABSENT:
         return Explanation(
             "client_id",
             f"the token has no client_id claim; this API expects the app client {_one_of(expected)}",
@@ -526,37 +591,67 @@ def _invalid_client(case: _Case) -> Explanation:
     )
 
 
-def _insufficient_scope(case: _Case) -> Explanation:
-    if case.error.claim == "groups":
-        groups = _strings(case.claims.get("cognito:groups"), split=False) + _strings(
-            case.claims.get("groups"), split=False
-        )
-        required = list(case.error.expected)
-        if not required:  # GroupsCheck does not report which groups it wanted (see the CLI's report)
-            return Explanation(
-                "groups", f"the token's groups {_show_list(groups)} are not the required ones", actual=groups
-            )
+# -- other claims -------------------------------------------------------------------------------
+
+
+def _token_use(case: _Case) -> Explanation:
+    expected = case.expected or list(case.config.token_uses or ())
+    use = case.found
+    if use is ABSENT:
         return Explanation(
-            "groups",
-            f"the token's groups {_show_list(groups)} include none of {_show_list(required)}",
-            required,
-            groups,
+            "token_use",
+            f"the token has no token_use claim, this API expects {_one_of(expected)}: "
+            "Cognito user pool tokens always have one",
+            expected,
         )
-    required = list(case.error.expected or case.config.scopes)
-    granted = _strings(case.claims.get("scope"), split=True) + _strings(case.claims.get("scp"), split=True)
-    if not granted:
+    other = "id" if use == "access" else "access"
+    hints = (
+        f"send the {other} token instead, or accept {quote(use)} tokens with --token-use {use}"
+        if use in ("id", "access")
+        else "Cognito's token_use is 'id' or 'access'",
+    )
+    return Explanation(
+        "token_use", f"token_use is {quote(use)}, this API expects {_one_of(expected)}", expected, use, hints
+    )
+
+
+def _token_type(case: _Case) -> Explanation:
+    expected = case.expected or list(case.config.token_types)
+    typ = case.found
+    if typ is ABSENT:
+        return Explanation(
+            "typ", f"the token has no typ header; this API expects {_one_of(expected)}", expected
+        )
+    return Explanation("typ", f"typ is {quote(typ)}, this API expects {_one_of(expected)}", expected, typ)
+
+
+def _required_claim(case: _Case) -> Explanation:
+    claim = case.report.claim or "?"
+    return Explanation(
+        claim, f"the token lacks the required claim {quote(claim)}", [claim], _present(case.found)
+    )
+
+
+def _custom(case: _Case) -> Explanation:
+    return Explanation("custom", f"a custom check rejected the token: {case.error.description}")
+
+
+def _insufficient_scope(case: _Case) -> Explanation:
+    required = case.expected or list(case.config.scopes)
+    have = list(case.found) if isinstance(case.found, list | tuple) else []
+    if not have:
         return Explanation(
             "scope",
             f"the token has no scope claim; this API requires {_scope_rule(required, case)}",
             required,
         )
-    missing = [scope for scope in required if scope not in granted]
+    missing = [scope for scope in required if scope not in have]
     if case.config.any_scope:
-        reason = f"scope {quote(' '.join(granted))} has none of {_show_list(required)}"
+        reason = f"scope {quote(' '.join(have))} has none of {_show_list(required)}"
     else:
-        reason = f"scope {quote(' '.join(granted))} lacks {', '.join(quote(scope) for scope in missing)}"
+        reason = f"scope {quote(' '.join(have))} lacks {', '.join(quote(scope) for scope in missing)}"
     return Explanation(
-        "scope", reason, required, granted, ("request the missing scopes when getting the token",)
+        "scope", reason, required, have, ("request the missing scopes when getting the token",)
     )
 
 
@@ -565,79 +660,72 @@ def _scope_rule(required: Sequence[str], case: _Case) -> str:
     return f"one of {joined}" if case.config.any_scope and len(required) > 1 else joined
 
 
-def _invalid_claim(case: _Case) -> Explanation:
-    claim = case.error.claim
-    claims = case.claims
-    if claim == "token_use":
-        expected = list(case.error.expected or case.config.token_uses or ())
-        use = claims.get("token_use")
-        if "token_use" not in claims:
-            return Explanation(
-                "token_use",
-                f"the token has no token_use claim, this API expects {_one_of(expected)}: "
-                "Cognito user pool tokens always have one",
-                expected,
-            )
-        other = "id" if use == "access" else "access"
-        hints = (
-            f"send the {other} token instead, or accept {quote(use)} tokens with --token-use {use}"
-            if use in ("id", "access")
-            else "Cognito's token_use is 'id' or 'access'",
-        )
-        return Explanation(
-            "token_use",
-            f"token_use is {quote(use)}, this API expects {_one_of(expected)}",
-            expected,
-            use,
-            hints,
-        )
-    if claim == "typ":
-        expected = list(case.error.expected or case.config.token_types)
-        typ = case.header.get("typ")
-        if "typ" not in case.header:
-            return Explanation(
-                "typ", f"the token has no typ header; this API expects {_one_of(expected)}", expected
-            )
-        return Explanation("typ", f"typ is {quote(typ)}, this API expects {_one_of(expected)}", expected, typ)
-    if claim == "exp" and "exp" not in claims:
-        return Explanation(
-            "exp",
-            "the token has no exp claim, and an expiry is required",
-            hints=("tokens without an expiry stay valid forever if stolen; the issuer should set exp",),
-        )
-    if claim in TIME_CLAIMS and claim in claims and _date(claims, claim) is None:
-        value = claims[claim]
-        return Explanation(
-            claim, f"{claim} {quote(value)} is not a valid NumericDate (seconds since 1970)", actual=value
-        )
-    if claim is not None and case.error.expected == (claim,):
-        return Explanation(
-            claim, f"the token lacks the required claim {quote(claim)}", [claim], claims.get(claim)
-        )
-    if claim is None:
-        return Explanation("custom", f"a custom check rejected the token: {case.error.description}")
-    return _generic(case)
+def _missing_grant(case: _Case) -> Explanation:
+    """Groups, roles or permissions a route (or the verifier) requires and the token lacks."""
+    kind = _GRANT_KINDS[case.report.code]
+    have = list(case.found) if isinstance(case.found, list | tuple) else []
+    required = case.expected
+    return Explanation(
+        case.report.claim or kind,
+        f"the token's {kind} {_show_list(have)} include none of {_show_list(required)}",
+        required,
+        have,
+    )
 
 
 def _generic(case: _Case) -> Explanation:
-    error = case.error
-    claim = error.claim
-    actual = case.claims.get(claim) if claim is not None else None
-    expected = list(error.expected) if error.expected else None
-    check = claim or type(error).__name__
-    return Explanation(check, error.description, expected, actual)
+    report = case.report
+    found = case.found if report.claim is not None else ABSENT
+    return Explanation(
+        report.claim or type(case.error).__name__,
+        case.error.description,
+        case.expected or None,
+        _present(found),
+    )
 
 
-_HANDLERS: Final[tuple[tuple[type[JWTMiddlewareError], Callable[[_Case], Explanation]], ...]] = (
-    (MalformedTokenError, _malformed),
-    (UnsupportedAlgorithmError, _unsupported_algorithm),
-    (UnknownKeyError, _unknown_key),
-    (InvalidSignatureError, _bad_signature),
-    (KeysUnavailableError, _keys_unavailable),
-    (ExpiredTokenError, _expired),
-    (NotYetValidError, _not_yet_valid),
-    (InvalidIssuerError, _invalid_issuer),
-    (InvalidAudienceError, _invalid_audience),
-    (InsufficientScopeError, _insufficient_scope),
-    (InvalidClaimError, _invalid_claim),
-)
+_Handler = Callable[[_Case], Explanation]
+
+#: One handler per reason code...
+_HANDLERS: Final[dict[str, _Handler]] = {
+    reasons.TOKEN_MISSING: _generic,
+    reasons.TOKEN_INVALID: _generic,
+    reasons.ALG_UNSUPPORTED: _alg_unsupported,
+    reasons.ALG_NOT_ALLOWED: _alg_not_allowed,
+    reasons.ALG_KEY_MISMATCH: _alg_key_mismatch,
+    reasons.ALG_MISSING: _malformed,
+    reasons.KID_INVALID: _malformed,
+    reasons.SIGNATURE_INVALID: _bad_signature,
+    reasons.EXP_EXPIRED: _expired,
+    reasons.EXP_MISSING: _missing_date,
+    reasons.IAT_MISSING: _missing_date,
+    reasons.IAT_TOO_OLD: _too_old,
+    reasons.NBF_NOT_YET_VALID: _not_yet_valid,
+    reasons.IAT_IN_FUTURE: _not_yet_valid,
+    reasons.DATE_INVALID: _invalid_date,
+    reasons.ISS_MISSING: _invalid_issuer,
+    reasons.ISS_MISMATCH: _invalid_issuer,
+    reasons.CLIENT_ID_MISMATCH: _invalid_client,
+    reasons.TOKEN_USE_MISMATCH: _token_use,
+    reasons.TYP_MISMATCH: _token_type,
+    reasons.CLAIM_MISSING: _required_claim,
+    reasons.CUSTOM_REJECTED: _custom,
+    reasons.SCOPE_INSUFFICIENT: _insufficient_scope,
+    reasons.GROUPS_MISSING: _missing_grant,
+    reasons.ROLES_MISSING: _missing_grant,
+    reasons.PERMISSIONS_MISSING: _missing_grant,
+    reasons.CHECK_FAILED: _check_failed,
+    reasons.KEY_SOURCE_FAILED: _check_failed,
+}
+#: ...and one per family, by the code's subject (the part before the dot).
+_FAMILIES: Final[dict[str, _Handler]] = {
+    "token": _malformed,
+    "header": _malformed,
+    "payload": _malformed,
+    "kid": _unknown_key,
+    "aud": _invalid_audience,
+    "keys": _keys_unavailable,
+    "fetch": _keys_unavailable,
+    "discovery": _keys_unavailable,
+    "jwks": _keys_unavailable,
+}

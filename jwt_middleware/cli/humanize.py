@@ -11,13 +11,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Final
 
+from jwt_middleware.policy import MAX_NUMERIC_DATE
+
 __all__ = ["describe_time", "duration", "iso_utc", "relative"]
 
 _MINUTE: Final = 60
 _HOUR: Final = 3600
 _DAY: Final = 86_400
-#: The largest NumericDate the verifier accepts (9999-12-31T23:59:59Z); larger ones cannot be shown.
-_MAX_DATE: Final = 253402300799
 
 
 def iso_utc(timestamp: float) -> str:
@@ -25,7 +25,7 @@ def iso_utc(timestamp: float) -> str:
 
     Raises ``ValueError`` outside year 1970..9999, which is also what the verifier accepts.
     """
-    if not 0 <= timestamp <= _MAX_DATE:
+    if not 0 <= timestamp <= MAX_NUMERIC_DATE:
         raise ValueError("not a NumericDate the verifier accepts")
     moment = datetime.fromtimestamp(timestamp, UTC)
     text = moment.isoformat(timespec="milliseconds" if timestamp % 1 else "seconds")

@@ -32,12 +32,14 @@ from typing import Any, Final, Literal
 
 from jwt_middleware import b64
 from jwt_middleware.algorithms import ALGORITHMS
+from jwt_middleware.claims import granted
 from jwt_middleware.cli.humanize import describe_time, duration, iso_utc, relative
+from jwt_middleware.cognito import parse_cognito_issuer
 from jwt_middleware.errors import MalformedTokenError, UnsupportedAlgorithmError
-from jwt_middleware.jwk import MAX_KID_LENGTH
-from jwt_middleware.jws import DEFAULT_MAX_TOKEN_LENGTH, parse_compact
-from jwt_middleware.policy import MAX_NUMERIC_DATE
-from jwt_middleware.safe_json import JSONError, parse_object
+from jwt_middleware.jwk import MAX_KID_LENGTH, MIN_RSA_BITS
+from jwt_middleware.jws import DEFAULT_MAX_TOKEN_LENGTH, IGNORED_KEY_HEADERS, REJECTED_HEADERS, parse_compact
+from jwt_middleware.policy import MAX_NUMERIC_DATE, is_numeric_date
+from jwt_middleware.safe_json import JSONError, has_lone_surrogate, parse_object
 
 __all__ = [
     "Finding",
@@ -48,6 +50,7 @@ __all__ = [
     "decode_unverified",
     "inspect_token",
     "quote",
+    "unsupported_algorithm",
 ]
 
 Severity = Literal["error", "warning", "note"]
@@ -57,31 +60,31 @@ TIME_CLAIMS: Final = ("iat", "auth_time", "nbf", "exp")
 
 _SEGMENT_NAMES: Final = ("header", "payload", "signature")
 _BASE64URL: Final = re.compile(r"[A-Za-z0-9_-]")
-_COGNITO_ISSUER: Final = re.compile(
-    r"https://(?P<form>issuer-)?cognito-idp\.(?P<region>[a-z0-9-]+)\.amazonaws\.com/(?P<pool>[A-Za-z0-9_-]+)"
-)
-#: Header parameters the library refuses, with why (mirrors ``jws._REJECTED_HEADERS``).
-_REJECTED_HEADERS: Final = {
-    "crit": "critical header extensions, which this library does not implement",
-    "b64": "an unencoded payload (RFC 7797), which this library does not accept",
-    "zip": "a compressed payload, which this library does not accept",
-}
-_KEY_HEADERS: Final = ("jku", "x5u", "x5c", "jwk")
-#: ECDSA signatures are raw R || S: twice the curve size (RFC 7518 section 3.4).
-_SIGNATURE_SIZES: Final = {
-    "ES256": (64,),
-    "ES384": (96,),
-    "ES512": (132,),
-    "Ed25519": (64,),
-    "Ed448": (114,),
-    "EdDSA": (64, 114),
-}
 
 
 def cognito_pool(issuer: str) -> tuple[str, bool] | None:
     """The user pool id of a Cognito issuer URL and whether it is the global ``issuer-`` form."""
-    match = _COGNITO_ISSUER.fullmatch(issuer)
-    return (match["pool"], match["form"] is not None) if match else None
+    return parse_cognito_issuer(issuer)
+
+
+def unsupported_algorithm(alg: object) -> tuple[str, str | None] | None:
+    """Why ``alg`` can never be verified here, and what to do (a hint), or ``None`` if it can be."""
+    if not isinstance(alg, str):
+        return "the token's header has no usable 'alg'", None
+    if alg.lower() == "none":
+        return f"alg {quote(alg)}: the token is unsigned, and unsigned tokens are never accepted", None
+    if alg.upper().startswith("HS"):
+        return (
+            f"alg {quote(alg)} is HMAC (a shared secret); only public-key algorithms can be verified "
+            "against an issuer's published keys",
+            "configure the identity provider to sign with RS256 or ES256",
+        )
+    if alg not in ALGORITHMS:
+        return (
+            f"alg {quote(alg)} is not a supported signing algorithm (supported: {', '.join(ALGORITHMS)})",
+            None,
+        )
+    return None
 
 
 def quote(value: object) -> str:
@@ -213,16 +216,6 @@ def _decode_segment(index: int, segment: str, found: _Findings) -> bytes | None:
 # -- JSON ---------------------------------------------------------------------------------------
 
 
-def _has_lone_surrogate(value: Any) -> bool:
-    if isinstance(value, str):
-        return any(0xD800 <= ord(char) <= 0xDFFF for char in value)
-    if isinstance(value, dict):
-        return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_lone_surrogate(item) for item in value)
-    return False
-
-
 def _json_type(value: object) -> str:
     if isinstance(value, list):
         return "an array"
@@ -291,7 +284,7 @@ def _decode_json(part: str, raw: bytes, found: _Findings) -> dict[str, Any] | No
     if not isinstance(value, dict):
         found.error("json_not_object", f"the {part} is {_json_type(value)}, not a JSON object")
         return None
-    if _has_lone_surrogate(value):
+    if has_lone_surrogate(value):
         found.error("json_surrogate", f"the {part} contains a lone UTF-16 surrogate escape")
     if len(found.items) == before:
         # The lenient parser saw nothing the strict one should refuse: say so rather than nothing.
@@ -304,25 +297,14 @@ def _decode_json(part: str, raw: bytes, found: _Findings) -> dict[str, Any] | No
 
 def _check_header(header: Mapping[str, Any], found: _Findings) -> None:
     alg = header.get("alg")
+    refused = unsupported_algorithm(alg)
     if "alg" not in header:
         found.error("alg_missing", "the header has no 'alg'")
     elif not isinstance(alg, str):
         found.error("alg_invalid", f"the header's 'alg' is {_json_type(alg)}, not a string")
-    elif alg.lower() == "none":
-        found.error(
-            "alg_none", f"alg {quote(alg)}: the token is unsigned, and unsigned tokens are never accepted"
-        )
-    elif alg.upper().startswith("HS"):
-        found.error(
-            "alg_hmac",
-            f"alg {quote(alg)} is HMAC, a shared secret: this library verifies public-key signatures "
-            "only and never accepts HMAC tokens",
-        )
-    elif alg not in ALGORITHMS:
-        found.error(
-            "alg_unsupported",
-            f"alg {quote(alg)} is not a supported signing algorithm (supported: {', '.join(ALGORITHMS)})",
-        )
+    elif refused is not None:
+        code = "alg_none" if alg.lower() == "none" else "alg_hmac" if alg.upper().startswith("HS") else ""
+        found.error(code or "alg_unsupported", refused[0])
     else:
         found.note("alg", f"signed with {alg}")
 
@@ -360,10 +342,10 @@ def _check_header(header: Mapping[str, Any], found: _Findings) -> None:
         found.warning(
             "nested_jwt", "cty 'JWT': the payload is another token (nested JWT), which is not supported"
         )
-    for name, why in _REJECTED_HEADERS.items():
+    for name, why in REJECTED_HEADERS.items():
         if name in header:
-            found.error(f"header_{name}", f"the header has {quote(name)}: {why}")
-    for name in _KEY_HEADERS:
+            found.error(f"header_{name}", f"the header has {quote(name)}: {why[0].lower()}{why[1:]}")
+    for name in IGNORED_KEY_HEADERS:
         if name in header:
             found.note(
                 f"header_{name}",
@@ -382,17 +364,19 @@ def _check_signature(header: Mapping[str, Any], signature: bytes | None, found: 
     if not isinstance(alg, str) or alg not in ALGORITHMS:
         return
     size = len(signature)
-    if alg.startswith(("RS", "PS")):
-        if size < 256:
+    algorithm = ALGORITHMS[alg]
+    if algorithm.kty == "RSA":
+        if size * 8 < MIN_RSA_BITS:
             found.warning(
                 "rsa_key_small",
-                f"the signature is {size} bytes: a {size * 8}-bit RSA key, below the 2048-bit minimum",
+                f"the signature is {size} bytes: a {size * 8}-bit RSA key, "
+                f"below the {MIN_RSA_BITS}-bit minimum",
             )
         else:
             found.note("signature", f"signature of {size} bytes (a {size * 8}-bit RSA key)")
         return
-    expected = _SIGNATURE_SIZES.get(alg)
-    if expected is None or size in expected:
+    expected = algorithm.signature_sizes
+    if size in expected:
         return
     if alg.startswith("ES") and signature[0] == 0x30:
         found.error(
@@ -412,16 +396,15 @@ def _check_signature(header: Mapping[str, Any], signature: bytes | None, found: 
 
 def _numeric_date(name: str, value: object, found: _Findings) -> float | None:
     """A NumericDate as the verifier reads it, with a precise warning when it is not one."""
-    if type(value) is int or type(value) is float:
-        # Compared as numbers, never divided: a 4000-digit integer must not raise OverflowError.
-        if 0 <= value <= MAX_NUMERIC_DATE:
-            return float(value)
-        if MAX_NUMERIC_DATE < value <= MAX_NUMERIC_DATE * 1000:
-            found.warning(
-                f"{name}_milliseconds",
-                f"{name} {value} looks like milliseconds: NumericDates are seconds since 1970",
-            )
-            return None
+    if is_numeric_date(value):
+        return float(value)  # type: ignore[arg-type]
+    # Compared as numbers, never divided: a 4000-digit integer must not raise OverflowError.
+    if (type(value) is int or type(value) is float) and MAX_NUMERIC_DATE < value <= MAX_NUMERIC_DATE * 1000:
+        found.warning(
+            f"{name}_milliseconds",
+            f"{name} {value} looks like milliseconds: NumericDates are seconds since 1970",
+        )
+        return None
     if isinstance(value, str) and value.strip().isdigit():
         found.warning(f"{name}_string", f"{name} is a string ({quote(value)}), not a number of seconds")
         return None
@@ -470,15 +453,6 @@ def _time_claims(claims: Mapping[str, Any], now: float, found: _Findings) -> tup
     return tuple(times)
 
 
-def _strings(value: object, *, split: bool) -> list[str]:
-    if isinstance(value, str):
-        # Space-delimited only (RFC 6749 section 3.3), as the verifier splits it.
-        return [item for item in value.split(" ") if item] if split else [value]
-    if isinstance(value, list):
-        return [item for item in value if isinstance(item, str)]
-    return []
-
-
 def _check_claims(claims: Mapping[str, Any], found: _Findings) -> None:
     iss = claims.get("iss")
     if "iss" not in claims:
@@ -519,12 +493,10 @@ def _check_claims(claims: Mapping[str, Any], found: _Findings) -> None:
         if isinstance(claims.get(name), str):
             found.note("client", f"client {quote(claims[name])} (from {name})")
             break
-    scopes = _strings(claims.get("scope"), split=True) + _strings(claims.get("scp"), split=True)
-    if scopes:
-        found.note("scopes", "scopes: " + ", ".join(quote(scope) for scope in dict.fromkeys(scopes)))
-    groups = _strings(claims.get("cognito:groups"), split=False) + _strings(claims.get("groups"), split=False)
-    if groups:
-        found.note("groups", "groups: " + ", ".join(quote(group) for group in dict.fromkeys(groups)))
+    for kind in ("scopes", "groups", "roles", "permissions"):
+        names = sorted(granted(claims, kind))
+        if names:
+            found.note(kind, f"{kind}: " + ", ".join(quote(name) for name in names))
 
 
 # -- the whole token ----------------------------------------------------------------------------

@@ -8,10 +8,11 @@ they do not apply):
 ``exit_code``           the process exit code (0 valid, 1 rejected, 3 keys unavailable)
 ``header``, ``claims``  the verified header and claims (valid tokens only)
 ``key``                 ``{"kid", "alg", "jwks_url"}``: the key that verified it (valid tokens only)
-``error``               ``{"type", "status", "code", "description", "claim", "expected"}``: the
-                        library's error, exactly as an API sees it
-``explanation``         ``{"check", "reason", "expected", "actual", "hints"}``: see
-                        ``jwt_middleware.cli.explain.Explanation``; ``check`` is a stable identifier
+``error``               ``{"type", "status", "code", "reason_code", "description", "claim",
+                        "expected"}``: the library's error, exactly as an API sees it (``code`` is
+                        the RFC 6750 code, ``reason_code`` the rule's, see ``jwt_middleware.reasons``)
+``explanation``         ``{"check", "code", "reason", "expected", "actual", "hints"}``: see
+                        ``jwt_middleware.cli.explain.Explanation``; ``check`` and ``code`` are stable
 ``unverified_header``   the rejected token's header and claims, decoded without verification
 ``unverified_claims``   (untrustworthy; shown because the caller is debugging their own token)
 
@@ -154,6 +155,7 @@ def _error_document(error: JWTMiddlewareError) -> dict[str, Any]:
         "type": type(error).__name__,
         "status": error.status_code,
         "code": error.error,
+        "reason_code": error.code,
         "description": error.description,
         "claim": error.claim,
         "expected": list(error.expected),
@@ -176,6 +178,7 @@ def _failure_document(
         "error": _error_document(error),
         "explanation": {
             "check": explanation.check,
+            "code": explanation.code,
             "reason": explanation.reason,
             "expected": explanation.expected,
             "actual": explanation.actual,
@@ -201,7 +204,7 @@ def _print_failure(
 ) -> None:
     verdict = "UNAVAILABLE" if code is ExitCode.UNAVAILABLE else "REJECTED"
     console.result(f"{verdict}: {explanation.reason}")
-    console.result(f"  check     {explanation.check}")
+    console.result(f"  check     {explanation.check} ({explanation.code})")
     if explanation.expected is not None:
         expected = explanation.expected
         console.result(f"  expected  {expected if isinstance(expected, str) else _show(expected)}")

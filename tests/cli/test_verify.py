@@ -265,13 +265,14 @@ def test_json_rejection(cli: Run, cognito: LocalCognitoIssuer) -> None:
         "type": "InvalidClaimError",
         "status": 401,
         "code": "invalid_token",
+        "reason_code": "token_use.mismatch",
         "description": "The token_use claim is not accepted",
         "claim": "token_use",
         "expected": ["access"],
     }
     explanation = document["explanation"]
-    assert set(explanation) == {"check", "reason", "expected", "actual", "hints"}
-    assert explanation["check"] == "token_use"
+    assert set(explanation) == {"check", "code", "reason", "expected", "actual", "hints"}
+    assert (explanation["check"], explanation["code"]) == ("token_use", "token_use.mismatch")
     assert explanation["reason"] == "token_use is 'id', this API expects 'access'"
     assert explanation["expected"] == ["access"]
     assert explanation["actual"] == "id"

@@ -8,11 +8,14 @@ exactly one thing about an otherwise valid token.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from jwt_middleware import JWTVerifier, KeySet, b64
+import pytest
+
+from jwt_middleware import JWTMiddlewareError, JWTVerifier, KeySet, b64
+from jwt_middleware.policy import ClaimPolicy, TimeCheck
 from jwt_middleware.testing import SigningKey, encode_compact
 
 ISSUER: Final = "https://issuer.example.com"
@@ -138,3 +141,26 @@ def verifier(jwks: Mapping[str, Any] | KeySet, *, clock: Clock | None = None, **
 
 def names(values: Iterable[Any]) -> list[str]:
     return [str(value) for value in values]
+
+
+#: A claim rule's shape: ``rule(header, claims, now)`` raises to refuse.
+Rule = Callable[[Mapping[str, Any], Mapping[str, Any], float], None]
+
+
+def refusal(
+    rule: Rule, payload: Mapping[str, Any], header: Mapping[str, Any] | None = None, *, now: float = NOW
+) -> JWTMiddlewareError:
+    """The error ``rule`` raises for ``payload`` (and ``header``) at ``now``."""
+    with pytest.raises(JWTMiddlewareError) as refused:
+        rule(header or {}, payload, now)
+    return refused.value
+
+
+def issuer_rule(*issuers: str) -> Rule:
+    """The issuer rule of a claim policy, in a claim rule's shape."""
+    policy = ClaimPolicy(issuers=issuers, time=TimeCheck())
+
+    def rule(header: Mapping[str, Any], payload: Mapping[str, Any], now: float) -> None:
+        policy.issuer_of(payload)
+
+    return rule
