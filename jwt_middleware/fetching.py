@@ -15,7 +15,6 @@ from __future__ import annotations
 import ipaddress
 import re
 import ssl
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ import anyio
 
 from jwt_middleware._version import DISTRIBUTION, __version__
 from jwt_middleware.errors import ConfigurationError, JWTMiddlewareException
+from jwt_middleware.network import NetworkSettings, client_options, prepare_ssl_context
 from jwt_middleware.reasons import (
     FETCH_CONNECT,
     FETCH_FAILED,
@@ -33,8 +33,10 @@ from jwt_middleware.reasons import (
     FETCH_NETWORK,
     FETCH_NOT_FOUND,
     FETCH_NOT_JSON,
+    FETCH_PROXY,
     FETCH_REDIRECT,
     FETCH_TIMEOUT,
+    FETCH_TLS,
     FETCH_TOO_LARGE,
 )
 from jwt_middleware.safe_json import FrozenDict, JSONError, parse_object
@@ -121,46 +123,50 @@ def parse_max_age(cache_control: str | None) -> float | None:
     return float(match[1]) if match else None
 
 
-_ssl_context: ssl.SSLContext | None = None
-_ssl_context_lock = threading.Lock()
+def default_client_factory(settings: NetworkSettings | None = None) -> httpx2.AsyncClient:
+    """The client a cache builds for one fetch: ``settings``' proxy and TLS, never a redirect.
 
-
-def _shared_ssl_context() -> ssl.SSLContext:
-    # Loading a trust store costs tens of milliseconds: build it once per process, on the first
-    # fetch's worker thread (never on an event loop: see jwks_cache), and share it.
-    global _ssl_context
-    with _ssl_context_lock:
-        if _ssl_context is None:
-            import httpx2
-
-            _ssl_context = httpx2.create_ssl_context()
-        return _ssl_context
-
-
-def prepare_default_client() -> None:
-    """Start loading the HTTP stack and the trust store on a worker thread, if not done yet.
-
-    A cache calls this when it is built (application start-up), so its first fetch, often on the
-    request path of a cold start, does not pay for them (~75 ms); a fetch that comes first simply
-    waits for the same lock. Never on an event loop: the work holds the GIL in short slices only.
+    Without ``settings`` nothing comes from the environment (see ``network``).
     """
-    if _ssl_context is None:
-        threading.Thread(target=_shared_ssl_context, name="jwt-middleware-tls-setup", daemon=True).start()
-
-
-def default_client_factory() -> httpx2.AsyncClient:
-    """The client the cache uses unless given one: no redirects, no proxies from the environment."""
     import httpx2
 
     return httpx2.AsyncClient(
-        verify=_shared_ssl_context(),
-        follow_redirects=False,
-        trust_env=False,
+        **client_options(settings or NetworkSettings()),
         headers={"User-Agent": _USER_AGENT, "Accept": "application/json, application/jwk-set+json"},
         # Fetches are minutes apart, so idle connections buy nothing; and a kept-alive socket would
         # outlive a short-lived event loop (test clients) and be collected unclosed.
         limits=httpx2.Limits(max_connections=4, max_keepalive_connections=0),
     )
+
+
+def prepare_default_client(settings: NetworkSettings | None = None) -> None:
+    """Start loading the HTTP stack and ``settings``' trust store on a worker thread, if not done yet.
+
+    A cache calls this when it is built (application start-up), so its first fetch, often on the
+    request path of a cold start, does not pay for them (~75 ms); a fetch that comes first simply
+    waits for the same lock. Never on an event loop: the work holds the GIL in short slices only.
+    """
+    prepare_ssl_context(settings or NetworkSettings())
+
+
+def _transport_failure(exc: Exception) -> FetchError:
+    """A ``FetchError`` naming what failed underneath an httpx2 transport error."""
+    import httpx2
+
+    if isinstance(exc, httpx2.ProxyError):
+        return FetchError(f"the proxy refused ({exc})", code=FETCH_PROXY)
+    cause: BaseException | None = exc
+    for _ in range(8):  # the chain httpx2 and httpcore2 wrap an ssl error in is short
+        if cause is None:
+            break
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return FetchError(f"TLS: {cause.verify_message or 'certificate not trusted'}", code=FETCH_TLS)
+        if isinstance(cause, ssl.SSLError):
+            return FetchError(f"TLS: {cause.reason or type(cause).__name__}", code=FETCH_TLS)
+        cause = cause.__cause__ or cause.__context__
+    if isinstance(exc, httpx2.ConnectError | httpx2.ConnectTimeout | ConnectionRefusedError):
+        return FetchError(f"{type(exc).__name__}", code=FETCH_CONNECT)
+    return FetchError(f"{type(exc).__name__}", code=FETCH_NETWORK)
 
 
 async def fetch_bytes(client: httpx2.AsyncClient, url: str, *, timeout: float, max_bytes: int) -> FetchedBody:
@@ -194,10 +200,8 @@ async def fetch_bytes(client: httpx2.AsyncClient, url: str, *, timeout: float, m
                 max_age = parse_max_age(response.headers.get("cache-control"))
     except TimeoutError:
         raise FetchError("timed out", code=FETCH_TIMEOUT) from None
-    except (httpx2.ConnectError, httpx2.ConnectTimeout, ConnectionRefusedError) as exc:
-        raise FetchError(f"{type(exc).__name__}", code=FETCH_CONNECT) from None
     except (httpx2.HTTPError, OSError) as exc:
-        raise FetchError(f"{type(exc).__name__}", code=FETCH_NETWORK) from None
+        raise _transport_failure(exc) from None
     return FetchedBody(body=b"".join(chunks), max_age=max_age, duration=time.monotonic() - started)
 
 

@@ -27,6 +27,7 @@ gives up on a flight that outlives its limit, so nothing can strand the cache.
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 import time
@@ -181,11 +182,20 @@ class JWKSCache:
 
         ``http_client`` is used for the fetches async callers start, in the calling task (so on
         the loop it belongs to), and never closed by the cache; background refreshes and sync
-        callers use ``client_factory``, which builds the clients the cache owns (proxies, custom
-        CAs, mTLS), one per fetch, on the fetch's worker thread.
+        callers use ``client_factory``, a function of no arguments returning a new
+        ``httpx2.AsyncClient``, called once per fetch on the fetch's worker thread; the cache
+        closes each client after its fetch. Without one, clients follow ``settings``' network
+        options (proxy, CA bundle, client certificate, ``trust_env``); with one, the factory
+        decides those, so the two cannot be combined. Either way the cache's own deadline, size
+        limit and refusal of redirects apply to every request.
         ``decoder`` turns a response body into keys: a JWKS by default (ALB serves PEM per key).
         """
         self.settings = settings or CacheSettings()
+        if (client_factory is not None or http_client is not None) and not self.settings.is_default:
+            raise ConfigurationError(
+                "give the network options (trust_env, ca_bundle, client_cert, proxy) either in "
+                "CacheSettings or through your own client_factory/http_client, not both"
+            )
         if (jwks_url is None) == (issuer is None):
             raise ConfigurationError("give JWKSCache either a jwks_url or an issuer to discover")
         self._jwks_url = (
@@ -197,9 +207,9 @@ class JWKSCache:
         self._lock = threading.Lock()
         self._flight: _Flight | None = None
         self._user_client = http_client
-        self._client_factory = client_factory or default_client_factory
+        self._client_factory = client_factory or functools.partial(default_client_factory, self.settings)
         if client_factory is None:
-            prepare_default_client()
+            prepare_default_client(self.settings)
         self._on_event = on_event
         self._clock = clock
         self._decoder = decoder

@@ -36,6 +36,7 @@ from typing import Any, Final
 from jwt_middleware.algorithms import Algorithm
 from jwt_middleware.errors import ConfigurationError, JWKError
 from jwt_middleware.jwk import DEFAULT_MAX_KEYS, MIN_RSA_BITS, KeySet, VerificationKey
+from jwt_middleware.network import NetworkSettings
 
 __all__ = [
     "UNKNOWN_KID_FIRST_RETRY",
@@ -59,8 +60,12 @@ MAX_TRACKED_UNKNOWN_KIDS: Final = 256
 
 
 @dataclass(frozen=True, slots=True)
-class CacheSettings:
-    """Every knob of the JWKS cache, with the defaults documented in the README."""
+class CacheSettings(NetworkSettings):
+    """Every knob of the JWKS cache, with the defaults documented in the README.
+
+    The network options (``trust_env``, ``ca_bundle``, ``client_cert``, ``client_key``,
+    ``proxy``: keyword-only) come from ``network.NetworkSettings``.
+    """
 
     #: Total time allowed for one HTTP fetch, connection to last byte.
     timeout: float = 3.0
@@ -89,6 +94,7 @@ class CacheSettings:
     min_rsa_bits: int = MIN_RSA_BITS
 
     def __post_init__(self) -> None:
+        NetworkSettings.__post_init__(self)  # explicit: slots dataclasses cannot use bare super()
         positive = ("timeout", "min_ttl", "max_ttl", "default_ttl", "retry_initial", "retry_max")
         for name in positive:
             value = getattr(self, name)

@@ -369,6 +369,13 @@ def _failure_hint(failure: FetchFailed, config: Configuration) -> str | None:
     if code == reasons.FETCH_CONNECT:
         host = urlsplit(failure.url).netloc or failure.url
         return f"nothing answered at {host}: is the issuer running, and is the URL right?"
+    if code == reasons.FETCH_TLS:
+        return (
+            "the TLS connection failed: for a private CA give it with --ca-bundle (or --trust-env to "
+            "use SSL_CERT_FILE); a server that wants a client certificate needs --client-cert"
+        )
+    if code == reasons.FETCH_PROXY:
+        return "the proxy refused: check --proxy (or HTTPS_PROXY with --trust-env) and its credentials"
     if code == reasons.FETCH_TIMEOUT:
         return f"no complete answer within {config.timeout:g} s (raise it with --timeout)"
     if code == reasons.FETCH_REDIRECT:

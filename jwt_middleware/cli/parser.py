@@ -175,6 +175,26 @@ def _add_verify(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     keys.add_argument(
         "--allow-http", action="store_true", help="allow plain http to non-loopback hosts (emulators only)"
     )
+    network = verify.add_argument_group("how the keys are reached (proxies, private CAs)")
+    network.add_argument(
+        "--trust-env",
+        action="store_true",
+        help="honour HTTPS_PROXY/NO_PROXY and SSL_CERT_FILE/SSL_CERT_DIR (ignored by default)",
+    )
+    network.add_argument(
+        "--ca-bundle",
+        metavar="PATH",
+        help="trust these CAs (PEM file or hashed directory) instead of the system's",
+    )
+    network.add_argument(
+        "--client-cert", metavar="PEM", help="a client certificate for mutual TLS (and its key)"
+    )
+    network.add_argument(
+        "--client-key", metavar="PEM", help="the client certificate's key, if in its own file"
+    )
+    network.add_argument(
+        "--proxy", metavar="URL", help="fetch through this proxy, e.g. http://proxy.internal:3128"
+    )
 
     cognito = verify.add_argument_group("Amazon Cognito (JWTVerifier.cognito)")
     cognito.add_argument(

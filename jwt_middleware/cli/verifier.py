@@ -87,7 +87,15 @@ def build_verifier(args: argparse.Namespace, on_event: EventHook) -> VerifierSet
     _check_combinations(args)
     if args.timeout <= 0:
         raise CommandError("--timeout must be a positive number of seconds")
-    settings = CacheSettings(timeout=args.timeout, allow_http=args.allow_http)
+    settings = CacheSettings(
+        timeout=args.timeout,
+        allow_http=args.allow_http,
+        trust_env=args.trust_env,
+        ca_bundle=args.ca_bundle,
+        client_cert=args.client_cert,
+        client_key=args.client_key,
+        proxy=args.proxy,
+    )
     scopes = _unique(args.scopes)
     checks: list[ClaimCheck] = []
     if scopes:

@@ -24,13 +24,17 @@ if TYPE_CHECKING:
         LocalKeycloakIssuer,
         LocalOktaIssuer,
     )
+    from jwt_middleware.testing.proxy import LocalProxy
     from jwt_middleware.testing.server import Fault, LoopbackServer, Request, Response
+    from jwt_middleware.testing.tls import IssuedCertificate, LocalCA
 
 __all__ = [
     "DEFAULT_ALB_ARN",
     "Fault",
+    "IssuedCertificate",
     "LocalALB",
     "LocalAuth0Issuer",
+    "LocalCA",
     "LocalCognitoIssuer",
     "LocalEntraIssuer",
     "LocalFirebaseIssuer",
@@ -38,6 +42,7 @@ __all__ = [
     "LocalIssuer",
     "LocalKeycloakIssuer",
     "LocalOktaIssuer",
+    "LocalProxy",
     "LoopLagProbe",
     "LoopbackServer",
     "Request",
@@ -59,7 +64,9 @@ _HOMES = {
         "LocalKeycloakIssuer",
         "LocalOktaIssuer",
     ),
+    "jwt_middleware.testing.proxy": ("LocalProxy",),
     "jwt_middleware.testing.server": ("Fault", "LoopbackServer", "Request", "Response"),
+    "jwt_middleware.testing.tls": ("IssuedCertificate", "LocalCA"),
 }
 
 if not TYPE_CHECKING:

@@ -17,6 +17,7 @@ Keys are generated when the issuer starts (RSA costs ~50 ms); the URL, and with 
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 import time
 import uuid
@@ -28,6 +29,7 @@ import anyio.to_thread
 from jwt_middleware import b64
 from jwt_middleware.algorithms import ALGORITHMS
 from jwt_middleware.cognito import cognito_issuer, parse_user_pool_id
+from jwt_middleware.jwks_state import CacheSettings
 from jwt_middleware.testing.authorization import (
     AUTHORIZATION_CODE,
     REFRESH_TOKEN,
@@ -43,6 +45,7 @@ from jwt_middleware.testing.endpoints import (
 )
 from jwt_middleware.testing.keys import SigningKey, encode_compact
 from jwt_middleware.testing.server import LoopbackServer, Request, Response
+from jwt_middleware.testing.tls import LocalCA
 from jwt_middleware.verifier import JWTVerifier
 
 if TYPE_CHECKING:
@@ -126,6 +129,10 @@ class LocalIssuer:
     ``access_token_lifetime`` is the ``expires_in`` of issued access and ID tokens. A public
     client named after ``audience`` (``DEFAULT_CLIENT_ID`` without one) exists from the start and
     accepts any loopback redirect URI; ``register_client`` adds others.
+
+    ``tls=LocalCA()`` serves ``https://127.0.0.1:{port}`` under a certificate of that private CA
+    (``verifier()`` then trusts it through ``CacheSettings(ca_bundle=...)``); a server-side
+    ``ssl.SSLContext`` serves https with whatever it holds.
     """
 
     #: Where the OAuth endpoints are served; the Cognito preset uses the hosted UI's paths.
@@ -145,6 +152,7 @@ class LocalIssuer:
         users: Mapping[str, Mapping[str, Any]] | None = None,
         auto_approve: bool = False,
         access_token_lifetime: int = 300,
+        tls: LocalCA | ssl.SSLContext | None = None,
     ) -> None:
         if alg not in ALGORITHMS:
             raise ValueError(f"unsupported algorithm {alg!r}")
@@ -158,7 +166,10 @@ class LocalIssuer:
         self.discovery_path = DISCOVERY_PATH
         # No keep-alive: verifiers made here often outlive the event loop of the test that used
         # them, and a pooled connection left on a closed loop is reported as a ResourceWarning.
-        self.server = LoopbackServer(port, keep_alive=False)
+        #: The CA whose certificate the issuer serves under, when ``tls`` was a ``LocalCA``.
+        self.ca = tls if isinstance(tls, LocalCA) else None
+        context = tls.server_context() if isinstance(tls, LocalCA) else tls
+        self.server = LoopbackServer(port, keep_alive=False, tls=context)
         self._issuer = issuer
         self._lock = threading.Lock()
         self._published: dict[str, SigningKey] = {}
@@ -643,6 +654,8 @@ class LocalIssuer:
         options.setdefault("audience", self.audience)
         if not any(name in options for name in ("jwks_url", "jwks", "jwks_cache")):
             options["jwks_url"] = self.jwks_url
+        if self.ca is not None and "cache_settings" not in options:
+            options["cache_settings"] = CacheSettings(ca_bundle=str(self.ca.bundle))
         return JWTVerifier(**options)
 
     # -- presets ------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ import enum
 import json
 import socket
 import socketserver
+import ssl
 import sys
 import threading
 import time
@@ -231,6 +232,15 @@ class _Listener(ThreadingHTTPServer):
         self._connections: dict[socket.socket, threading.Thread] = {}
         super().__init__((HOST, port), _RequestHandler)
 
+    def get_request(self) -> tuple[socket.socket, Any]:
+        connection, address = super().get_request()
+        tls = self.owner.tls
+        if tls is not None:
+            # The handshake happens on the connection's own thread (``_RequestHandler.setup``),
+            # so a client that never completes one cannot hold up accepting the others.
+            connection = tls.wrap_socket(connection, server_side=True, do_handshake_on_connect=False)
+        return connection, address
+
     def server_bind(self) -> None:
         # HTTPServer.server_bind looks up the host's FQDN: a reverse DNS query that can stall
         # for seconds on a machine without network. The name is never needed here.
@@ -284,6 +294,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
     server: _Listener  # narrowed from socketserver.BaseServer
 
     def setup(self) -> None:
+        if isinstance(self.request, ssl.SSLSocket):
+            self.request.settimeout(self.timeout)
+            self.request.do_handshake()  # a failed handshake ends the connection (an OSError)
         super().setup()
         self._serve = self.server.track(self.connection)
 
@@ -435,16 +448,20 @@ class LoopbackServer:
     is kept across ``refuse`` and across ``stop()``/``start()``, so URLs handed out stay valid.
     Every method is safe to call from any thread.
 
+    ``tls`` (a server-side ``ssl.SSLContext``, e.g. ``LocalCA().server_context()``) serves
+    https instead of http.
+
     ``keep_alive=False`` answers every request with ``Connection: close``. Clients then hold no
     pooled connection once a response is read, which matters when a client outlives the event
     loop that opened its connections (a verifier fixture used by an async test): a kept-alive
     connection would be garbage-collected unclosed, and ``ResourceWarning`` fails ``-W error`` runs.
     """
 
-    def __init__(self, port: int = 0, *, keep_alive: bool = True) -> None:
+    def __init__(self, port: int = 0, *, keep_alive: bool = True, tls: ssl.SSLContext | None = None) -> None:
         if not (isinstance(port, int) and 0 <= port <= 65535):
             raise ValueError("port must be an integer between 0 and 65535")
         self.keep_alive = keep_alive
+        self.tls = tls
         self._requested_port = port
         self._port: int | None = None
         # Routes, counts and faults: taken briefly by request threads.
@@ -473,8 +490,8 @@ class LoopbackServer:
 
     @property
     def url(self) -> str:
-        """``http://127.0.0.1:{port}``, without a trailing slash."""
-        return f"http://{HOST}:{self.port}"
+        """``http://127.0.0.1:{port}`` (``https`` with ``tls``), without a trailing slash."""
+        return f"{'https' if self.tls is not None else 'http'}://{HOST}:{self.port}"
 
     def url_for(self, path: str) -> str:
         return self.url + _checked_path(path)

@@ -530,9 +530,9 @@ async def test_a_cold_start_burst_builds_its_http_client_off_the_event_loop(
     issuer: LocalIssuer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Before: the first client built its SSL context on the loop (91-103 ms), even for http."""
-    import jwt_middleware.fetching
+    import jwt_middleware.network
 
-    monkeypatch.setattr(jwt_middleware.fetching, "_ssl_context", None)  # as in a fresh process
+    monkeypatch.setattr(jwt_middleware.network, "_contexts", {})  # no TLS context yet, as in a fresh process
     loop_thread = threading.current_thread()
     built_on: list[threading.Thread] = []
 
