@@ -47,6 +47,7 @@ from jwt_middleware.errors import (
     TemporarilyUnavailableError,
 )
 from jwt_middleware.fetching import FetchError, check_url, fetch_json
+from jwt_middleware.network import NetworkSettings, client_options, prepare_ssl_context
 from jwt_middleware.request_view import RequestView
 from jwt_middleware.signin.cookies import CookieNames, CookieTooLargeError, CookieWriter, read_split
 from jwt_middleware.verifier import JWTVerifier
@@ -236,7 +237,9 @@ class SignIn:
     ``{origin}{prefix}/callback`` from the request. ``secure_cookies=False`` is only for plain-http
     loopback development and tests. ``trusted_origins`` are other origins whose unsafe requests
     may use the session cookie (see ``jwt_middleware.csrf``), ``csrf_header`` adds the
-    double-submit check.
+    double-submit check. ``network`` says how the provider's endpoints are reached (proxy, CA
+    bundle, client certificate, ``trust_env``): a ``NetworkSettings``, or the ``CacheSettings``
+    the verifier's keys are fetched with.
     """
 
     def __init__(
@@ -262,6 +265,7 @@ class SignIn:
         refresh_grace: float = 30.0,
         timeout: float = 10.0,
         redirect_navigations: bool = True,
+        network: NetworkSettings | None = None,
     ) -> None:
         if not isinstance(verifier, JWTVerifier):
             raise ConfigurationError("SignIn needs verifier=JWTVerifier(...) for the session token")
@@ -301,6 +305,8 @@ class SignIn:
         self.session_max_age = session_max_age
         self.timeout = timeout
         self.redirect_navigations = redirect_navigations
+        self.network = network.network if network is not None else NetworkSettings()
+        prepare_ssl_context(self.network)  # off the event loop, before the first sign-in needs it
         #: The cross-origin rule for everything that uses the session cookie.
         self.origin_policy = OriginPolicy(
             trusted_origins,
@@ -347,8 +353,7 @@ class SignIn:
             token_endpoint_auth_method=self.auth_method,
             revocation_endpoint_auth_method=self.auth_method,
             timeout=self.timeout,
-            follow_redirects=False,
-            trust_env=False,
+            **client_options(self.network),
             **options,
         )
 
@@ -360,7 +365,7 @@ class SignIn:
         if time.monotonic() - self._metadata_failed_at < _DISCOVERY_RETRY:
             raise SignInUnavailableError()
         try:
-            async with httpx2.AsyncClient(follow_redirects=False, trust_env=False) as client:
+            async with httpx2.AsyncClient(**client_options(self.network)) as client:
                 fetched = await fetch_json(
                     client, self.discovery_url, timeout=self.timeout, max_bytes=_DISCOVERY_MAX_BYTES
                 )
