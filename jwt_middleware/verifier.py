@@ -1,8 +1,15 @@
 """``JWTVerifier``: compact JWS + key source + claim policy = verified ``Claims``.
 
 The async ``verify`` and the sync ``verify_sync`` are two short shells around the same pure steps:
-``_prepare`` (parse, algorithm allow-list, issuer dispatch) before the key is known and ``_finish``
-(signature, claim policy) after. Only obtaining the key differs, because only that may do I/O.
+``_prepare`` (parse, algorithm allow-list, choice of the key source) before the key is known and
+``_finish`` (signature, claim policy) after. Only obtaining the key differs, because only that may
+do I/O.
+
+Verifiers for tokens that are not an issuer's plain JWTs (AWS ALB's ``x-amzn-oidc-data``) need no
+private hooks, only the public extension points: ``key_source_selector(header, payload)`` chooses
+the key source, and may refuse, before any key is fetched (the default dispatches on ``iss``);
+``checks=`` adds ``ClaimCheck`` rules, which see the protected header as well as the claims, after
+the signature; ``allow_padding`` accepts ``=``-padded segments.
 
 Who is at fault when something raises unexpectedly (not a ``JWTMiddlewareError``):
 
@@ -67,7 +74,7 @@ from jwt_middleware.policy import (
 from jwt_middleware.safe_json import FrozenDict, JSONError, parse_object
 from jwt_middleware.token_cache import DEFAULT_TOKEN_CACHE_SIZE, CachedToken, TokenCache
 
-__all__ = ["CustomCheck", "JWTVerifier", "payload_claims"]
+__all__ = ["CustomCheck", "JWTVerifier", "KeySourceSelector", "payload_claims"]
 
 logger = logging.getLogger("jwt_middleware")
 
@@ -75,6 +82,12 @@ logger = logging.getLogger("jwt_middleware")
 #: reject; may be a coroutine function. Any other exception is a server-side failure (a revocation
 #: lookup that failed is not a bad token): ``VerificationUnavailableError``, answered 503.
 CustomCheck = Callable[[Mapping[str, Any], Claims, VerificationKey], "bool | Awaitable[bool | None] | None"]
+
+#: ``key_source_selector(header, payload)``: the ``KeySource`` whose key verifies this token,
+#: chosen from its protected header and its payload (parsed and strict, but not yet verified), before
+#: any key is fetched. Raise a ``JWTMiddlewareError`` to refuse the token without a fetch (an
+#: unknown signer, say); any other exception is the service's failure (503).
+KeySourceSelector = Callable[[Mapping[str, Any], Mapping[str, Any]], KeySource]
 
 
 @dataclass(slots=True)
@@ -125,6 +138,8 @@ class JWTVerifier:
         expose_unverified_claims: bool = False,
         claim_mapping: ClaimMapping | None = None,
         clock: Callable[[], float] = time.time,
+        key_source_selector: KeySourceSelector | None = None,
+        allow_padding: bool = False,
     ) -> None:
         issuers, templates = _issuers(issuer)
         #: The accepted issuers: exact strings, then each template's text.
@@ -158,6 +173,12 @@ class JWTVerifier:
             checks=all_checks,
         )
         self.max_token_length = max_token_length
+        #: Whether ``=`` padding is accepted in the token's segments (AWS ALB writes it; no issuer
+        #: of standard JWTs does, and RFC 7515 forbids it, so it is off unless asked for).
+        self.allow_padding = bool(allow_padding)
+        if key_source_selector is not None and not callable(key_source_selector):
+            raise ConfigurationError("key_source_selector must be a function (header, payload) -> KeySource")
+        self._select = key_source_selector
         self.expose_unverified_claims = expose_unverified_claims
         self._custom_check = custom_check
         self._clock = clock
@@ -215,14 +236,29 @@ class JWTVerifier:
         """The key source serving each accepted issuer."""
         return dict(self._sources)
 
+    def select_key_source(self, header: Mapping[str, Any], payload: Mapping[str, Any]) -> KeySource:
+        """The key source for a token: ``key_source_selector``'s choice, or its issuer's source.
+
+        Runs before any key is fetched, on a token whose header and payload are parsed but whose
+        signature is not yet verified; raises a ``JWTMiddlewareError`` to refuse it.
+        """
+        if self._select is None:
+            return self._sources[self.policy.issuer_of(payload)]
+        try:
+            return self._select(header, payload)
+        except JWTMiddlewareException:
+            raise
+        except Exception as exc:
+            raise extension_failure(self._select, exc, code=reasons.KEY_SOURCE_FAILED) from None
+
     # -- the two pure halves shared by verify and verify_sync ------------------------------------
 
     def _prepare(self, token: str) -> _Pending:
-        parsed = parse_compact(token, max_length=self.max_token_length)
+        parsed = parse_compact(token, max_length=self.max_token_length, allow_padding=self.allow_padding)
         check_algorithm(parsed, self.algorithms)
         payload = payload_claims(parsed)
         try:
-            source = self._sources[self.policy.issuer_of(payload)]
+            source = self.select_key_source(parsed.header, payload)
         except JWTMiddlewareError as exc:
             raise self._annotate(exc, payload) from None
         return _Pending(parsed, payload, source)

@@ -37,22 +37,21 @@ from jwt_middleware.errors import (
     InvalidAudienceError,
     InvalidClaimError,
     InvalidIssuerError,
-    JWTMiddlewareError,
     UnknownKeyError,
 )
 from jwt_middleware.events import EventHook
 from jwt_middleware.jwks_state import CacheSettings
-from jwt_middleware.jws import DEFAULT_MAX_TOKEN_LENGTH, check_algorithm, parse_compact
+from jwt_middleware.jws import DEFAULT_MAX_TOKEN_LENGTH
 from jwt_middleware.keysource import KeySource
 from jwt_middleware.policy import ClaimCheck, ClaimPolicy, TimeCheck, string_set
-from jwt_middleware.safe_json import FrozenDict
-from jwt_middleware.verifier import CustomCheck, JWTVerifier, _Pending, payload_claims
+from jwt_middleware.verifier import CustomCheck, JWTVerifier
 
 __all__ = [
     "ALB_ACCESS_TOKEN_HEADER",
     "ALB_DATA_HEADER",
     "ALB_IDENTITY_HEADER",
     "ALBHeaderExpiryCheck",
+    "ALBKeySelector",
     "ALBVerifier",
     "alb_identity",
     "alb_key_url",
@@ -123,6 +122,66 @@ def alb_identity(claims: Claims, identity: str | None) -> str:
     return subject
 
 
+@dataclass(frozen=True, slots=True)
+class ALBKeySelector:
+    """The checks an ALB token passes before any key is fetched, then its signer's key source.
+
+    A ``KeySourceSelector`` (see ``jwt_middleware.verifier``), in the order that rejects forgeries
+    cheapest: the ``kid`` must have the form of an ALB key id (it becomes part of a URL), the
+    ``signer`` must be an accepted load balancer (``sources`` maps each ARN to its region's keys),
+    the ``client`` an accepted app client (``None``: any), and the payload's ``iss`` an accepted
+    issuer (``None``: any), the same in the header when it names one.
+    """
+
+    sources: Mapping[str, KeySource]
+    client_ids: frozenset[str] | None
+    issuers: ClaimPolicy | None
+
+    def __call__(self, header: Mapping[str, Any], payload: Mapping[str, Any]) -> KeySource:
+        kid = header.get("kid", ABSENT)
+        if not isinstance(kid, str) or ALB_KID.fullmatch(kid) is None:
+            raise UnknownKeyError(
+                "The token's key id is not an ALB key id",
+                claim="kid",
+                location="header",
+                code=reasons.KID_INVALID,
+                found=kid,
+            )
+        signer = header.get("signer", ABSENT)
+        source = self.sources.get(signer) if isinstance(signer, str) else None
+        if source is None:
+            raise InvalidIssuerError(
+                "The token was not signed by an accepted load balancer",
+                claim="signer",
+                expected=tuple(sorted(self.sources)),
+                code=reasons.SIGNER_MISMATCH,
+                location="header",
+                found=signer,
+            )
+        if self.client_ids is not None:
+            client = header.get("client", ABSENT)
+            if not isinstance(client, str) or client not in self.client_ids:
+                raise InvalidAudienceError(
+                    "The token's client is not accepted",
+                    claim="client",
+                    expected=tuple(sorted(self.client_ids)),
+                    code=reasons.CLIENT_MISMATCH,
+                    location="header",
+                    found=client,
+                )
+        if self.issuers is not None:
+            issuer = self.issuers.issuer_of(payload)
+            if "iss" in header and header["iss"] != issuer:
+                raise InvalidIssuerError(
+                    "The token's header and payload name different issuers",
+                    claim="iss",
+                    code=reasons.ISS_HEADER_MISMATCH,
+                    location="header",
+                    found=header["iss"],
+                )
+        return source
+
+
 class ALBVerifier(JWTVerifier):
     """Verifies ``x-amzn-oidc-data`` tokens signed by one or several of your load balancers.
 
@@ -131,10 +190,12 @@ class ALBVerifier(JWTVerifier):
     that check explicitly, as in aws-jwt-verify. ``key_url`` overrides where keys are fetched from:
     a template with ``{kid}`` and optionally ``{region}`` (tests serve keys on loopback).
 
-    The base class dispatches keys by issuer; here the party whose keys verify a token is the
-    signing load balancer, so ``issuers`` holds the accepted ARNs and ``key_sources`` maps each to
-    its region's keys. The verified-token cache is off: it tracks payload times only, and ALB puts
-    an ``exp`` of its own in the header (an ES256 check costs well under a millisecond).
+    It is a ``JWTVerifier`` configured through the verifier's public extension points: padded
+    segments allowed, ``ALBKeySelector`` choosing the signing load balancer's keys (so
+    ``issuers`` holds the accepted ARNs and ``key_sources`` maps each to its region's keys), and
+    ``ALBHeaderExpiryCheck`` among the checks. The verified-token cache is off: it tracks payload
+    times only, and ALB puts an ``exp`` of its own in the header (an ES256 check costs well under a
+    millisecond).
     """
 
     def __init__(
@@ -178,6 +239,10 @@ class ALBVerifier(JWTVerifier):
         self.client_ids = string_set(client_id, name="client_id")
         accepted_issuers = string_set(issuer, name="issuer")
         time_check = TimeCheck(leeway=float(leeway), require_exp=True)
+        # Only the issuer rule of a claim policy is used, for the payload's iss.
+        payload_issuers = (
+            ClaimPolicy(issuers=accepted_issuers, time=time_check) if accepted_issuers is not None else None
+        )
         super().__init__(
             issuer=sorted(arns),  # the signers: see the class docstring
             audience=None,
@@ -193,70 +258,10 @@ class ALBVerifier(JWTVerifier):
             expose_unverified_claims=expose_unverified_claims,
             claim_mapping=claim_mapping,
             clock=clock,
+            key_source_selector=ALBKeySelector(by_arn, self.client_ids, payload_issuers),
+            allow_padding=True,
         )
         self.alb_arns = self.issuers
-        # Only the issuer rule of a claim policy is used, for the payload's iss.
-        self._payload_issuers = (
-            ClaimPolicy(issuers=accepted_issuers, time=time_check) if accepted_issuers is not None else None
-        )
-
-    def _source_for(self, header: FrozenDict, kid: str | None) -> KeySource:
-        """The checks that need no key, in the order that rejects forgeries cheapest."""
-        if kid is None or ALB_KID.fullmatch(kid) is None:
-            raise UnknownKeyError(
-                "The token's key id is not an ALB key id",
-                claim="kid",
-                location="header",
-                code=reasons.KID_INVALID,
-                found=ABSENT if kid is None else kid,
-            )
-        signer = header.get("signer", ABSENT)
-        source = self._sources.get(signer) if isinstance(signer, str) else None
-        if source is None:
-            raise InvalidIssuerError(
-                "The token was not signed by an accepted load balancer",
-                claim="signer",
-                expected=self.alb_arns,
-                code=reasons.SIGNER_MISMATCH,
-                location="header",
-                found=signer,
-            )
-        if self.client_ids is not None:
-            client = header.get("client", ABSENT)
-            if not isinstance(client, str) or client not in self.client_ids:
-                raise InvalidAudienceError(
-                    "The token's client is not accepted",
-                    claim="client",
-                    expected=tuple(sorted(self.client_ids)),
-                    code=reasons.CLIENT_MISMATCH,
-                    location="header",
-                    found=client,
-                )
-        return source
-
-    def _check_issuer(self, header: FrozenDict, payload: FrozenDict) -> None:
-        if self._payload_issuers is None:
-            return
-        issuer = self._payload_issuers.issuer_of(payload)
-        if "iss" in header and header["iss"] != issuer:
-            raise InvalidIssuerError(
-                "The token's header and payload name different issuers",
-                claim="iss",
-                code=reasons.ISS_HEADER_MISMATCH,
-                location="header",
-                found=header["iss"],
-            )
-
-    def _prepare(self, token: str) -> _Pending:
-        parsed = parse_compact(token, max_length=self.max_token_length, allow_padding=True)
-        check_algorithm(parsed, self.algorithms)
-        source = self._source_for(parsed.header, parsed.kid)
-        payload = payload_claims(parsed)
-        try:
-            self._check_issuer(parsed.header, payload)
-        except JWTMiddlewareError as exc:
-            raise self._annotate(exc, payload) from None
-        return _Pending(parsed, payload, source)
 
     def __repr__(self) -> str:
         return f"ALBVerifier(alb_arn={list(self.alb_arns)!r})"

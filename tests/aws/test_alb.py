@@ -374,3 +374,42 @@ def test_the_middleware_lifespan_hydrates_and_closes_an_alb_verifier(alb: LocalA
         token = alb.mint({"email": "a@example.com"}, sub="alice")
         assert client.get("/profile", headers={ALB_DATA_HEADER: token}).status_code == 200
     assert alb.key_requests() == 1
+
+
+# -- built from the verifier's public extension points only ------------------------------------------
+
+
+def test_a_plain_verifier_with_the_alb_pieces_verifies_alb_tokens(alb: LocalALB) -> None:
+    from jwt_middleware.aws import ALBHeaderExpiryCheck, ALBKeySelector
+    from jwt_middleware.policy import ClaimPolicy, TimeCheck
+
+    source = ALBKeySource(alb.key_url)
+    selector = ALBKeySelector(
+        {DEFAULT_ALB_ARN: source},
+        frozenset({alb.client_id}),
+        ClaimPolicy(issuers=[alb.issuer], time=TimeCheck()),
+    )
+    verifier = JWTVerifier(
+        issuer=DEFAULT_ALB_ARN,
+        audience=None,
+        jwks_cache={DEFAULT_ALB_ARN: source},
+        algorithms=["ES256"],
+        checks=[ALBHeaderExpiryCheck(TimeCheck())],
+        key_source_selector=selector,
+        allow_padding=True,
+        token_cache_size=None,
+    )
+    assert verifier.verify_sync(alb.mint(sub="alice")).subject == "alice"
+    with pytest.raises(InvalidIssuerError):
+        verifier.verify_sync(alb.mint(headers={"signer": OTHER_ARN}))
+    with pytest.raises(ExpiredTokenError):
+        verifier.verify_sync(alb.mint(headers={"exp": int(time.time()) - 10}))
+    assert alb.key_requests() == 1
+
+
+def test_the_selectors_refusals_carry_no_key_fetch_and_keep_their_report(alb: LocalALB) -> None:
+    verifier = alb.verifier(expose_unverified_claims=True)
+    with pytest.raises(InvalidAudienceError) as refused:
+        verifier.verify_sync(alb.mint({"email": "eve@example.com"}, headers={"client": "stranger"}))
+    assert refused.value.claim == "client"
+    assert alb.key_requests() == 0
