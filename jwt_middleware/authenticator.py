@@ -203,6 +203,11 @@ class BearerAuthenticator:
         #: The cross-origin rule for cookie tokens (``None`` when no cookie is read).
         self.origin_policy = policy if cookie is not None else None
 
+    @property
+    def checks_cross_origin(self) -> bool:
+        """Whether a cookie this authenticator reads is held to the cross-origin rule (it always is)."""
+        return self.origin_policy is not None
+
     def token(self, request: RequestView) -> str | None:
         """The request's token, ``None`` when it carries none; raises ``InvalidRequestError``.
 

@@ -106,6 +106,7 @@ _KNOWN_OPTIONS: Final = frozenset(
         "OPTIONAL",
         "QUERY_PARAMETER",
         "COOKIE",
+        "TRUSTED_ORIGINS",
         "USER_MODEL_LOOKUP",
         "USER_MODEL_CLAIM",
         "USER_MODEL_CREATE",
@@ -305,7 +306,14 @@ def _build_authenticator(options: Mapping[str, Any]) -> Authenticator:
     """``AUTHENTICATOR``: an ``Authenticator``, or a zero-argument callable (a class) returning one."""
     given = [
         name
-        for name in (*_VERIFIER_KEYWORDS, "AUDIENCE", "VERIFIER_OPTIONS", "QUERY_PARAMETER", "COOKIE")
+        for name in (
+            *_VERIFIER_KEYWORDS,
+            "AUDIENCE",
+            "VERIFIER_OPTIONS",
+            "QUERY_PARAMETER",
+            "COOKIE",
+            "TRUSTED_ORIGINS",
+        )
         if name in options
     ]
     if given:
@@ -418,7 +426,12 @@ class JWTSettings:
         else:
             verifier, owned = _build_verifier(options)
             try:
-                authenticator = BearerAuthenticator(verifier, query_parameter=query_parameter, cookie=cookie)
+                authenticator = BearerAuthenticator(
+                    verifier,
+                    query_parameter=query_parameter,
+                    cookie=cookie,
+                    trusted_origins=_string_list(options, "TRUSTED_ORIGINS"),
+                )
             except ConfigurationError as exc:
                 raise _improperly(str(exc)) from None
         return cls(
@@ -591,6 +604,18 @@ def _attach(request: HttpRequest, claims: Claims | None, user: Any) -> None:
     request.auser = auser
 
 
+def _exempt_from_django_csrf(request: HttpRequest, authenticator: Authenticator) -> None:
+    """Let Django's CSRF middleware pass a request this library authenticated without ambient
+    credentials: a bearer header (browsers never add one cross-site), or a cookie that the
+    authenticator held to the cross-origin rule already (``checks_cross_origin``). A custom
+    authenticator that reads a cookie without saying so stays under Django's check.
+    """
+    authorization = request.headers.get("Authorization", "")
+    if authorization[:7].lower() == "bearer " or getattr(authenticator, "checks_cross_origin", False) is True:
+        # Django's own switch (its test client and DRF use it): skip the CSRF token check.
+        request._dont_enforce_csrf_checks = True
+
+
 def authenticate(request: HttpRequest, policy: RequestPolicy | None = None) -> Claims | None:
     """Verify the request's token (sync) and attach claims and user; ``None`` when anonymous.
 
@@ -608,6 +633,7 @@ def authenticate(request: HttpRequest, policy: RequestPolicy | None = None) -> C
         _attach(request, None, None)
         return None
     _attach(request, claims, resolve_user(claims, config))
+    _exempt_from_django_csrf(request, config.authenticator)
     return claims
 
 
@@ -624,6 +650,7 @@ async def aauthenticate(request: HttpRequest, policy: RequestPolicy | None = Non
         _attach(request, None, None)
         return None
     _attach(request, claims, await aresolve_user(claims, config))
+    _exempt_from_django_csrf(request, config.authenticator)
     return claims
 
 

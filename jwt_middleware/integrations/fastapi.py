@@ -29,7 +29,7 @@ must be real objects, not strings.
 
 import contextlib
 import copy
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from typing import Annotated, Any, Self
 
 from fastapi import Depends, HTTPException, Security
@@ -165,6 +165,7 @@ class JWTBearer(SecurityBase):
         openid_connect_url: str | bool | None = None,
         query_parameter: str | None = None,
         cookie: str | None = None,
+        trusted_origins: Iterable[str] = (),
     ) -> None:
         self.authenticator = authenticator_from(
             "JWTBearer",
@@ -172,6 +173,7 @@ class JWTBearer(SecurityBase):
             authenticator=authenticator,
             query_parameter=query_parameter,
             cookie=cookie,
+            trusted_origins=trusted_origins,
         )
         bearer = self.authenticator if isinstance(self.authenticator, BearerAuthenticator) else None
         #: The verifier of a bearer authenticator (``None`` for another authenticator).

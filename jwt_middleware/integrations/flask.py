@@ -200,7 +200,8 @@ def _verifier_from_config(config: Mapping[str, Any]) -> JWTVerifier:
 class JWTAuth:
     """The Flask extension: ``JWTAuth(app)``, or ``JWTAuth()`` and ``init_app(app)`` in a factory.
 
-    ``verifier`` (bearer tokens, read as ``JWT_QUERY_PARAMETER`` and ``JWT_COOKIE`` say) or
+    ``verifier`` (bearer tokens, read as ``JWT_QUERY_PARAMETER`` and ``JWT_COOKIE`` say; a cookie
+    token's unsafe requests must come from the app's origin or ``JWT_TRUSTED_ORIGINS``) or
     ``authenticator`` (any ``Authenticator``; exactly one of the two) serves every app this
     extension is initialised on; without either, each app builds a verifier from its config,
     once, in ``init_app``. ``realm`` overrides ``JWT_REALM``.
@@ -237,6 +238,7 @@ class JWTAuth:
             authenticator=authenticator,
             query_parameter=config.get("JWT_QUERY_PARAMETER"),
             cookie=config.get("JWT_COOKIE"),
+            trusted_origins=config.get("JWT_TRUSTED_ORIGINS") or (),
         )
         # The guards decide; anonymous only means "no claims yet".
         policy = RequestPolicy(realm=self.realm or config.get("JWT_REALM", "api"), optional=True)

@@ -12,7 +12,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from jwt_middleware.errors import JWTMiddlewareError
-from jwt_middleware.request_view import WSGIRequestView
 from jwt_middleware.signin.session import login_redirect, pending_for
 
 if TYPE_CHECKING:
@@ -50,10 +49,12 @@ def urlpatterns(signin: SignIn) -> list[Any]:
     from django.urls import path
     from django.views.decorators.csrf import csrf_exempt
 
-    def view(route: Callable[[WSGIRequestView], SignInResponse]) -> Callable[..., Any]:
+    def view(route: Callable[[Any], SignInResponse]) -> Callable[..., Any]:
         def answer(request: Any) -> Any:
+            from jwt_middleware.integrations.django import DjangoRequestView
+
             try:
-                return _response(route(WSGIRequestView(request.META)))
+                return _response(route(DjangoRequestView(request)))
             except JWTMiddlewareError as error:
                 from jwt_middleware.signin.core import SignInResponse
 
@@ -91,12 +92,14 @@ class SessionCookieMiddleware:
         self.prefix: str | None = options.get("SIGNIN_PREFIX", "/auth")
 
     def __call__(self, request: Any) -> Any:
+        from jwt_middleware.integrations.django import DjangoRequestView
+
         response = self.get_response(request)
-        pending = pending_for(request.META)
+        view = DjangoRequestView(request)
+        pending = pending_for(view.raw)
         if pending is not None:
             for cookie in pending.cookies:
                 _add_cookie(response, cookie)
-        view = WSGIRequestView(request.META)
         if response.status_code == 401 and self.prefix is not None:
             redirect = login_redirect(self.prefix, view.method, view.path, view.query_string, view.header)
             if redirect is not None:

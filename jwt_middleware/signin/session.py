@@ -181,6 +181,11 @@ class SessionAuthenticator:
     def __init__(self, signin: SignIn) -> None:
         self.signin = signin
 
+    @property
+    def checks_cross_origin(self) -> bool:
+        """The session cookie is always held to the cross-origin rule (``jwt_middleware.csrf``)."""
+        return True
+
     def _credentials(self, request: RequestView) -> tuple[str | None, str | None] | None:
         """The session and refresh tokens (``None`` without either), once the request passed the
         cross-origin rule."""
