@@ -46,6 +46,10 @@ __all__ = [
     "MalformedTokenError",
     "MissingTokenError",
     "NotYetValidError",
+    "RevocationListFullError",
+    "RevocationUnavailableError",
+    "RevokedTokenError",
+    "StoreUnavailableError",
     "TemporarilyUnavailableError",
     "Unexposed",
     "UnknownKeyError",
@@ -279,6 +283,27 @@ class InvalidClaimError(InvalidTokenError):
     default_code = reasons.CLAIM_INVALID
 
 
+class RevokedTokenError(InvalidTokenError):
+    """The token was revoked: by its ``jti``, by its ``origin_jti``, or by ``sub`` issued before a moment.
+
+    ``claim`` names the claim that matched and ``code`` says the same (``jti.revoked``,
+    ``origin_jti.revoked``, ``sub.revoked``), so a signed-out session can be told from one revoked
+    token without any claim value in the error.
+    """
+
+    default_description = "The token has been revoked"
+    default_code = reasons.JTI_REVOKED
+
+    _CODES: ClassVar[Mapping[str, str]] = {
+        "jti": reasons.JTI_REVOKED,
+        "origin_jti": reasons.ORIGIN_JTI_REVOKED,
+        "sub": reasons.SUB_REVOKED,
+    }
+
+    def __init__(self, description: str | None = None, *, claim: str = "jti") -> None:
+        super().__init__(description, claim=claim, code=self._CODES.get(claim, reasons.JTI_REVOKED))
+
+
 class InsufficientScopeError(JWTMiddlewareError):
     """A valid token that lacks what the route asks for (RFC 6750 section 3.1)."""
 
@@ -384,8 +409,30 @@ class VerificationUnavailableError(TemporarilyUnavailableError):
             self.code = code
 
 
+class RevocationUnavailableError(TemporarilyUnavailableError):
+    """Whether the token was revoked cannot be told: the revocation mirror is older than ``max_stale``."""
+
+    default_description = "Revocation status is temporarily unavailable"
+    default_code = reasons.REVOCATION_UNAVAILABLE
+
+
+class StoreUnavailableError(TemporarilyUnavailableError):
+    """The shared store (Redis) did not answer in time, so a write or a lookup did not happen."""
+
+    default_description = "A shared store is temporarily unavailable"
+    default_code = reasons.STORE_UNAVAILABLE
+
+
 class ConfigurationError(JWTMiddlewareException, ValueError):
     """The library was configured in a way that cannot be made safe; raised at set-up time."""
+
+
+class RevocationListFullError(ConfigurationError):
+    """A revocation would exceed ``max_entries`` live entries: raise the cap or shorten lifetimes.
+
+    Raised by ``revoke_*`` instead of dropping anything, so the caller knows this revocation did
+    not happen (a configuration limit, hence a ``ConfigurationError``).
+    """
 
 
 class JWKError(JWTMiddlewareException, ValueError):

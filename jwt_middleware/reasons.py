@@ -78,12 +78,17 @@ AUTH_TIME_IN_FUTURE: Final = "auth_time.in_future"
 HOSTED_DOMAIN_MISMATCH: Final = "hd.mismatch"  # Google: not the configured Workspace domain
 TOKEN_TYPE_MISMATCH: Final = "token_type.mismatch"  # a provider's own access/ID marker (Keycloak ``typ``)
 CUSTOM_REJECTED: Final = "custom.rejected"
+JTI_REVOKED: Final = "jti.revoked"  # this very token was revoked
+ORIGIN_JTI_REVOKED: Final = "origin_jti.revoked"  # the refresh token it came from was revoked
+SUB_REVOKED: Final = "sub.revoked"  # its subject was signed out after it was issued
 
 # -- server-side ----------------------------------------------------------------------------------
 SERVER_UNAVAILABLE: Final = "server.unavailable"
 KEYS_UNAVAILABLE: Final = "keys.unavailable"
 CHECK_FAILED: Final = "check.failed"  # a checks= rule or custom_check raised unexpectedly
 KEY_SOURCE_FAILED: Final = "keys.source_failed"  # a key source raised unexpectedly
+REVOCATION_UNAVAILABLE: Final = "revocation.unavailable"  # the revocation mirror is too old to tell
+STORE_UNAVAILABLE: Final = "store.unavailable"  # the shared store (Redis) did not answer
 
 # -- fetching keys and discovery documents -------------------------------------------------------
 FETCH_FAILED: Final = "fetch.failed"

@@ -25,6 +25,9 @@ from jwt_middleware.errors import (
     MalformedTokenError,
     MissingTokenError,
     NotYetValidError,
+    RevocationUnavailableError,
+    RevokedTokenError,
+    StoreUnavailableError,
     TemporarilyUnavailableError,
     UnknownKeyError,
     UnsupportedAlgorithmError,
@@ -53,6 +56,9 @@ EXPECTED_HTTP: dict[type[JWTMiddlewareError], tuple[int, str | None]] = {
     KeysUnavailableError: (503, "temporarily_unavailable"),
     TemporarilyUnavailableError: (503, "temporarily_unavailable"),
     VerificationUnavailableError: (503, "temporarily_unavailable"),
+    RevokedTokenError: (401, "invalid_token"),
+    RevocationUnavailableError: (503, "temporarily_unavailable"),
+    StoreUnavailableError: (503, "temporarily_unavailable"),
 }
 
 
