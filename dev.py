@@ -34,11 +34,16 @@ ENVIRONMENTS = {
 
 
 #: System programs the test suite drives, and the Debian package that provides each. The browser
-#: tests use Debian's Chromium and its driver (selenium never downloads a browser of its own).
+#: tests use Debian's Chromium and its driver (selenium never downloads a browser of its own); the
+#: revocation tests and benchmarks start their own Redis servers on free loopback ports.
 SYSTEM_PROGRAMS = {
     "test": {
         "/usr/bin/chromium": "chromium",
         "/usr/bin/chromedriver": "chromium-driver",
+        "/usr/bin/redis-server": "redis-server",
+    },
+    "bench": {
+        "/usr/bin/redis-server": "redis-server",
     },
 }
 
@@ -140,6 +145,8 @@ def main(argv: list[str]) -> int:
         return _call([str(python), "-m", "integrations.demo", *rest])
     if command == "mutate":
         return _mutate(_python("mutate"), rest)
+    if not _ensure_system_programs(command):
+        return 1
     python = _python("bench")
     return _call([str(python), "-m", "benchmarks", *rest])
 

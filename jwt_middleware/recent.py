@@ -3,9 +3,10 @@
 Clients resend the same token for its whole lifetime, so a middleware sees one header value many
 times. ``RecentTokens`` maps a raw header value that was already turned into a verified token to
 that token's entry in the verifier's token cache, and re-checks it with the entry's own
-``usable_at`` (the policy window and the key's retirement), the rule the token cache applies, so
-this adds no rule of its own. A value is only remembered after the full path
-accepted it, and extraction is deterministic, so the same bytes would be extracted the same way.
+``usable_at`` (the policy window and the key's retirement) and the revocation state's
+``is_current``, the rules the verifier applies to a cache hit, so this adds no rule of its own.
+A value is only remembered after the full path accepted it, and extraction is deterministic, so
+the same bytes would be extracted the same way.
 """
 
 from __future__ import annotations
@@ -32,20 +33,30 @@ class RecentTokens(Generic[HeaderValue, Extra]):
     from it once (the ASGI middleware keeps read-only Starlette credentials there).
     """
 
-    __slots__ = ("_clock", "_entries", "_maxsize")
+    __slots__ = ("_clock", "_entries", "_maxsize", "_revocations")
 
     def __init__(self, verifier: JWTVerifier, maxsize: int = _DEFAULT_SIZE) -> None:
         self._clock = verifier.clock
         self._maxsize = maxsize
         self._entries: dict[HeaderValue, tuple[CachedToken, Extra]] = {}
+        self._revocations = verifier.revocations.state if verifier.revocations is not None else None
 
     def recall(self, header_value: HeaderValue) -> tuple[CachedToken, Extra] | None:
-        """The entry (and extra) for a header value seen before, if still usable right now."""
+        """The entry (and extra) for a header value seen before, if still usable right now.
+
+        With a revocation list, only while the entry's revocation check is current: otherwise the
+        full path runs, which refuses a revoked token or re-checks this same entry.
+        """
         found = self._entries.get(header_value)
         if found is None:
             return None
-        if not found[0].usable_at(self._clock()):
+        now = self._clock()
+        entry = found[0]
+        if not entry.usable_at(now):
             self._entries.pop(header_value, None)
+            return None
+        revocations = self._revocations
+        if revocations is not None and not revocations.is_current(entry.revocation_generation, now):
             return None
         return found
 

@@ -24,15 +24,27 @@ DEFAULT_TOKEN_CACHE_SIZE: Final = 4096
 
 
 class CachedToken:
-    """One verified token: its claims, its key, and the window in which the policy accepts it."""
+    """One verified token: its claims, its key, and the window in which the policy accepts it.
 
-    __slots__ = ("claims", "key", "valid_from", "valid_until")
+    ``revocation_generation`` is the revocation list's generation at which the token was last
+    found unrevoked (``-1``: never checked, or no list); see ``jwt_middleware.revocation.state``.
+    """
 
-    def __init__(self, claims: Claims, key: VerificationKey, valid_from: float, valid_until: float) -> None:
+    __slots__ = ("claims", "key", "revocation_generation", "valid_from", "valid_until")
+
+    def __init__(
+        self,
+        claims: Claims,
+        key: VerificationKey,
+        valid_from: float,
+        valid_until: float,
+        revocation_generation: int = -1,
+    ) -> None:
         self.claims = claims
         self.key = key
         self.valid_from = valid_from
         self.valid_until = valid_until
+        self.revocation_generation = revocation_generation
 
     def usable_at(self, now: float) -> bool:
         """The one rule for serving a remembered token: inside its window, key not retired."""

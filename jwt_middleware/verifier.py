@@ -33,7 +33,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 import anyio
 
@@ -73,6 +73,9 @@ from jwt_middleware.policy import (
 )
 from jwt_middleware.safe_json import FrozenDict, JSONError, parse_object
 from jwt_middleware.token_cache import DEFAULT_TOKEN_CACHE_SIZE, CachedToken, TokenCache
+
+if TYPE_CHECKING:
+    from jwt_middleware.revocation import RevocationList
 
 __all__ = ["CustomCheck", "JWTVerifier", "KeySourceSelector", "payload_claims"]
 
@@ -137,6 +140,7 @@ class JWTVerifier:
         cache_settings: CacheSettings | None = None,
         expose_unverified_claims: bool = False,
         claim_mapping: ClaimMapping | None = None,
+        revocations: RevocationList | None = None,
         clock: Callable[[], float] = time.time,
         key_source_selector: KeySourceSelector | None = None,
         allow_padding: bool = False,
@@ -181,6 +185,13 @@ class JWTVerifier:
         self._select = key_source_selector
         self.expose_unverified_claims = expose_unverified_claims
         self._custom_check = custom_check
+        if revocations is not None and float(leeway) > revocations.expiry_margin:
+            raise ConfigurationError(
+                "leeway exceeds the revocation list's expiry_margin: a revoked token would pass "
+                "again once its entry expired"
+            )
+        #: Every token this verifier accepts is checked against it (``None``: no revocation).
+        self.revocations = revocations
         self._clock = clock
         self._token_cache = TokenCache(token_cache_size) if token_cache_size else None
         self._sources = self._build_sources(jwks_url, jwks, jwks_cache, cache_settings)
@@ -272,12 +283,17 @@ class JWTVerifier:
                 )
             verify_signature(pending.parsed, key)
             claims = Claims(pending.payload, pending.parsed.header, self.claim_mapping)
-            self.policy.check(claims.header, claims, self._clock())
+            now = self._clock()
+            self.policy.check(claims.header, claims, now)
+            # Only after the signature and the policy: a forged token learns nothing about revocations.
+            generation = -1 if self.revocations is None else self.revocations.check(claims, now)
         except JWTMiddlewareError as exc:
             raise self._annotate(exc, pending.payload) from None
         if self._token_cache is not None and self._custom_check is None:
             time_check = self.policy.time
-            entry = CachedToken(claims, key, time_check.valid_from(claims), time_check.valid_until(claims))
+            entry = CachedToken(
+                claims, key, time_check.valid_from(claims), time_check.valid_until(claims), generation
+            )
             self._token_cache.put(token, entry)
         return claims
 
@@ -297,10 +313,36 @@ class JWTVerifier:
     def cached_claims(self, token: str) -> Claims | None:
         """The claims of ``token`` if this verifier already verified it and still accepts it now.
 
-        Never does any other work: ``None`` means "not known", not "invalid".
+        Never does any other work: ``None`` means "not known" (or revoked), not "invalid".
         """
-        entry = self.cached_entry(token)
-        return entry.claims if entry is not None else None
+        try:
+            return self._remembered(token)
+        except JWTMiddlewareError:
+            return None
+
+    def _remembered(self, token: str) -> Claims | None:
+        """The claims of a token in the cache; raises if it was revoked since it was verified.
+
+        The revocation check costs a lookup only when the list changed (or went stale) since this
+        token was last checked: see ``jwt_middleware.revocation.state``.
+        """
+        cache = self._token_cache
+        if cache is None or self._custom_check is not None:
+            return None
+        now = self._clock()
+        try:
+            entry = cache.get(token, now)
+        except TypeError:
+            return None  # Unhashable, so not a token at all: parse_compact rejects it.
+        if entry is None:
+            return None
+        revocations = self.revocations
+        if revocations is not None and not revocations.state.is_current(entry.revocation_generation, now):
+            try:
+                entry.revocation_generation = revocations.check(entry.claims, now)
+            except JWTMiddlewareError as exc:
+                raise self._annotate(exc, entry.claims) from None
+        return entry.claims
 
     def cached_entry(self, token: str) -> CachedToken | None:
         """The token cache's entry for ``token``, if still usable (see ``CachedToken.usable_at``).
@@ -350,7 +392,7 @@ class JWTVerifier:
 
     async def verify(self, token: str) -> Claims:
         """Verify ``token`` and return its claims, or raise a ``JWTMiddlewareError``."""
-        cached = self.cached_claims(token)
+        cached = self._remembered(token)
         if cached is not None:
             return cached
         pending: _Pending | None = None
@@ -376,7 +418,7 @@ class JWTVerifier:
 
     def verify_sync(self, token: str) -> Claims:
         """``verify`` for threads without an event loop (WSGI, Django, Flask, Lambda)."""
-        cached = self.cached_claims(token)
+        cached = self._remembered(token)
         if cached is not None:
             return cached
         pending: _Pending | None = None
@@ -413,6 +455,8 @@ class JWTVerifier:
         async with anyio.create_task_group() as group:
             for source in self._unique_sources():
                 group.start_soon(_hydrate_quietly, source)
+            if self.revocations is not None:
+                group.start_soon(self.revocations.start)
 
     def hydrate_sync(self) -> None:
         for source in self._unique_sources():
@@ -422,14 +466,20 @@ class JWTVerifier:
                 logger.warning(
                     "jwt_middleware: could not load signing keys at start-up; will retry on demand"
                 )
+        if self.revocations is not None:
+            self.revocations.start_sync()
 
     async def aclose(self) -> None:
         for source in self._unique_sources():
             await source.aclose()
+        if self.revocations is not None:
+            await self.revocations.aclose()
 
     def close(self) -> None:
         for source in self._unique_sources():
             source.close()
+        if self.revocations is not None:
+            self.revocations.close()
 
     async def __aenter__(self) -> Self:
         return self
