@@ -29,8 +29,10 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final, Self
 
@@ -160,6 +162,18 @@ class _Flight:
             waiters.wake()
 
 
+#: Every cache of the process, so that a forked child can repair them (see ``_after_fork``).
+_CACHES: weakref.WeakSet[JWKSCache] = weakref.WeakSet()
+
+
+def _repair_caches_in_child() -> None:
+    for cache in list(_CACHES):
+        cache._after_fork()
+
+
+os.register_at_fork(after_in_child=_repair_caches_in_child)
+
+
 class JWKSCache:
     """The keys published at one JWKS URL (or found through one issuer's discovery document).
 
@@ -217,6 +231,15 @@ class JWKSCache:
         self.fetch_count = 0
         #: The reason code and phrase of the last failed fetch, until one succeeds.
         self._last_failure: tuple[str, str] | None = None
+        _CACHES.add(self)
+
+    def _after_fork(self) -> None:
+        """In a forked child (gunicorn with ``--preload``) no fetch thread survives the fork: take
+        a new lock (the parent's could have been held), and forget the flight that was under way
+        so the child's first request fetches instead of waiting for a thread that is not there."""
+        self._lock = threading.Lock()
+        self._flight = None
+        self._state.forget_flight()
 
     @classmethod
     def from_issuer(cls, issuer: str, **options: Any) -> JWKSCache:

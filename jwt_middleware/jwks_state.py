@@ -329,6 +329,11 @@ class JWKSState:
             return True
         return False
 
+    def forget_flight(self) -> None:
+        """Drop the flight under way without counting a failure: its owner is gone, not failed
+        (the thread running it did not survive a fork)."""
+        self.fetching = False
+
     # -- results of a fetch -------------------------------------------------------------------------
 
     def fetch_succeeded(

@@ -98,6 +98,16 @@ _contexts: dict[tuple[Any, ...], ssl.SSLContext] = {}
 _contexts_lock = threading.Lock()
 
 
+def _new_lock_in_child() -> None:
+    # A fork while the set-up thread held the lock (gunicorn --preload) would leave the child's
+    # copy locked forever, the thread not surviving the fork: every fetch there would then hang.
+    global _contexts_lock
+    _contexts_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_new_lock_in_child)
+
+
 def _context_key(settings: NetworkSettings) -> tuple[Any, ...]:
     environment = (
         tuple(os.environ.get(name) for name in TRUST_STORE_VARIABLES)
