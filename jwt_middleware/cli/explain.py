@@ -680,6 +680,40 @@ def _missing_grant(case: _Case) -> Explanation:
     )
 
 
+def _invalid_identity(case: _Case) -> Explanation:
+    claim = case.report.claim or "sub"
+    value = _present(case.found)
+    return Explanation(
+        claim,
+        f"{claim} is {quote(value)}, not a non-empty string: it would read as no identity at all",
+        actual=value,
+        hints=(f"the issuer must send {claim} as a non-empty string (RFC 7519), or leave it out",),
+    )
+
+
+def _tenant_not_allowed(case: _Case) -> Explanation:
+    claim = case.report.claim or "tid"
+    value = _present(case.found)
+    return Explanation(
+        claim,
+        f"tenant {quote(value)} is not among the accepted ones ({_show_list(case.expected)})",
+        case.expected,
+        value,
+    )
+
+
+def _certificate_not_valid(case: _Case) -> Explanation:
+    kid = case.header.get("kid")
+    return Explanation(
+        "kid",
+        f"the certificate of key {quote(kid)} is outside its validity period now",
+        actual=kid,
+        hints=(
+            "the issuer signs with a current certificate; get a new token, or check this machine's clock",
+        ),
+    )
+
+
 def _generic(case: _Case) -> Explanation:
     report = case.report
     found = case.found if report.claim is not None else ABSENT
@@ -723,6 +757,9 @@ _HANDLERS: Final[dict[str, _Handler]] = {
     reasons.PERMISSIONS_MISSING: _missing_grant,
     reasons.CHECK_FAILED: _check_failed,
     reasons.KEY_SOURCE_FAILED: _check_failed,
+    reasons.IDENTITY_INVALID: _invalid_identity,
+    reasons.TENANT_NOT_ALLOWED: _tenant_not_allowed,
+    reasons.KID_CERTIFICATE_NOT_VALID: _certificate_not_valid,
 }
 #: ...and one per family, by the code's subject (the part before the dot).
 _FAMILIES: Final[dict[str, _Handler]] = {

@@ -133,6 +133,8 @@ def _print_success(console: Console, claims: Claims, key_url: str) -> None:
         ("token_use", quote(claims.token_use) if claims.token_use else None),
         ("scopes", " ".join(sorted(claims.scopes)) or None),
         ("groups", ", ".join(sorted(claims.groups)) or None),
+        ("roles", ", ".join(sorted(claims.roles)) or None),
+        ("permissions", " ".join(sorted(claims.permissions)) or None),
     ]
     now = time.time()
     for name in ("exp", "nbf", "iat"):
@@ -141,7 +143,7 @@ def _print_success(console: Console, claims: Claims, key_url: str) -> None:
             rows.append((name, f"{iso_utc(moment)} ({describe_time(name, moment, now)})"))
     for label, text in rows:
         if text is not None:
-            console.result(f"  {label:<10}{text}")
+            console.result(f"  {label:<{max(10, len(label) + 1)}}{text}")
     console.result()
     console.result("Verified claims")
     console.result(to_json(dict(claims)))

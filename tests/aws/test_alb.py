@@ -15,6 +15,7 @@ from starlette.testclient import TestClient
 from werkzeug.test import Client
 
 from jwt_middleware import (
+    ClaimMapping,
     ConfigurationError,
     ExpiredTokenError,
     InvalidAudienceError,
@@ -413,3 +414,13 @@ def test_the_selectors_refusals_carry_no_key_fetch_and_keep_their_report(alb: Lo
         verifier.verify_sync(alb.mint({"email": "eve@example.com"}, headers={"client": "stranger"}))
     assert refused.value.claim == "client"
     assert alb.key_requests() == 0
+
+
+def test_the_claim_mapping_reaches_the_alb_claims(alb: LocalALB) -> None:
+    mapping = ClaimMapping(groups="custom:groups", roles="custom:roles")
+    verifier = alb.verifier(claim_mapping=mapping)
+    claims = verifier.verify_sync(
+        alb.mint({"custom:groups": ["staff"], "custom:roles": "approver"}, sub="alice")
+    )
+    assert claims.groups == {"staff"}
+    assert claims.roles == {"approver"}

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from jwt_middleware import Claims
+from jwt_middleware import ClaimMapping, Claims, InvalidClaimError
 from jwt_middleware.aws import (
     authorizer_context,
     claims_from_event,
@@ -137,3 +137,37 @@ def test_a_bracketed_value_stays_a_string_outside_the_list_claims() -> None:
     assert claims["groups"] == ["a", "b"]
     assert claims["exp"] == "soon"
     assert parse_gateway_claims({"nickname": "[x y]"}, list_claims=["nickname"])["nickname"] == ["x", "y"]
+
+
+def test_the_claim_mapping_reads_roles_back_from_the_gateways_rendering(issuer: LocalIssuer) -> None:
+    mapping = ClaimMapping(roles=("app_roles",), permissions="https://example.com/permissions")
+    token = issuer.mint(
+        {
+            "app_roles": ["admin", "ops"],
+            "https://example.com/permissions": ["read:orders"],
+            "roles": ["not-mapped"],
+        }
+    )
+    claims = issuer.verifier().verify_sync(token)
+    event = {"version": "2.0", "requestContext": {"authorizer": authorizer_context(claims)}}
+    assert authorizer_context(claims)["jwt"]["claims"]["app_roles"] == "[admin ops]"
+    back = claims_from_event(event, claim_mapping=mapping)
+    assert back is not None
+    assert back.claim_mapping == mapping
+    assert back.roles == {"admin", "ops"}
+    assert back.permissions == {"read:orders"}
+    default = claims_from_event(event)
+    assert default is not None
+    assert default.roles == {"not-mapped"}  # roles is a list claim by default
+
+
+@pytest.mark.parametrize(
+    "rendered", [{"sub": ""}, {"sub": "u", "client_id": ""}, {"sub": "u", "username": ""}]
+)
+def test_an_empty_identity_from_the_gateway_is_refused(rendered: dict[str, str]) -> None:
+    event = {
+        "version": "2.0",
+        "requestContext": {"authorizer": {"jwt": {"claims": rendered, "scopes": None}}},
+    }
+    with pytest.raises(InvalidClaimError):
+        claims_from_event(event)

@@ -18,11 +18,14 @@ from jwt_middleware.cli.explain import Configuration, Explanation, KeyState, exp
 from jwt_middleware.cli.humanize import describe_time, duration, iso_utc, relative
 from jwt_middleware.errors import JWTMiddlewareError, KeysUnavailableError, MalformedTokenError
 from jwt_middleware.events import FetchFailed
+from jwt_middleware.issuer_template import IssuerTemplate
 from jwt_middleware.jwk import KeySet
 from jwt_middleware.policy import (
     AudienceCheck,
+    ClaimPolicy,
     CognitoTokenCheck,
     GroupsCheck,
+    IdentityClaimsCheck,
     RequiredClaimsCheck,
     ScopesCheck,
     TimeCheck,
@@ -351,3 +354,24 @@ def test_scopes() -> None:
     assert explanation.reason == "scope 'openid orders:read' lacks 'orders:write'"
     hidden = _explain(ScopesCheck(frozenset({"orders:write"})), {"scope": "openid orders:read"}, expose=False)
     assert hidden.reason == explanation.reason  # read from the token when the report does not carry it
+
+
+def test_an_identity_claim_that_is_not_a_string() -> None:
+    explanation = _explain(IdentityClaimsCheck(), {"iss": "https://auth.example.com", "azp": ["web"]})
+    assert explanation.check == "azp"
+    assert explanation.actual == ["web"]
+    assert explanation.reason == 'azp is ["web"], not a non-empty string: it would read as no identity at all'
+
+
+def test_a_tenant_outside_the_allowed_ones() -> None:
+    template = IssuerTemplate("https://login.example.com/{tid}/v2.0", allowed=["tenant-a", "tenant-b"])
+    policy = ClaimPolicy(issuers=(), templates=[template], time=TimeCheck())
+
+    def tenant_rule(header: Any, payload: Any, now: float) -> None:
+        policy.issuer_of(payload)
+
+    claims = {"iss": "https://login.example.com/tenant-c/v2.0", "tid": "tenant-c"}
+    explanation = _explain(tenant_rule, claims)
+    assert explanation.check == "tid"
+    assert explanation.actual == "tenant-c"
+    assert explanation.reason == "tenant 'tenant-c' is not among the accepted ones (['tenant-a', 'tenant-b'])"

@@ -330,3 +330,17 @@ def test_usage_errors_exit_2(cli: Run, issuer: LocalIssuer, options: list[str], 
 def test_no_audience_is_an_explicit_choice(cli: Run, issuer: LocalIssuer) -> None:
     options = ["--issuer", issuer.issuer, "--no-audience", "--jwks-url", issuer.jwks_url]
     assert cli("verify", issuer.mint(aud="anything"), *options).code == 0
+
+
+def test_an_identity_claim_of_the_wrong_type_is_explained(cli: Run, issuer: LocalIssuer) -> None:
+    result = cli("verify", issuer.mint(sub=123), *_accepting(issuer))
+    assert result.code == 1
+    assert "sub is 123, not a non-empty string" in result.out
+    assert "RFC 7519" in result.out
+
+
+def test_roles_and_permissions_are_listed(cli: Run, issuer: LocalIssuer) -> None:
+    result = cli("verify", issuer.mint(roles=["admin"], permissions=["read:orders"]), *_accepting(issuer))
+    assert result.code == 0, result.out
+    assert "  roles     admin" in result.out
+    assert "  permissions read:orders" in result.out

@@ -179,3 +179,11 @@ def test_unusable_documents_and_certificates() -> None:
         finally:
             source.close()
             server.stop()
+
+
+@pytest.mark.anyio
+async def test_the_async_path_reads_the_certificates_too(firebase: LocalFirebaseIssuer) -> None:
+    verifier = firebase.verifier()
+    await verifier.hydrate()
+    assert (await verifier.verify(firebase.mint_id_token(uid="async-uid"))).subject == "async-uid"
+    await verifier.aclose()
