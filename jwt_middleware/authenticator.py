@@ -60,8 +60,9 @@ class Authenticator(Protocol):
     """Decides who a request comes from, in the spirit of Starlette's ``AuthenticationBackend``.
 
     Both methods return the verified ``Claims``, or ``None`` when the request carries no
-    credentials this authenticator reads, and raise a ``JWTMiddlewareError`` to refuse it (a 503
-    such as ``KeysUnavailableError`` when the failure is the server's, not the client's).
+    credentials this authenticator reads, and raise a ``JWTMiddlewareError`` to refuse it (a
+    ``TemporarilyUnavailableError``, answered 503 with ``Retry-After``, when the failure is the
+    server's, not the client's).
     ``authenticate`` runs on an event loop (ASGI, FastAPI, async Django views) and must not block
     it; ``authenticate_sync`` runs in a thread without a loop (WSGI, Django, Flask, Lambda). Keep
     one implementation behind both, as ``JWTVerifier`` does.

@@ -8,7 +8,7 @@ from typing import Any
 import anyio
 import anyio.lowlevel
 
-from jwt_middleware import Claims, InvalidTokenError, KeysUnavailableError, RequestView
+from jwt_middleware import Claims, InvalidTokenError, RequestView, TemporarilyUnavailableError
 from jwt_middleware.challenge import Challenge, bearer_challenges
 from jwt_middleware.errors import JWTMiddlewareError
 
@@ -39,7 +39,7 @@ class ApiKeys:
         if not values:
             return None
         if values == [UNAVAILABLE_KEY]:
-            raise KeysUnavailableError("The key store is temporarily unavailable", retry_after=7)
+            raise TemporarilyUnavailableError("The key store is temporarily unavailable", retry_after=7)
         claims = self.keys.get(values[0]) if len(values) == 1 else None
         if claims is None:
             raise InvalidTokenError("The API key is not accepted")

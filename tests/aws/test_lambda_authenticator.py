@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from jwt_middleware import BearerAuthenticator, ConfigurationError, JWTVerifier, KeysUnavailableError
+from jwt_middleware import BearerAuthenticator, ConfigurationError, JWTVerifier, TemporarilyUnavailableError
 from jwt_middleware.integrations.aws_lambda import (
     IdentitySourceAuthenticator,
     LambdaRequestView,
@@ -46,7 +46,7 @@ def test_a_custom_authenticator_decides_for_every_event_shape(name: str) -> None
     handler = lambda_authorizer(authenticator=ApiKeys())
     assert effect(handler(with_key(load_event(name, "unused"), GOOD_KEY), None))
     assert not effect(handler(with_key(load_event(name, "unused"), "key-mallory"), None))  # refused
-    with pytest.raises(KeysUnavailableError):  # server-side: an uncached authorizer failure, not a deny
+    with pytest.raises(TemporarilyUnavailableError):  # server-side: an uncached failure, not a deny
         handler(with_key(load_event(name, "unused"), UNAVAILABLE_KEY), None)
     assert not effect(handler(load_event(name, "unused"), None))  # no credentials: never optional here
 
