@@ -1,4 +1,4 @@
-"""The test kit: keys, a local issuer on loopback, and pytest fixtures for users' own suites.
+"""The test kit: keys, a local issuer and a Redis on loopback, and pytest fixtures for users' suites.
 
 Every name is imported on first use: the pytest plugin lives in this package and is loaded by every
 test run of every project that installs the library, so importing the package loads nothing beyond
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
         LocalOktaIssuer,
     )
     from jwt_middleware.testing.proxy import LocalProxy
+    from jwt_middleware.testing.redis_server import LocalRedis
     from jwt_middleware.testing.server import Fault, LoopbackServer, Request, Response
     from jwt_middleware.testing.tls import IssuedCertificate, LocalCA
 
@@ -43,6 +44,7 @@ __all__ = [
     "LocalKeycloakIssuer",
     "LocalOktaIssuer",
     "LocalProxy",
+    "LocalRedis",
     "LoopLagProbe",
     "LoopbackServer",
     "Request",
@@ -56,6 +58,7 @@ _HOMES = {
     "jwt_middleware.testing.issuer": ("LocalCognitoIssuer", "LocalIssuer"),
     "jwt_middleware.testing.keys": ("SigningKey", "encode_compact"),
     "jwt_middleware.testing.loop_lag": ("LoopLagProbe",),
+    "jwt_middleware.testing.redis_server": ("LocalRedis",),
     "jwt_middleware.testing.providers": (
         "LocalAuth0Issuer",
         "LocalEntraIssuer",

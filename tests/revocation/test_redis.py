@@ -27,7 +27,7 @@ from jwt_middleware.revocation import (
     RevocationEvent,
     RevocationSynced,
 )
-from tests.redis_server import RedisServer
+from jwt_middleware.testing import LocalRedis
 
 from .conftest import AUDIENCE, ISSUER, TokenFactory
 
@@ -35,7 +35,7 @@ FAST = {"heartbeat": 0.2, "timeout": 0.5, "max_stale": 2.0, "retry_initial": 0.0
 
 
 @pytest.fixture
-def lists(redis: RedisServer) -> Iterator[Callable[..., RedisRevocationList]]:
+def lists(redis: LocalRedis) -> Iterator[Callable[..., RedisRevocationList]]:
     made: list[RedisRevocationList] = []
 
     def make(**options: Any) -> RedisRevocationList:
@@ -192,7 +192,7 @@ def test_a_mirror_with_a_smaller_cap_cannot_tell_rather_than_miss_entries(
 
 
 def test_foreign_data_in_the_keys_is_skipped_and_reported(
-    redis: RedisServer, lists: Callable[..., RedisRevocationList]
+    redis: LocalRedis, lists: Callable[..., RedisRevocationList]
 ) -> None:
     redis.command("HSET", "jwt_middleware:revocation:entries", "not json", "1e20")
     redis.command("HSET", "jwt_middleware:revocation:entries", '["nope","i","v"]', "1e20")
@@ -205,7 +205,7 @@ def test_foreign_data_in_the_keys_is_skipped_and_reported(
     assert refused(revocations, claims_of("still-works"))
 
 
-def test_sync_events_carry_no_credentials(redis: RedisServer) -> None:
+def test_sync_events_carry_no_credentials(redis: LocalRedis) -> None:
     redis.command("CONFIG", "SET", "requirepass", "s3cret-pass")
     events: list[RevocationEvent] = []
     url = redis.url.replace("redis://", "redis://:s3cret-pass@")
@@ -220,7 +220,7 @@ def test_sync_events_carry_no_credentials(redis: RedisServer) -> None:
         revocations.close()
 
 
-def test_configuration_is_checked(redis: RedisServer) -> None:
+def test_configuration_is_checked(redis: LocalRedis) -> None:
     with pytest.raises(ConfigurationError, match="exactly one"):
         RedisRevocationList()
     with pytest.raises(ConfigurationError, match="exactly one"):
@@ -233,7 +233,7 @@ def test_configuration_is_checked(redis: RedisServer) -> None:
         RedisRevocationList(redis.url, heartbeat=0)
 
 
-def test_a_shared_store_serves_revocation_and_replay_checks(redis: RedisServer) -> None:
+def test_a_shared_store_serves_revocation_and_replay_checks(redis: LocalRedis) -> None:
     store = RedisStore(redis.url, key_prefix="app")
     revocations = RedisRevocationList(store=store, **{k: v for k, v in FAST.items() if k != "timeout"})
     try:
@@ -251,7 +251,7 @@ def test_a_shared_store_serves_revocation_and_replay_checks(redis: RedisServer) 
 
 
 @pytest.mark.anyio
-async def test_the_async_replay_check(redis: RedisServer) -> None:
+async def test_the_async_replay_check(redis: LocalRedis) -> None:
     store = RedisStore(redis.url)
     try:
         assert await store.aset_if_absent(store.key("dpop", "a"), 10) is True
@@ -260,7 +260,7 @@ async def test_the_async_replay_check(redis: RedisServer) -> None:
         await store.aclose()
 
 
-def test_a_store_that_cannot_be_reached_is_a_503(redis: RedisServer) -> None:
+def test_a_store_that_cannot_be_reached_is_a_503(redis: LocalRedis) -> None:
     store = RedisStore(redis.url, timeout=0.2)
     redis.kill()
     with pytest.raises(StoreUnavailableError) as failure:
