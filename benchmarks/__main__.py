@@ -16,9 +16,18 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks import concurrency, faults, memory, middleware, served, verify
+from benchmarks import concurrency, faults, instrumentation, memory, middleware, served, verify
 
-SECTIONS = ("verify", "middleware", "uvicorn", "uvicorn-cost", "concurrency", "faults", "memory")
+SECTIONS = (
+    "verify",
+    "middleware",
+    "instrumentation",
+    "uvicorn",
+    "uvicorn-cost",
+    "concurrency",
+    "faults",
+    "memory",
+)
 GOALS = {
     "full verify / floor": ("<=", 1.2),
     "PyJWT / ours": (">=", 2.0),
@@ -30,6 +39,7 @@ GOALS = {
     "WSGI cache off: added cost / verify": ("<=", 1.0),
     "ASGI cache off: added cost / floor middleware's": ("<=", 1.15),
     "uvicorn cache off: added cost / floor middleware's": ("<=", 1.15),
+    "ASGI request, token cache hit, instrumented / off": ("<=", 1.05),
 }
 
 
@@ -121,6 +131,32 @@ def _middleware_section(report: dict[str, Any], rounds: int) -> None:
     report["middleware"] = {
         "median_us": {name: m.median_us for name, m in results.items()},
         "ratio_to_bare": ratios,
+    }
+
+
+def _instrumentation_section(report: dict[str, Any], rounds: int) -> None:
+    results = instrumentation.run(rounds=rounds)
+    print("\n## Instrumentation on and off (RS256; median µs; ratio to the same path uninstrumented)\n")
+    print("| path | off µs | " + " | ".join(f"{v} µs | x off" for v in instrumentation.VARIANTS[1:]) + " |")
+    print("|---|---:|" + "---:|---:|" * (len(instrumentation.VARIANTS) - 1))
+    paths = dict.fromkeys(name.rsplit(": ", 1)[0] for name in results)
+    ratios: dict[str, float] = {}
+    for path in paths:
+        off = results[f"{path}: off"].median_us
+        cells = []
+        for variant in instrumentation.VARIANTS[1:]:
+            value = results[f"{path}: {variant}"].median_us
+            ratios[f"{path}: {variant} / off"] = value / off
+            cells.append(f"{value:.2f} | {value / off:.3f}")
+        print(f"| {path} | {off:.2f} | " + " | ".join(cells) + " |")
+    print()
+    goal = "ASGI request, token cache hit, instrumented / off"
+    for variant in instrumentation.VARIANTS[1:]:
+        value = ratios[f"ASGI request, token cache hit: {variant} / off"]
+        print(f"- {variant}: {goal} = {value:.3f}, {_goal(goal, value)}")
+    report["instrumentation"] = {
+        "median_us": {name: m.median_us for name, m in results.items()},
+        "ratios": ratios,
     }
 
 
@@ -219,6 +255,8 @@ def main(argv: list[str] | None = None) -> int:
         _verify_section(report, rounds)
     if "middleware" in sections:
         _middleware_section(report, rounds)
+    if "instrumentation" in sections:
+        _instrumentation_section(report, rounds)
     if "uvicorn" in sections:
         _uvicorn_section(report, 1.0 if options.quick else 3.0)
     if "uvicorn-cost" in sections:

@@ -67,12 +67,14 @@ _NO_CACHE: Final = re.compile(r"(?:^|,)\s*(?:no-store|no-cache)\s*(?:,|$)", re.I
 
 
 class FetchError(JWTMiddlewareException):
-    """A fetch failed: ``code`` (see ``reasons``) for programs, ``reason`` a short, safe phrase for people."""
+    """A fetch failed: ``code`` (see ``reasons``) for programs, ``reason`` a short, safe phrase for
+    people, ``status`` the HTTP status when the server answered with one."""
 
-    def __init__(self, reason: str, *, code: str = FETCH_FAILED) -> None:
+    def __init__(self, reason: str, *, code: str = FETCH_FAILED, status: int | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.code = code
+        self.status = status
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,23 +181,25 @@ async def fetch_bytes(client: httpx2.AsyncClient, url: str, *, timeout: float, m
             async with client.stream(
                 "GET", url, follow_redirects=False, timeout=httpx2.Timeout(timeout)
             ) as response:
+                status = response.status_code
                 if response.is_redirect:
-                    raise FetchError(f"redirect refused (HTTP {response.status_code})", code=FETCH_REDIRECT)
-                if response.status_code != 200:
-                    missing = response.status_code in (404, 410)
+                    raise FetchError(f"redirect refused (HTTP {status})", code=FETCH_REDIRECT, status=status)
+                if status != 200:
+                    missing = status in (404, 410)
                     raise FetchError(
-                        f"HTTP {response.status_code}",
+                        f"HTTP {status}",
                         code=FETCH_NOT_FOUND if missing else FETCH_HTTP_STATUS,
+                        status=status,
                     )
                 declared = response.headers.get("content-length")
                 if declared is not None and declared.isdigit() and int(declared) > max_bytes:
-                    raise FetchError("response too large", code=FETCH_TOO_LARGE)
+                    raise FetchError("response too large", code=FETCH_TOO_LARGE, status=status)
                 chunks: list[bytes] = []
                 received = 0
                 async for chunk in response.aiter_bytes():
                     received += len(chunk)
                     if received > max_bytes:
-                        raise FetchError("response too large", code=FETCH_TOO_LARGE)
+                        raise FetchError("response too large", code=FETCH_TOO_LARGE, status=status)
                     chunks.append(chunk)
                 max_age = parse_max_age(response.headers.get("cache-control"))
     except TimeoutError:
@@ -213,5 +217,5 @@ async def fetch_json(
     try:
         body = parse_object(fetched.body)
     except JSONError:
-        raise FetchError("response is not a JSON object", code=FETCH_NOT_JSON) from None
+        raise FetchError("response is not a JSON object", code=FETCH_NOT_JSON, status=200) from None
     return FetchedDocument(body=body, max_age=fetched.max_age, duration=fetched.duration)

@@ -49,7 +49,9 @@ from jwt_middleware.errors import (
     UnknownKeyError,
 )
 from jwt_middleware.events import (
+    CacheEvent,
     EventHook,
+    EventHooks,
     FetchFailed,
     FetchStarted,
     FetchSucceeded,
@@ -224,7 +226,7 @@ class JWKSCache:
         self._client_factory = client_factory or functools.partial(default_client_factory, self.settings)
         if client_factory is None:
             prepare_default_client(self.settings)
-        self._on_event = on_event
+        self._hooks: EventHooks[CacheEvent] = EventHooks(on_event, what="JWKS cache event hook")
         self._clock = clock
         self._decoder = decoder
         #: Completed fetch attempts (successful or not), JWKS and discovery alike.
@@ -245,6 +247,13 @@ class JWKSCache:
     def from_issuer(cls, issuer: str, **options: Any) -> JWKSCache:
         """Find the JWKS through ``{issuer}/.well-known/openid-configuration`` on first use."""
         return cls(issuer=issuer, **options)
+
+    def add_event_hook(self, hook: EventHook) -> None:
+        """Call ``hook`` with every event from now on, besides ``on_event`` (metrics integrations)."""
+        self._hooks.add(hook)
+
+    def remove_event_hook(self, hook: EventHook) -> None:
+        self._hooks.remove(hook)
 
     @property
     def url(self) -> str | None:
@@ -296,9 +305,9 @@ class JWKSCache:
             )
             abandoned.land()
         if dropped_age is not None:
-            emit(self._on_event, KeysExpired(self._label(), dropped_age))
+            emit(self._hooks.dispatch, KeysExpired(self._label(), dropped_age))
         if decision.report_stale:
-            emit(self._on_event, StaleKeysServed(self._label(), now - self._state.fetched_at))
+            emit(self._hooks.dispatch, StaleKeysServed(self._label(), now - self._state.fetched_at))
         return decision, flight
 
     def _served(self, decision: Decision, flight: _Flight | None) -> VerificationKey | None:
@@ -321,7 +330,7 @@ class JWKSCache:
     def _refuse(self, decision: Decision) -> KeysUnavailableError | UnknownKeyError:
         if decision.action is Action.REJECT:
             if decision.cooldown_remaining:
-                emit(self._on_event, UnknownKeyRejected(self._label(), decision.cooldown_remaining))
+                emit(self._hooks.dispatch, UnknownKeyRejected(self._label(), decision.cooldown_remaining))
             return UnknownKeyError()
         delay = self._state.next_attempt_at - self._clock()
         return self._unavailable(min(max(1, math.ceil(delay)), 3600) if math.isfinite(delay) else 5)
@@ -337,7 +346,7 @@ class JWKSCache:
         """Fetch (discovering first if needed) and record the outcome; raises only BaseExceptions
         (cancellation, a dying thread), which the flight's landing then records."""
         started = self._clock()
-        emit(self._on_event, FetchStarted(self._label(), flight.reason))
+        emit(self._hooks.dispatch, FetchStarted(self._label(), flight.reason))
         try:
             if client is not None:
                 await self._fetch_with(client, flight, started)
@@ -345,9 +354,9 @@ class JWKSCache:
                 async with self._client_factory() as own_client:
                     await self._fetch_with(own_client, flight, started)
         except FetchError as exc:
-            self._report_failure(flight, exc.reason, exc.code, started)
-        except JWKError as exc:
-            self._report_failure(flight, str(exc), JWKS_UNUSABLE, started)
+            self._report_failure(flight, exc.reason, exc.code, started, status=exc.status)
+        except JWKError as exc:  # raised decoding a body that came with a 200
+            self._report_failure(flight, str(exc), JWKS_UNUSABLE, started, status=200)
         except Exception as exc:
             self._report_failure(flight, f"unexpected {type(exc).__name__}", FETCH_UNEXPECTED, started)
 
@@ -379,14 +388,22 @@ class JWKSCache:
             keys = self._state.adopt(keys, fetched.max_age, now, flight.number)
             ttl = self._state.fresh_until - now
             self._last_failure = None
-        emit(self._on_event, FetchSucceeded(url, len(keys), keys.skipped, now - started, ttl))
+        succeeded = FetchSucceeded(url, len(keys), keys.skipped, now - started, ttl, size=len(fetched.body))
+        emit(self._hooks.dispatch, succeeded)
 
     def _count_fetch(self) -> None:
         with self._lock:
             self.fetch_count += 1
 
     def _report_failure(
-        self, flight: _Flight, reason: str, code: str, started: float, *, already_recorded: bool = False
+        self,
+        flight: _Flight,
+        reason: str,
+        code: str,
+        started: float,
+        *,
+        already_recorded: bool = False,
+        status: int | None = None,
     ) -> None:
         now = self._clock()
         with self._lock:
@@ -396,7 +413,8 @@ class JWKSCache:
                 retry_in = self._state.fetch_failed(now, flight.number)
             serving_stale = self._state.serving_stale(now)
             self._last_failure = (code, reason)
-        emit(self._on_event, FetchFailed(self._label(), reason, now - started, serving_stale, retry_in, code))
+        failed = FetchFailed(self._label(), reason, now - started, serving_stale, retry_in, code, status)
+        emit(self._hooks.dispatch, failed)
 
     def _land(self, flight: _Flight, *, interrupted_by: str = "") -> None:
         """End ``flight`` whatever happened to it: record a failure if it never reported, wake all."""

@@ -33,9 +33,10 @@ class RecentTokens(Generic[HeaderValue, Extra]):
     from it once (the ASGI middleware keeps read-only Starlette credentials there).
     """
 
-    __slots__ = ("_clock", "_entries", "_maxsize", "_revocations")
+    __slots__ = ("_clock", "_entries", "_maxsize", "_revocations", "_verifier")
 
     def __init__(self, verifier: JWTVerifier, maxsize: int = _DEFAULT_SIZE) -> None:
+        self._verifier = verifier
         self._clock = verifier.clock
         self._maxsize = maxsize
         self._entries: dict[HeaderValue, tuple[CachedToken, Extra]] = {}
@@ -46,6 +47,9 @@ class RecentTokens(Generic[HeaderValue, Extra]):
 
         With a revocation list, only while the entry's revocation check is current: otherwise the
         full path runs, which refuses a revoked token or re-checks this same entry.
+
+        A recalled token is a verification answered from the token cache, and is reported to the
+        verifier's event hooks as one (the entry's event, which a cache hit in ``verify`` reports).
         """
         found = self._entries.get(header_value)
         if found is None:
@@ -58,6 +62,9 @@ class RecentTokens(Generic[HeaderValue, Extra]):
         revocations = self._revocations
         if revocations is not None and not revocations.is_current(entry.revocation_generation, now):
             return None
+        hook = self._verifier.event_hook
+        if hook is not None and entry.event is not None:
+            hook(entry.event)
         return found
 
     def remember(self, header_value: HeaderValue, entry: CachedToken | None, extra: Extra) -> None:

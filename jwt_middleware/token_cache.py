@@ -16,6 +16,7 @@ from typing import Final
 
 from jwt_middleware.claims import Claims
 from jwt_middleware.errors import ConfigurationError
+from jwt_middleware.events import VerificationEvent
 from jwt_middleware.jwk import VerificationKey
 
 __all__ = ["DEFAULT_TOKEN_CACHE_SIZE", "CachedToken", "TokenCache"]
@@ -24,13 +25,15 @@ DEFAULT_TOKEN_CACHE_SIZE: Final = 4096
 
 
 class CachedToken:
-    """One verified token: its claims, its key, and the window in which the policy accepts it.
+    """One verified token: its claims, its key, the window in which the policy accepts it, and the
+    event a verification answered from it reports (shared by every entry of its issuer, so that a
+    cache hit allocates nothing even when observed).
 
     ``revocation_generation`` is the revocation list's generation at which the token was last
     found unrevoked (``-1``: never checked, or no list); see ``jwt_middleware.revocation.state``.
     """
 
-    __slots__ = ("claims", "key", "revocation_generation", "valid_from", "valid_until")
+    __slots__ = ("claims", "event", "key", "revocation_generation", "valid_from", "valid_until")
 
     def __init__(
         self,
@@ -39,12 +42,14 @@ class CachedToken:
         valid_from: float,
         valid_until: float,
         revocation_generation: int = -1,
+        event: VerificationEvent | None = None,
     ) -> None:
         self.claims = claims
         self.key = key
         self.valid_from = valid_from
         self.valid_until = valid_until
         self.revocation_generation = revocation_generation
+        self.event = event
 
     def usable_at(self, now: float) -> bool:
         """The one rule for serving a remembered token: inside its window, key not retired."""

@@ -50,6 +50,14 @@ from jwt_middleware.errors import (
     MalformedTokenError,
     UnknownKeyError,
 )
+from jwt_middleware.events import (
+    ACCEPTED,
+    REFUSED,
+    UNAVAILABLE,
+    EventHooks,
+    VerificationEvent,
+    VerificationHook,
+)
 from jwt_middleware.issuer_template import IssuerTemplate
 from jwt_middleware.jwk import KeySet, VerificationKey
 from jwt_middleware.jwks_cache import CacheSettings, JWKSCache
@@ -100,6 +108,8 @@ class _Pending:
     parsed: ParsedJWS
     payload: FrozenDict
     source: KeySource
+    #: The accepted issuer as configured (a template's text for a templated one), if known.
+    issuer: str | None
 
 
 def payload_claims(parsed: ParsedJWS) -> FrozenDict:
@@ -141,6 +151,7 @@ class JWTVerifier:
         expose_unverified_claims: bool = False,
         claim_mapping: ClaimMapping | None = None,
         revocations: RevocationList | None = None,
+        on_event: VerificationHook | None = None,
         clock: Callable[[], float] = time.time,
         key_source_selector: KeySourceSelector | None = None,
         allow_padding: bool = False,
@@ -193,6 +204,13 @@ class JWTVerifier:
         #: Every token this verifier accepts is checked against it (``None``: no revocation).
         self.revocations = revocations
         self._clock = clock
+        self._hooks: EventHooks[VerificationEvent] = EventHooks(on_event, what="verification event hook")
+        #: Calls every verification hook (``on_event``, ``add_event_hook``); ``None`` while there is
+        #: none, which is all the hot path checks. Read it, never set it.
+        self.event_hook: VerificationHook | None = self._hooks.dispatch
+        #: The configured issuer a refusal is reported under when no token issuer was matched.
+        self._sole_issuer = self.issuers[0] if len(self.issuers) == 1 else None
+        self._cached_events: dict[str | None, VerificationEvent] = {}
         self._token_cache = TokenCache(token_cache_size) if token_cache_size else None
         self._sources = self._build_sources(jwks_url, jwks, jwks_cache, cache_settings)
 
@@ -272,7 +290,10 @@ class JWTVerifier:
             source = self.select_key_source(parsed.header, payload)
         except JWTMiddlewareError as exc:
             raise self._annotate(exc, payload) from None
-        return _Pending(parsed, payload, source)
+        # Reported with its verification: the issuer the token matched, as configured (with a
+        # key_source_selector, whose choice is its own, the verifier's only issuer if it has one).
+        issuer = self.policy.issuer_of(payload) if self._select is None else self._sole_issuer
+        return _Pending(parsed, payload, source, issuer)
 
     def _finish(self, token: str, pending: _Pending, key: VerificationKey) -> Claims:
         try:
@@ -292,7 +313,12 @@ class JWTVerifier:
         if self._token_cache is not None and self._custom_check is None:
             time_check = self.policy.time
             entry = CachedToken(
-                claims, key, time_check.valid_from(claims), time_check.valid_until(claims), generation
+                claims,
+                key,
+                time_check.valid_from(claims),
+                time_check.valid_until(claims),
+                generation,
+                self._cached_event(pending.issuer),
             )
             self._token_cache.put(token, entry)
         return claims
@@ -320,11 +346,12 @@ class JWTVerifier:
         except JWTMiddlewareError:
             return None
 
-    def _remembered(self, token: str) -> Claims | None:
+    def _remembered(self, token: str, hook: VerificationHook | None = None) -> Claims | None:
         """The claims of a token in the cache; raises if it was revoked since it was verified.
 
         The revocation check costs a lookup only when the list changed (or went stale) since this
-        token was last checked: see ``jwt_middleware.revocation.state``.
+        token was last checked: see ``jwt_middleware.revocation.state``. With ``hook``, the answer
+        is reported as a verification from the cache (the entry's shared event, or a refusal).
         """
         cache = self._token_cache
         if cache is None or self._custom_check is not None:
@@ -341,7 +368,13 @@ class JWTVerifier:
             try:
                 entry.revocation_generation = revocations.check(entry.claims, now)
             except JWTMiddlewareError as exc:
-                raise self._annotate(exc, entry.claims) from None
+                error = self._annotate(exc, entry.claims)
+                if hook is not None:
+                    issuer = entry.event.issuer if entry.event is not None else self._sole_issuer
+                    hook(self._outcome(issuer, error, None, cached=True))
+                raise error from None
+        if hook is not None and entry.event is not None:
+            hook(entry.event)
         return entry.claims
 
     def cached_entry(self, token: str) -> CachedToken | None:
@@ -387,14 +420,50 @@ class JWTVerifier:
         logger.error("jwt_middleware: unexpected %s while verifying a token; rejected it", type(exc).__name__)
         return MalformedTokenError("The token could not be verified")
 
+    # -- observation ------------------------------------------------------------------------------
+
+    def add_event_hook(self, hook: VerificationHook) -> None:
+        """Call ``hook`` with a ``VerificationEvent`` for every verification from now on."""
+        self._hooks.add(hook)
+        self.event_hook = self._hooks.dispatch
+
+    def remove_event_hook(self, hook: VerificationHook) -> None:
+        self._hooks.remove(hook)
+        self.event_hook = self._hooks.dispatch
+
+    def _cached_event(self, issuer: str | None) -> VerificationEvent:
+        """The event of a verification answered from the token cache for ``issuer``: one shared,
+        immutable event per accepted issuer, kept in the cache entries (a hit allocates nothing)."""
+        event = self._cached_events.get(issuer)
+        if event is None:
+            event = self._cached_events.setdefault(issuer, VerificationEvent(ACCEPTED, issuer, cached=True))
+        return event
+
+    def _ended(
+        self, started: float, pending: _Pending | None, error: JWTMiddlewareError | None
+    ) -> VerificationEvent:
+        issuer = pending.issuer if pending is not None else self._sole_issuer
+        return self._outcome(issuer, error, time.perf_counter() - started)
+
+    @staticmethod
+    def _outcome(
+        issuer: str | None, error: JWTMiddlewareError | None, duration: float | None, *, cached: bool = False
+    ) -> VerificationEvent:
+        if error is None:
+            return VerificationEvent(ACCEPTED, issuer, duration=duration, cached=cached)
+        outcome = UNAVAILABLE if error.status_code >= 500 else REFUSED
+        return VerificationEvent(outcome, issuer, error.code, error.error, duration, cached)
+
     # -- shells -----------------------------------------------------------------------------------
     # Both track how far they got (pending, key, claims): that decides whose fault a surprise is.
 
     async def verify(self, token: str) -> Claims:
         """Verify ``token`` and return its claims, or raise a ``JWTMiddlewareError``."""
-        cached = self._remembered(token)
+        hook = self.event_hook
+        cached = self._remembered(token, hook)
         if cached is not None:
             return cached
+        started = time.perf_counter() if hook is not None else 0.0
         pending: _Pending | None = None
         key: VerificationKey | None = None
         claims: Claims | None = None
@@ -409,18 +478,27 @@ class JWTVerifier:
                 self._check_result(result)
         except JWTMiddlewareError as error:
             self._refusal(error, pending)
+            if hook is not None:
+                hook(self._ended(started, pending, error))
             raise
         except JWTMiddlewareException:
             raise  # configuration and programming errors (BlockingCallError) are not refusals
         except Exception as exc:
-            raise self._unexpected(exc, pending, key, claims) from None
+            failure = self._unexpected(exc, pending, key, claims)
+            if hook is not None:
+                hook(self._ended(started, pending, failure))
+            raise failure from None
+        if hook is not None:
+            hook(self._ended(started, pending, None))
         return claims
 
     def verify_sync(self, token: str) -> Claims:
         """``verify`` for threads without an event loop (WSGI, Django, Flask, Lambda)."""
-        cached = self._remembered(token)
+        hook = self.event_hook
+        cached = self._remembered(token, hook)
         if cached is not None:
             return cached
+        started = time.perf_counter() if hook is not None else 0.0
         pending: _Pending | None = None
         key: VerificationKey | None = None
         claims: Claims | None = None
@@ -435,11 +513,18 @@ class JWTVerifier:
                 self._check_result(result)
         except JWTMiddlewareError as error:
             self._refusal(error, pending)
+            if hook is not None:
+                hook(self._ended(started, pending, error))
             raise
         except JWTMiddlewareException:
             raise  # configuration and programming errors (BlockingCallError) are not refusals
         except Exception as exc:
-            raise self._unexpected(exc, pending, key, claims) from None
+            failure = self._unexpected(exc, pending, key, claims)
+            if hook is not None:
+                hook(self._ended(started, pending, failure))
+            raise failure from None
+        if hook is not None:
+            hook(self._ended(started, pending, None))
         return claims
 
     # -- lifecycle --------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from jwt_middleware import b64
 from jwt_middleware.algorithms import Algorithm
 from jwt_middleware.errors import ConfigurationError, JWKError, KeysUnavailableError, UnknownKeyError
-from jwt_middleware.events import EventHook
+from jwt_middleware.events import CacheEvent, EventHook, EventHooks
 from jwt_middleware.fetching import check_url
 from jwt_middleware.jwk import KeySet, VerificationKey
 from jwt_middleware.jwks_cache import JWKSCache
@@ -103,12 +103,24 @@ class ALBKeySource:
         self.url_template = url_template
         self.max_kids = max_kids
         self.new_kid_burst = new_kid_burst
-        self._on_event = on_event
+        self._hooks: EventHooks[CacheEvent] = EventHooks(on_event, what="ALB key event hook")
         self._clock = clock
         self._lock = threading.Lock()
         self._caches: OrderedDict[str, JWKSCache] = OrderedDict()
         self._budget = float(new_kid_burst)
         self._budget_at = clock()
+
+    def add_event_hook(self, hook: EventHook) -> None:
+        """Call ``hook`` with the events of every ``kid``'s cache, present and future."""
+        self._hooks.add(hook)
+
+    def remove_event_hook(self, hook: EventHook) -> None:
+        self._hooks.remove(hook)
+
+    def _forward(self, event: CacheEvent) -> None:
+        dispatch = self._hooks.dispatch
+        if dispatch is not None:
+            dispatch(event)
 
     def url_for(self, kid: str) -> str:
         return self.url_template.replace("{kid}", kid)
@@ -148,7 +160,7 @@ class ALBKeySource:
                 self.url_for(kid),
                 settings=self.settings,
                 decoder=pem_key_decoder(kid),
-                on_event=self._on_event,
+                on_event=self._forward,
                 clock=self._clock,
             )
             self._caches[kid] = cache
