@@ -30,6 +30,7 @@ from jwt_middleware import (
     UnknownKeyError,
     WSGIJWTMiddleware,
 )
+from jwt_middleware.errors import RevokedTokenError
 from jwt_middleware.events import ACCEPTED, REFUSED, UNAVAILABLE, VerificationEvent
 from jwt_middleware.issuer_template import IssuerTemplate
 from jwt_middleware.reasons import EXP_EXPIRED, ISS_MISMATCH
@@ -232,3 +233,20 @@ def test_middlewares_report_the_tokens_they_recall(issuer: LocalIssuer) -> None:
     for _ in range(3):
         assert wsgi.get("/", headers=headers).status_code == 200
     assert [event.cached for event in wsgi_events] == [False, True, True]
+
+
+def test_a_token_revoked_after_it_was_cached_is_a_cached_refusal(issuer: LocalIssuer) -> None:
+    from jwt_middleware.revocation import RevocationList
+
+    revocations = RevocationList()
+    verifier, events = _observed(issuer, revocations=revocations)
+    token = issuer.mint()
+    claims = verifier.verify_sync(token)
+    verifier.verify_sync(token)
+    revocations.revoke_token_sync(claims)
+    with pytest.raises(RevokedTokenError) as refused:
+        verifier.verify_sync(token)
+    full, hit, revoked = events
+    assert (full.cached, hit.cached) == (False, True)
+    assert (revoked.outcome, revoked.cached, revoked.issuer) == (REFUSED, True, issuer.issuer)
+    assert revoked.code == refused.value.code
