@@ -53,6 +53,7 @@ __all__ = [
     "TokenTypeCheck",
     "extension_failure",
     "is_numeric_date",
+    "media_type",
     "numeric_date",
     "split_scope",
     "string_set",
@@ -380,7 +381,7 @@ class ClaimValueCheck:
             )
 
 
-def _media_type(value: str) -> str:
+def media_type(value: str) -> str:
     """RFC 7515 4.1.9: ``typ`` is case-insensitive and may omit the ``application/`` prefix."""
     value = value.lower()
     return value[len("application/") :] if value.startswith("application/") else value
@@ -393,11 +394,11 @@ class TokenTypeCheck:
     types: frozenset[str]
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "types", frozenset(_media_type(value) for value in self.types))
+        object.__setattr__(self, "types", frozenset(media_type(value) for value in self.types))
 
     def __call__(self, header: Mapping[str, Any], claims: Mapping[str, Any], now: float) -> None:
         typ = header.get("typ", ABSENT)
-        if not isinstance(typ, str) or _media_type(typ) not in self.types:
+        if not isinstance(typ, str) or media_type(typ) not in self.types:
             raise InvalidClaimError(
                 "The token type is not accepted",
                 claim="typ",

@@ -38,7 +38,7 @@ from jwt_middleware.cognito import parse_cognito_issuer
 from jwt_middleware.errors import MalformedTokenError, UnsupportedAlgorithmError
 from jwt_middleware.jwk import MAX_KID_LENGTH, MIN_RSA_BITS
 from jwt_middleware.jws import DEFAULT_MAX_TOKEN_LENGTH, IGNORED_KEY_HEADERS, REJECTED_HEADERS, parse_compact
-from jwt_middleware.policy import MAX_NUMERIC_DATE, is_numeric_date
+from jwt_middleware.policy import MAX_NUMERIC_DATE, is_numeric_date, media_type
 from jwt_middleware.safe_json import JSONError, has_lone_surrogate, parse_object
 
 __all__ = [
@@ -333,9 +333,9 @@ def _check_header(header: Mapping[str, Any], found: _Findings) -> None:
             )
     elif not isinstance(typ, str):
         found.warning("typ_invalid", f"the header's 'typ' is {_json_type(typ)}, not a string")
-    elif typ.lower() in ("at+jwt", "application/at+jwt"):
+    elif media_type(typ) == "at+jwt":
         found.note("typ", f"typ {quote(typ)}: an OAuth 2.0 access token (RFC 9068)")
-    elif typ.lower() not in ("jwt", "application/jwt"):
+    elif media_type(typ) != "jwt":
         found.note("typ", f"typ {quote(typ)}")
 
     if isinstance(header.get("cty"), str) and header["cty"].upper() == "JWT":

@@ -22,6 +22,8 @@ from jwt_middleware.errors import ABSENT, HIDDEN, CheckReport, JWTMiddlewareErro
 from jwt_middleware.policy import (
     AudienceCheck,
     AudienceOrClientIdCheck,
+    ClaimPolicy,
+    ClaimValueCheck,
     ClientIdCheck,
     CognitoTokenCheck,
     GroupsCheck,
@@ -68,10 +70,10 @@ def _report(rule: Rule, payload: Mapping[str, Any], header: Mapping[str, Any] | 
 # -- claim rules: (rule, payload, header) -> the report, spelled out -------------------------------
 
 LATER = NOW + 300
-CASES: list[tuple[str, Rule, dict[str, Any], dict[str, Any], CheckReport, Any]] = [
+CASES: list[tuple[str, Callable[[], Rule], dict[str, Any], dict[str, Any], CheckReport, Any]] = [
     (
         "exp expired",
-        TimeCheck(leeway=30),
+        lambda: TimeCheck(leeway=30),
         {"exp": NOW - 60},
         {},
         CheckReport(reasons.EXP_EXPIRED, "exp", "claims", (), NOW - 30),
@@ -79,7 +81,7 @@ CASES: list[tuple[str, Rule, dict[str, Any], dict[str, Any], CheckReport, Any]] 
     ),
     (
         "exp missing",
-        TimeCheck(),
+        lambda: TimeCheck(),
         {"sub": MARKER},
         {},
         CheckReport(reasons.EXP_MISSING, "exp", "claims"),
@@ -87,7 +89,7 @@ CASES: list[tuple[str, Rule, dict[str, Any], dict[str, Any], CheckReport, Any]] 
     ),
     (
         "exp not a date",
-        TimeCheck(),
+        lambda: TimeCheck(),
         {"exp": MARKER},
         {},
         CheckReport(reasons.DATE_INVALID, "exp", "claims"),
@@ -95,7 +97,7 @@ CASES: list[tuple[str, Rule, dict[str, Any], dict[str, Any], CheckReport, Any]] 
     ),
     (
         "nbf in the future",
-        TimeCheck(leeway=5),
+        lambda: TimeCheck(leeway=5),
         {"exp": LATER, "nbf": NOW + 60},
         {},
         CheckReport(reasons.NBF_NOT_YET_VALID, "nbf", "claims", (), NOW + 5),
@@ -103,15 +105,15 @@ CASES: list[tuple[str, Rule, dict[str, Any], dict[str, Any], CheckReport, Any]] 
     ),
     (
         "iat in the future",
-        TimeCheck(),
+        lambda: TimeCheck(leeway=5),
         {"exp": LATER, "iat": NOW + 60},
         {},
-        CheckReport(reasons.IAT_IN_FUTURE, "iat", "claims", (), NOW),
+        CheckReport(reasons.IAT_IN_FUTURE, "iat", "claims", (), NOW + 5),
         NOW + 60,
     ),
     (
         "iat too old",
-        TimeCheck(max_age=100, leeway=10),
+        lambda: TimeCheck(max_age=100, leeway=10),
         {"exp": LATER, "iat": NOW - 500},
         {},
         CheckReport(reasons.IAT_TOO_OLD, "iat", "claims", (), NOW - 110),
@@ -119,7 +121,7 @@ CASES: list[tuple[str, Rule, dict[str, Any], dict[str, Any], CheckReport, Any]] 
     ),
     (
         "iat missing for max_age",
-        TimeCheck(max_age=100),
+        lambda: TimeCheck(max_age=100),
         {"exp": LATER},
         {},
         CheckReport(reasons.IAT_MISSING, "iat", "claims"),
@@ -127,7 +129,7 @@ CASES: list[tuple[str, Rule, dict[str, Any], dict[str, Any], CheckReport, Any]] 
     ),
     (
         "aud missing",
-        AudienceCheck(frozenset({AUDIENCE})),
+        lambda: AudienceCheck(frozenset({AUDIENCE})),
         {"sub": MARKER},
         {},
         CheckReport(reasons.AUD_MISSING, "aud", "claims", (AUDIENCE,)),
@@ -135,7 +137,7 @@ CASES: list[tuple[str, Rule, dict[str, Any], dict[str, Any], CheckReport, Any]] 
     ),
     (
         "aud mismatch",
-        AudienceCheck(frozenset({AUDIENCE, "api://b"})),
+        lambda: AudienceCheck(frozenset({AUDIENCE, "api://b"})),
         {"aud": [MARKER]},
         {},
         CheckReport(reasons.AUD_MISMATCH, "aud", "claims", ("api://b", AUDIENCE)),
@@ -143,7 +145,7 @@ CASES: list[tuple[str, Rule, dict[str, Any], dict[str, Any], CheckReport, Any]] 
     ),
     (
         "aud malformed",
-        AudienceCheck(frozenset({AUDIENCE})),
+        lambda: AudienceCheck(frozenset({AUDIENCE})),
         {"aud": {"x": MARKER}},
         {},
         CheckReport(reasons.AUD_INVALID, "aud", "claims"),
@@ -151,7 +153,7 @@ CASES: list[tuple[str, Rule, dict[str, Any], dict[str, Any], CheckReport, Any]] 
     ),
     (
         "API Gateway: aud mismatch",
-        AudienceOrClientIdCheck(frozenset({AUDIENCE})),
+        lambda: AudienceOrClientIdCheck(frozenset({AUDIENCE})),
         {"aud": MARKER},
         {},
         CheckReport(reasons.AUD_MISMATCH, "aud", "claims", (AUDIENCE,)),
@@ -159,7 +161,7 @@ CASES: list[tuple[str, Rule, dict[str, Any], dict[str, Any], CheckReport, Any]] 
     ),
     (
         "API Gateway: client_id mismatch",
-        AudienceOrClientIdCheck(frozenset({AUDIENCE})),
+        lambda: AudienceOrClientIdCheck(frozenset({AUDIENCE})),
         {"client_id": MARKER},
         {},
         CheckReport(reasons.CLIENT_ID_MISMATCH, "client_id", "claims", (AUDIENCE,)),
@@ -167,7 +169,7 @@ CASES: list[tuple[str, Rule, dict[str, Any], dict[str, Any], CheckReport, Any]] 
     ),
     (
         "client_id missing",
-        ClientIdCheck(frozenset({"app"})),
+        lambda: ClientIdCheck(frozenset({"app"})),
         {},
         {},
         CheckReport(reasons.CLIENT_ID_MISMATCH, "client_id", "claims", ("app",)),
@@ -175,7 +177,7 @@ CASES: list[tuple[str, Rule, dict[str, Any], dict[str, Any], CheckReport, Any]] 
     ),
     (
         "Cognito token_use",
-        CognitoTokenCheck(frozenset({"access"}), frozenset({"app"})),
+        lambda: CognitoTokenCheck(frozenset({"access"}), frozenset({"app"})),
         {"token_use": MARKER},
         {},
         CheckReport(reasons.TOKEN_USE_MISMATCH, "token_use", "claims", ("access",)),
@@ -183,7 +185,7 @@ CASES: list[tuple[str, Rule, dict[str, Any], dict[str, Any], CheckReport, Any]] 
     ),
     (
         "Cognito ID token for another client",
-        CognitoTokenCheck(frozenset({"id"}), frozenset({"app"})),
+        lambda: CognitoTokenCheck(frozenset({"id"}), frozenset({"app"})),
         {"token_use": "id", "aud": MARKER},
         {},
         CheckReport(reasons.AUD_MISMATCH, "aud", "claims", ("app",)),
@@ -191,7 +193,7 @@ CASES: list[tuple[str, Rule, dict[str, Any], dict[str, Any], CheckReport, Any]] 
     ),
     (
         "Cognito ID token without aud",
-        CognitoTokenCheck(frozenset({"id"}), frozenset({"app"})),
+        lambda: CognitoTokenCheck(frozenset({"id"}), frozenset({"app"})),
         {"token_use": "id"},
         {},
         CheckReport(reasons.AUD_MISSING, "aud", "claims", ("app",)),
@@ -199,7 +201,7 @@ CASES: list[tuple[str, Rule, dict[str, Any], dict[str, Any], CheckReport, Any]] 
     ),
     (
         "Cognito access token for another client",
-        CognitoTokenCheck(frozenset({"access"}), frozenset({"app"})),
+        lambda: CognitoTokenCheck(frozenset({"access"}), frozenset({"app"})),
         {"token_use": "access", "client_id": MARKER},
         {},
         CheckReport(reasons.CLIENT_ID_MISMATCH, "client_id", "claims", ("app",)),
@@ -207,7 +209,7 @@ CASES: list[tuple[str, Rule, dict[str, Any], dict[str, Any], CheckReport, Any]] 
     ),
     (
         "required claim",
-        RequiredClaimsCheck(("sub", "tenant")),
+        lambda: RequiredClaimsCheck(("sub", "tenant")),
         {"sub": MARKER, "tenant": None},
         {},
         CheckReport(reasons.CLAIM_MISSING, "tenant", "claims", ("tenant",)),
@@ -215,7 +217,7 @@ CASES: list[tuple[str, Rule, dict[str, Any], dict[str, Any], CheckReport, Any]] 
     ),
     (
         "typ",
-        TokenTypeCheck(frozenset({"at+jwt"})),
+        lambda: TokenTypeCheck(frozenset({"at+jwt"})),
         {},
         {"typ": MARKER},
         CheckReport(reasons.TYP_MISMATCH, "typ", "header", ("at+jwt",)),
@@ -223,7 +225,7 @@ CASES: list[tuple[str, Rule, dict[str, Any], dict[str, Any], CheckReport, Any]] 
     ),
     (
         "typ missing",
-        TokenTypeCheck(frozenset({"at+jwt"})),
+        lambda: TokenTypeCheck(frozenset({"at+jwt"})),
         {},
         {},
         CheckReport(reasons.TYP_MISMATCH, "typ", "header", ("at+jwt",)),
@@ -231,7 +233,7 @@ CASES: list[tuple[str, Rule, dict[str, Any], dict[str, Any], CheckReport, Any]] 
     ),
     (
         "scopes",
-        ScopesCheck(frozenset({"orders:write", "orders:read"})),
+        lambda: ScopesCheck(frozenset({"orders:write", "orders:read"})),
         {"scope": f"orders:read {MARKER}"},
         {},
         CheckReport(reasons.SCOPE_INSUFFICIENT, "scope", "claims", ("orders:read", "orders:write")),
@@ -239,7 +241,7 @@ CASES: list[tuple[str, Rule, dict[str, Any], dict[str, Any], CheckReport, Any]] 
     ),
     (
         "groups",
-        GroupsCheck(frozenset({"admins"})),
+        lambda: GroupsCheck(frozenset({"admins"})),
         {"cognito:groups": [MARKER], "groups": ["staff"]},
         {},
         CheckReport(reasons.GROUPS_MISSING, "groups", "claims", ("admins",)),
@@ -247,7 +249,7 @@ CASES: list[tuple[str, Rule, dict[str, Any], dict[str, Any], CheckReport, Any]] 
     ),
     (
         "issuer missing",
-        issuer_rule(ISSUER),
+        lambda: issuer_rule(ISSUER),
         {"sub": MARKER},
         {},
         CheckReport(reasons.ISS_MISSING, "iss", "claims", (ISSUER,)),
@@ -255,7 +257,7 @@ CASES: list[tuple[str, Rule, dict[str, Any], dict[str, Any], CheckReport, Any]] 
     ),
     (
         "issuer mismatch",
-        issuer_rule(ISSUER, "https://b.example.com"),
+        lambda: issuer_rule(ISSUER, "https://b.example.com"),
         {"iss": MARKER},
         {},
         CheckReport(reasons.ISS_MISMATCH, "iss", "claims", ("https://b.example.com", ISSUER)),
@@ -263,24 +265,141 @@ CASES: list[tuple[str, Rule, dict[str, Any], dict[str, Any], CheckReport, Any]] 
     ),
     (
         "ALB header exp",
-        ALBHeaderExpiryCheck(TimeCheck()),
+        lambda: ALBHeaderExpiryCheck(TimeCheck()),
         {"exp": LATER},
         {"exp": NOW - 1},
         CheckReport(reasons.EXP_EXPIRED, "exp", "header", (), NOW),
         NOW - 1,
     ),
+    (
+        "ALB header without exp",
+        lambda: ALBHeaderExpiryCheck(TimeCheck()),
+        {"exp": LATER},
+        {"alg": "ES256"},
+        CheckReport(reasons.EXP_MISSING, "exp", "header"),
+        ABSENT,
+    ),
+    (
+        "ALB header exp not a date",
+        lambda: ALBHeaderExpiryCheck(TimeCheck()),
+        {"exp": LATER},
+        {"exp": MARKER},
+        CheckReport(reasons.DATE_INVALID, "exp", "header"),
+        MARKER,
+    ),
+    (
+        "header nbf",
+        lambda: ALBHeaderExpiryCheck(TimeCheck()),
+        {},
+        {"exp": LATER, "nbf": NOW + 60},
+        CheckReport(reasons.NBF_NOT_YET_VALID, "nbf", "header", (), NOW),
+        NOW + 60,
+    ),
+    (
+        "header iat in the future",
+        lambda: ALBHeaderExpiryCheck(TimeCheck()),
+        {},
+        {"exp": LATER, "iat": NOW + 60},
+        CheckReport(reasons.IAT_IN_FUTURE, "iat", "header", (), NOW),
+        NOW + 60,
+    ),
+    (
+        "header iat too old",
+        lambda: ALBHeaderExpiryCheck(TimeCheck(max_age=10)),
+        {},
+        {"exp": LATER, "iat": NOW - 60},
+        CheckReport(reasons.IAT_TOO_OLD, "iat", "header", (), NOW - 10),
+        NOW - 60,
+    ),
+    (
+        "header iat missing",
+        lambda: ALBHeaderExpiryCheck(TimeCheck(max_age=10)),
+        {},
+        {"exp": LATER},
+        CheckReport(reasons.IAT_MISSING, "iat", "header"),
+        ABSENT,
+    ),
+    (
+        "API Gateway: neither aud nor client_id",
+        lambda: AudienceOrClientIdCheck(frozenset({AUDIENCE})),
+        {"sub": MARKER},
+        {},
+        CheckReport(reasons.CLIENT_ID_MISMATCH, "client_id", "claims", (AUDIENCE,)),
+        ABSENT,
+    ),
+    (
+        "Cognito token_use missing",
+        lambda: CognitoTokenCheck(frozenset({"access"}), None),
+        {"sub": MARKER},
+        {},
+        CheckReport(reasons.TOKEN_USE_MISMATCH, "token_use", "claims", ("access",)),
+        ABSENT,
+    ),
+    (
+        "required claim absent",
+        lambda: RequiredClaimsCheck(("tenant",)),
+        {"sub": MARKER},
+        {},
+        CheckReport(reasons.CLAIM_MISSING, "tenant", "claims", ("tenant",)),
+        ABSENT,
+    ),
+    (
+        "claim value mismatch",
+        lambda: ClaimValueCheck("typ", frozenset({"Bearer"}), code=reasons.TYP_MISMATCH),
+        {"typ": MARKER},
+        {},
+        CheckReport(reasons.TYP_MISMATCH, "typ", "claims", ("Bearer",)),
+        MARKER,
+    ),
+    (
+        "claim value not a string",
+        lambda: ClaimValueCheck("tid", frozenset({"t1", "t2"})),
+        {"tid": ["t1"]},
+        {},
+        CheckReport(reasons.CLAIM_INVALID, "tid", "claims", ("t1", "t2")),
+        ["t1"],
+    ),
+    (
+        "claim value missing",
+        lambda: ClaimValueCheck("tid", frozenset({"t1"})),
+        {"sub": MARKER},
+        {},
+        CheckReport(reasons.CLAIM_MISSING, "tid", "claims", ("t1",)),
+        ABSENT,
+    ),
+    (
+        "scopes are all required by default",
+        lambda: ScopesCheck(frozenset({"a", "b"})),
+        {"scope": "a"},
+        {},
+        CheckReport(reasons.SCOPE_INSUFFICIENT, "scope", "claims", ("a", "b")),
+        ("a",),
+    ),
+    (
+        "Cognito groups come from cognito:groups only",
+        lambda: GroupsCheck(frozenset({"admins"}), claim_names=("cognito:groups",)),
+        {"groups": ["admins"]},
+        {},
+        CheckReport(reasons.GROUPS_MISSING, "groups", "claims", ("admins",)),
+        (),
+    ),
 ]
 
 
 @pytest.mark.parametrize(
-    ("rule", "payload", "header", "expected", "found"),
+    ("make", "payload", "header", "expected", "found"),
     [case[1:] for case in CASES],
     ids=[case[0] for case in CASES],
 )
 def test_each_claim_rule_reports_its_refusal(
-    rule: Rule, payload: dict[str, Any], header: dict[str, Any], expected: CheckReport, found: Any
+    make: Callable[[], Rule],
+    payload: dict[str, Any],
+    header: dict[str, Any],
+    expected: CheckReport,
+    found: Any,
 ) -> None:
-    report = _report(rule, payload, header)
+    # Built here, not at collection: a rule's own construction is part of what is tested.
+    report = _report(make(), payload, header)
     assert report == expected  # code, claim, location, expected, limit (found is compared below)
     assert report.found == found
 
@@ -496,3 +615,64 @@ def test_a_custom_check_refusal_has_its_code(keyring: Keyring) -> None:
         custom_check=lambda *a: False,
     )
     assert _verify_refusal(lambda: check.verify_sync(token(keyring["ES256"]))).code == reasons.CUSTOM_REJECTED
+
+
+# -- rules whose acceptance matters as much as their refusal ---------------------------------------
+
+
+def test_api_gateway_accepts_a_token_without_aud_by_its_client_id() -> None:
+    AudienceOrClientIdCheck(frozenset({AUDIENCE}))({}, {"client_id": AUDIENCE}, NOW)
+    ClaimValueCheck("tid", frozenset({"t1"}))({}, {"tid": "t1"}, NOW)
+
+
+def test_groups_need_one_of_them_by_default_and_scopes_all() -> None:
+    GroupsCheck(frozenset({"admins", "staff"}))({}, {"groups": ["staff"]}, NOW)
+    ScopesCheck(frozenset({"a", "b"}), any_of=True)({}, {"scope": "b"}, NOW)
+
+
+def test_a_scope_refusal_names_the_scopes_for_the_challenge() -> None:
+    error = refusal(ScopesCheck(frozenset({"orders:read", "orders:write"})), {"scope": "x"})
+    assert getattr(error, "scopes", None) == ("orders:read", "orders:write")
+    groups = refusal(GroupsCheck(frozenset({"admins"})), {"groups": ["x"]})
+    assert getattr(groups, "scopes", None) == ()  # groups never go into a challenge's scope
+
+
+def test_dates_at_the_upper_bound_are_accepted() -> None:
+    from jwt_middleware.policy import MAX_NUMERIC_DATE, is_numeric_date
+
+    assert is_numeric_date(MAX_NUMERIC_DATE)
+    assert not is_numeric_date(MAX_NUMERIC_DATE + 1)
+    TimeCheck()({}, {"exp": MAX_NUMERIC_DATE}, NOW)
+
+
+def test_sub_second_max_age_is_a_valid_setting() -> None:
+    assert TimeCheck(max_age=0.5).max_age == 0.5
+
+
+def test_the_token_cache_window_is_exactly_the_time_rule(keyring: Keyring) -> None:
+    """``valid_from``/``valid_until`` bound where the verified-token cache may answer."""
+    rule = TimeCheck(leeway=30, max_age=1000)
+    window = {"exp": NOW + 600, "nbf": NOW - 100, "iat": NOW - 50}
+    assert rule.valid_until(window) == min(NOW + 600 + 30, NOW - 50 + 1000 + 30)
+    assert rule.valid_from(window) == max(NOW - 100 - 30, NOW - 50 - 30)
+    assert TimeCheck(leeway=30).valid_from({"iat": NOW}) == NOW - 30
+    assert TimeCheck(leeway=30).valid_until({"exp": NOW}) == NOW + 30
+
+
+def test_a_crashing_rule_is_logged_by_its_name(caplog: pytest.LogCaptureFixture) -> None:
+    def revocation_lookup(header: Mapping[str, Any], claims: Mapping[str, Any], now: float) -> None:
+        raise ConnectionError(MARKER)
+
+    class Quota:
+        def __call__(self, header: Mapping[str, Any], claims: Mapping[str, Any], now: float) -> None:
+            raise KeyError(MARKER)
+
+    policy = ClaimPolicy(issuers=[ISSUER], time=TimeCheck(require_exp=False), checks=[revocation_lookup])
+    with pytest.raises(JWTMiddlewareError):
+        policy.check({}, {}, NOW)
+    with pytest.raises(JWTMiddlewareError):
+        ClaimPolicy(issuers=[ISSUER], time=TimeCheck(require_exp=False), checks=[Quota()]).check({}, {}, NOW)
+    messages = [record.getMessage() for record in caplog.records]
+    assert any("revocation_lookup" in m and "ConnectionError" in m for m in messages), messages
+    assert any(" Quota raised KeyError" in m for m in messages), messages
+    assert not any(MARKER in m for m in messages)
