@@ -590,6 +590,8 @@ class SignIn:
             metadata = None
         if metadata is not None and refresh_token is not None:
             await self._revoke(metadata, refresh_token)
+        if session_token is not None:
+            await self._revoke_here(session_token)
         back = self.post_logout_redirect_uri or _origin_of(request.url) + "/"
         if metadata is None or metadata.end_session_endpoint is None:
             return SignInResponse.redirect(back, cookies)
@@ -615,6 +617,22 @@ class SignIn:
                 logger.warning("sign-in: revocation answered HTTP %s", response.status_code)
         except (httpx2.HTTPError, OAuthError, ValueError) as exc:
             logger.warning("sign-in: revocation failed (%s)", type(exc).__name__)
+
+    async def _revoke_here(self, session_token: str) -> None:
+        """With ``JWTVerifier(revocations=...)``: refuse the session's token in every replica now,
+        not when it expires (and, by ``origin_jti``, every token derived from the same sign-in)."""
+        revocations = self.verifier.revocations
+        if revocations is None:
+            return
+        try:
+            claims = await self.verifier.verify(session_token)
+        except JWTMiddlewareError:
+            return  # expired, invalid or revoked already: nothing left to refuse
+        try:
+            await revocations.revoke_token(claims, include_origin=True)
+        except (JWTMiddlewareError, ConfigurationError) as error:
+            # A revocation store that is down must not keep anyone signed in on this browser.
+            logger.warning("sign-in: the revocation list refused the logout's token (%s)", type(error).__name__)
 
     # -- sync entry points (Flask, Django) --------------------------------------------------------
 

@@ -323,3 +323,31 @@ assert "authlib.jose" not in sys.modules, "authlib.jose was imported"
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
     )
     assert result.returncode == 0, result.stderr
+
+
+# -- revocation lists -------------------------------------------------------------------------------------
+
+
+def test_logout_revokes_the_session_token_in_the_revocation_list(issuer: LocalIssuer) -> None:
+    from jwt_middleware.errors import RevokedTokenError
+    from jwt_middleware.revocation import RevocationList
+
+    revocations = RevocationList()
+    verifier = issuer.verifier(revocations=revocations)
+    signin = SignIn(issuer=issuer.url, client_id="web", verifier=verifier, secure_cookies=False)
+    with (
+        RunningServer(create_app(signin)) as site,
+        httpx2.Client(follow_redirects=True, timeout=10, headers={"Accept": "text/html"}) as browser,
+    ):
+        sign_in(site, browser)
+        session_token = browser.cookies["jwt_session"]
+        assert verifier.verify_sync(session_token).subject == "alice"
+        browser.post(site.url + "/auth/logout", headers={"Origin": site.url}, follow_redirects=False)
+        assert len(revocations) == 1
+        with pytest.raises(RevokedTokenError):
+            verifier.verify_sync(session_token)
+        # A copy of the old cookie, replayed, is refused at once (not when the token expires).
+        replay = httpx2.get(
+            site.url + "/", cookies={"jwt_session": session_token}, headers={"Accept": "application/json"}
+        )
+        assert replay.status_code == 401
