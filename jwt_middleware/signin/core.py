@@ -68,6 +68,8 @@ T = TypeVar("T")
 #: A sign-in must finish within this long of ``/login`` (the login cookie's lifetime).
 LOGIN_LIFETIME: Final = 600
 _DISCOVERY_MAX_BYTES: Final = 256 * 1024
+#: Token endpoint errors that end a session (RFC 6749 5.2): the refresh token is no longer good.
+_SESSION_OVER: Final = frozenset({"invalid_grant", "invalid_scope"})
 #: How long a failed discovery is remembered before the provider is asked again.
 _DISCOVERY_RETRY: Final = 5.0
 _HTML: Final = "text/html; charset=utf-8"
@@ -432,8 +434,13 @@ class SignIn:
         async def redeem() -> TokenSet:
             try:
                 token = await self._refresh_grant(refresh_token)
-            except OAuthError:
-                raise SessionExpiredError() from None
+            except OAuthError as error:
+                if error.error in _SESSION_OVER:
+                    raise SessionExpiredError() from None
+                # invalid_client, server_error...: this app's problem or the provider's, not the
+                # session's. Signing everyone out would not help: answer 503 and keep the cookies.
+                logger.warning("sign-in: the provider refused the refresh (%s)", error.error)
+                raise SignInUnavailableError() from None
             except (httpx2.HTTPError, ValueError) as exc:
                 logger.warning("sign-in: refresh failed (%s)", type(exc).__name__)
                 raise SignInUnavailableError() from None
@@ -632,7 +639,8 @@ class SignIn:
             await revocations.revoke_token(claims, include_origin=True)
         except (JWTMiddlewareError, ConfigurationError) as error:
             # A revocation store that is down must not keep anyone signed in on this browser.
-            logger.warning("sign-in: the revocation list refused the logout's token (%s)", type(error).__name__)
+            reason = type(error).__name__
+            logger.warning("sign-in: the revocation list refused the logout's token (%s)", reason)
 
     # -- sync entry points (Flask, Django) --------------------------------------------------------
 

@@ -351,3 +351,64 @@ def test_logout_revokes_the_session_token_in_the_revocation_list(issuer: LocalIs
             site.url + "/", cookies={"jwt_session": session_token}, headers={"Accept": "application/json"}
         )
         assert replay.status_code == 401
+
+
+# -- options ----------------------------------------------------------------------------------------------
+
+
+def test_double_submit_header(issuer: LocalIssuer) -> None:
+    signin = SignIn(
+        issuer=issuer.url,
+        client_id="web",
+        verifier=issuer.verifier(),
+        secure_cookies=False,
+        csrf_header="X-CSRF-Token",
+    )
+    browser = httpx2.Client(follow_redirects=True, timeout=10, headers={"Accept": "text/html"})
+    with RunningServer(create_app(signin)) as site, browser:
+        sign_in(site, browser)
+        same_origin = {"Origin": site.url}
+        assert browser.post(site.url + "/orders", headers=same_origin).status_code == 403
+        wrong = browser.post(site.url + "/orders", headers={**same_origin, "X-CSRF-Token": "guess"})
+        assert wrong.status_code == 403
+        echoed = {**same_origin, "X-CSRF-Token": browser.cookies["jwt_csrf"]}
+        assert browser.post(site.url + "/orders", headers=echoed).status_code == 200
+
+
+def test_the_id_token_as_session_token(issuer: LocalIssuer) -> None:
+    signin = SignIn(
+        issuer=issuer.url,
+        client_id="web",
+        verifier=issuer.verifier(),
+        secure_cookies=False,
+        session_token="id",
+    )
+    browser = httpx2.Client(follow_redirects=True, timeout=10, headers={"Accept": "text/html"})
+    with RunningServer(create_app(signin)) as site, browser:
+        page = sign_in(site, browser)
+        assert "&quot;nonce&quot;" in page.text  # the page shows the ID token's claims
+        logout = browser.post(site.url + "/auth/logout", headers={"Origin": site.url}, follow_redirects=False)
+        assert "id_token_hint=" in logout.headers["location"]
+
+
+@pytest.mark.parametrize("auth_method", ["client_secret_basic", "client_secret_post"])
+def test_a_confidential_client(issuer: LocalIssuer, auth_method: str) -> None:
+    signin = SignIn(
+        issuer=issuer.url,
+        client_id="backend",
+        client_secret="backend-secret",
+        auth_method=auth_method,  # type: ignore[arg-type]
+        verifier=issuer.verifier(),
+        secure_cookies=False,
+    )
+    browser = httpx2.Client(follow_redirects=True, timeout=10, headers={"Accept": "text/html"})
+    with RunningServer(create_app(signin)) as site, browser:
+        issuer.register_client("backend", "backend-secret", redirect_uris=[site.url + "/auth/callback"])
+        sign_in(site, browser)
+        assert browser.post(site.url + "/auth/refresh", headers={"Origin": site.url}).status_code == 204
+        issuer.register_client("backend", "rotated-secret", redirect_uris=[site.url + "/auth/callback"])
+        # The provider now refuses the client: the app's misconfiguration, not the session's end.
+        refused = browser.post(site.url + "/auth/refresh", headers={"Origin": site.url})
+        assert refused.status_code == 503
+        assert refused.headers["retry-after"] == "5"
+        assert "jwt_session" in browser.cookies
