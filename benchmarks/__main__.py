@@ -40,6 +40,7 @@ GOALS = {
     "ASGI cache off: added cost / floor middleware's": ("<=", 1.15),
     "uvicorn cache off: added cost / floor middleware's": ("<=", 1.15),
     "ASGI request, token cache hit, instrumented / off": ("<=", 1.05),
+    "instrumentation's added cost per token-cache hit / ASGI request": ("<=", 0.05),
 }
 
 
@@ -151,9 +152,20 @@ def _instrumentation_section(report: dict[str, Any], rounds: int) -> None:
         print(f"| {path} | {off:.2f} | " + " | ".join(cells) + " |")
     print()
     goal = "ASGI request, token cache hit, instrumented / off"
+    added_goal = "instrumentation's added cost per token-cache hit / ASGI request"
+    request = results["ASGI request, token cache hit: off"].median_us
+    hit_off = results["verify, token cache hit: off"].median_us
     for variant in instrumentation.VARIANTS[1:]:
         value = ratios[f"ASGI request, token cache hit: {variant} / off"]
         print(f"- {variant}: {goal} = {value:.3f}, {_goal(goal, value)}")
+        # The hit's added cost is measured where it is stable (a verify of a few hundred ns), then
+        # set against the request it rides on: the whole-request ratio above is within the noise.
+        added = results[f"verify, token cache hit: {variant}"].median_us - hit_off
+        ratios[f"{variant}: {added_goal}"] = added / request
+        print(
+            f"- {variant}: adds {added * 1000:.0f} ns per token-cache hit, {added / request:.3f} of a "
+            f"{request:.2f} µs request: {_goal(added_goal, added / request)}"
+        )
     report["instrumentation"] = {
         "median_us": {name: m.median_us for name, m in results.items()},
         "ratios": ratios,

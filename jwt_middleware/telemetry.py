@@ -334,18 +334,16 @@ class Telemetry:
             next(found[1])
             return
         labels = (event.outcome, event.code, event.issuer)
-        with self._lock:
+        with self._lock:  # one acquisition for the count and the bucket
             counts = self._verifications
             counts[labels] = counts.get(labels, 0) + 1
+            if self._histograms and event.duration is not None:
+                self._bucket(VERIFICATION_DURATION, labels, event.duration)
         self.timed(labels, event)
 
     def timed(self, labels: Labels, event: VerificationEvent) -> None:
-        """A full verification ended (not a token-cache hit); by default, bucket its duration.
-
-        ``labels`` are the event's ``VERIFICATION_DURATION`` label values.
-        """
-        if self._histograms and event.duration is not None:
-            self._observe(VERIFICATION_DURATION, labels, event.duration)
+        """A full verification ended (not a token-cache hit): for exporters that record durations
+        themselves (``histograms=False``). ``labels`` are its ``VERIFICATION_DURATION`` labels."""
 
     def fetched(self, trigger: str, event: FetchSucceeded | FetchFailed) -> None:
         """A fetch ended (``trigger`` is why it started); by default, bucket its duration."""
@@ -355,11 +353,15 @@ class Telemetry:
 
     def _observe(self, metric: Metric, labels: Labels, value: float) -> None:
         with self._lock:
-            series = self._distributions[metric.name]
-            histogram = series.get(labels)
-            if histogram is None:
-                histogram = series[labels] = _Histogram(metric.buckets)
-            histogram.observe(value)
+            self._bucket(metric, labels, value)
+
+    def _bucket(self, metric: Metric, labels: Labels, value: float) -> None:
+        """Add ``value`` to the series' histogram; the caller holds the lock."""
+        series = self._distributions[metric.name]
+        histogram = series.get(labels)
+        if histogram is None:
+            histogram = series[labels] = _Histogram(metric.buckets)
+        histogram.observe(value)
 
     def _count(self, metric: Metric, labels: Labels) -> None:
         with self._lock:
