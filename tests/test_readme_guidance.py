@@ -88,3 +88,21 @@ def test_the_query_parameter_option_warns_about_access_logs() -> None:
     for mention in ("`query_parameter=`", "`QUERY_PARAMETER`", "`JWT_QUERY_PARAMETER`"):
         start = README.index(mention)
         assert "access logs" in README[start : start + 200], mention
+
+
+@pytest.mark.parametrize(
+    ("title", "must_name"),
+    [
+        (
+            "Proxies and private CAs",
+            ("trust_env", "ca_bundle", "client_cert", "proxy", "client_factory", "not trusted by default"),
+        ),
+        ("Metrics and traces", ("instrument(", "collector(", "VerificationEvent", "add_event_hook")),
+    ],
+)
+def test_the_production_sections_exist_with_examples_that_run(title: str, must_name: tuple[str, ...]) -> None:
+    section = _section(title)
+    assert "```python" in section  # run by test_readme, like every example
+    for name in must_name:
+        assert name in section, name
+    assert f"[{title}](#" in README  # listed in the contents
