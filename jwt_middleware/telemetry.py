@@ -278,33 +278,37 @@ class Telemetry:
         # counter, so its identity cannot be reused.
         self._hit_counters: dict[int, tuple[VerificationEvent, itertools.count[int]]] = {}
         self._caches: weakref.WeakSet[JWKSCache] = weakref.WeakSet()
-        self._detachers: list[Callable[[], None]] = []
+        self._detachers: list[tuple[object, object, Callable[[], None]]] = []
         self._attached: weakref.WeakSet[object] = weakref.WeakSet()
 
     # -- attaching ------------------------------------------------------------------------------------
 
     def attach(self, target: Target) -> None:
         """Count the events of ``target`` from now on; attaching the same object twice counts once."""
+        self._attach(target, target)
+
+    def _attach(self, target: Target, owner: object) -> None:
+        # ``owner`` is what the caller attached (a verifier, for its key sources), for ``detach``.
         if isinstance(target, JWTVerifier):
             if self._first_time(target):
                 target.add_event_hook(self.on_verification)
-                self._detachers.append(lambda: target.remove_event_hook(self.on_verification))
+                self._remember(owner, target, lambda: target.remove_event_hook(self.on_verification))
             seen: set[int] = set()
             for source in target.key_sources.values():
                 if id(source) not in seen and isinstance(source, _Observable):
                     seen.add(id(source))
-                    self.attach(source)
+                    self._attach(source, owner)
         elif isinstance(target, _Observable):
             if self._first_time(target):
                 observable = target
                 hook = self._cache_hook()
                 observable.add_event_hook(hook)
-                self._detachers.append(lambda: observable.remove_event_hook(hook))
+                self._remember(owner, target, lambda: observable.remove_event_hook(hook))
                 if isinstance(target, JWKSCache):
                     self._caches.add(target)
         elif isinstance(target, list | tuple | set | frozenset):
             for item in target:
-                self.attach(item)
+                self._attach(item, item if owner is target else owner)
         else:
             raise TypeError(f"cannot observe {type(target).__name__}: give a JWTVerifier or a JWKSCache")
 
@@ -315,13 +319,21 @@ class Telemetry:
             self._attached.add(target)
             return True
 
-    def detach(self) -> None:
-        """Stop counting: remove every hook this ``Telemetry`` added (the totals stay readable)."""
+    def _remember(self, owner: object, target: object, undo: Callable[[], None]) -> None:
         with self._lock:
-            detachers, self._detachers = self._detachers, []
-            self._attached = weakref.WeakSet()
-        for detach in detachers:
-            detach()
+            self._detachers.append((owner, target, undo))
+
+    def detach(self, target: Target | None = None) -> None:
+        """Stop counting ``target`` (a verifier with its key sources, a cache, or a list of them),
+        or everything when ``None``. The totals counted so far stay readable."""
+        owners = None if target is None else {id(item) for item in _items(target)}
+        with self._lock:
+            leaving = [entry for entry in self._detachers if owners is None or id(entry[0]) in owners]
+            self._detachers = [entry for entry in self._detachers if entry not in leaving]
+            for _, attached, _ in leaving:
+                self._attached.discard(attached)
+        for _, _, undo in leaving:
+            undo()
 
     # -- the hooks ------------------------------------------------------------------------------------
 
@@ -415,6 +427,12 @@ class Telemetry:
             hits[(event.issuer,)] = hits.get((event.issuer,), 0) + count
         counts[JWKS_KEYS.name] = keys
         return Snapshot(counts, histograms)
+
+
+def _items(target: Target) -> list[object]:
+    if isinstance(target, list | tuple | set | frozenset):
+        return list(target)
+    return [target]
 
 
 def _current(counter: itertools.count[int]) -> int:

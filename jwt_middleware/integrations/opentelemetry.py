@@ -13,7 +13,8 @@ header, token or claim.
 
 Calling ``instrument`` again for the same providers adds its target to the same instruments, so
 several verifiers report under one set of metric names; an object already instrumented for these
-providers is not counted twice. ``uninstrument()`` on the returned handle detaches its targets.
+providers is not counted twice. ``uninstrument()`` on the returned handle detaches what that call
+instrumented.
 """
 
 from __future__ import annotations
@@ -191,8 +192,9 @@ class Instrumentation:
         return self._telemetry
 
     def uninstrument(self) -> None:
-        """Detach every target instrumented for these providers (the instruments stay registered)."""
-        self._telemetry.detach()
+        """Stop reporting what this call instrumented (the instruments stay registered, and keep
+        reporting other targets instrumented for the same providers)."""
+        self._telemetry.detach(self._target)
 
 
 def instrument(

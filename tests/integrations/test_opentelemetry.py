@@ -230,14 +230,20 @@ def test_several_verifiers_share_one_set_of_instruments(telemetry: Telemetry) ->
         assert telemetry.value(name, jwt_middleware__issuer=api_issuer.issuer) == 1
 
 
-def test_uninstrument_stops_reporting(telemetry: Telemetry, issuer: LocalIssuer) -> None:
-    verifier = issuer.verifier()
+def test_uninstrument_stops_reporting_what_it_instrumented(telemetry: Telemetry, issuer: LocalIssuer) -> None:
+    verifier, other = issuer.verifier(), issuer.verifier()
     handle = telemetry.instrument(verifier)
+    telemetry.instrument(other)
     verifier.verify_sync(issuer.mint())
     handle.uninstrument()
     assert verifier.event_hook is None
+    assert other.event_hook is not None  # instrumented by another call: still reported
     verifier.verify_sync(issuer.mint())
-    assert telemetry.value("jwt_middleware.verifications") == 1
+    other.verify_sync(issuer.mint())
+    assert telemetry.value("jwt_middleware.verifications") == 2
+    telemetry.instrument(verifier)  # and it can be instrumented again
+    verifier.verify_sync(issuer.mint())
+    assert telemetry.value("jwt_middleware.verifications") == 3
 
 
 def test_durations_wait_for_collection_in_a_bounded_buffer(telemetry: Telemetry, issuer: LocalIssuer) -> None:
