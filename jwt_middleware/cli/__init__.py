@@ -52,6 +52,10 @@ def _run(args: argparse.Namespace, console: Console) -> ExitCode:
         from jwt_middleware.cli.verify import run_verify
 
         return run_verify(args, console, sys.stdin)
+    if args.command == "revoke":
+        from jwt_middleware.cli.revoke import run_revoke
+
+        return run_revoke(args, console, sys.stdin)
     from jwt_middleware.cli.issuer import run_mint, run_serve
 
     if args.command == "issuer serve":

@@ -51,6 +51,12 @@ EXIT_CODES: Final[Mapping[str, tuple[tuple[ExitCode, str], ...]]] = {
         (ExitCode.UNAVAILABLE, "no dev issuer answered"),
         (ExitCode.INTERRUPTED, "interrupted"),
     ),
+    "revoke": (
+        (ExitCode.OK, "revoked (or listed)"),
+        (ExitCode.REJECTED, "not revoked: the list holds its maximum of live entries"),
+        (ExitCode.USAGE, "usage error (no Redis URL, a token without jti...)"),
+        (ExitCode.UNAVAILABLE, "Redis could not be reached"),
+    ),
 }
 
 

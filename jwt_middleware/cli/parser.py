@@ -8,7 +8,9 @@ modules a command needs.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
+from datetime import datetime
 from typing import Final
 
 from jwt_middleware._version import __version__
@@ -28,6 +30,7 @@ Find out why a JWT bearer token is rejected, and run a local identity provider f
   jwt-middleware verify TOKEN ...      verify like your API does; explain exactly what failed
   jwt-middleware issuer serve          a dev identity provider on 127.0.0.1 (OIDC discovery, JWKS)
   jwt-middleware issuer mint           a token from the running dev issuer
+  jwt-middleware revoke ...            revoke tokens for every replica (Redis), or --list them
 
 Tokens are read from stdin when TOKEN is '-' or omitted with piped input, which keeps them out of
 your shell history:  pbpaste | jwt-middleware inspect"""
@@ -66,6 +69,23 @@ examples:
   jwt-middleware issuer mint --claim tenant=acme --claim 'roles=["admin"]' --claim exp=null
 
 {exit_codes_help("issuer mint")}"""
+
+
+_REVOKE_DESCRIPTION: Final = """\
+Revoke tokens in the Redis that every RedisRevocationList replica mirrors, or list what is revoked.
+Each replica refuses a revoked token within milliseconds; an entry expires by itself once the tokens
+it refuses would have expired anyway.
+
+  revoke token [TOKEN]                     one token (its iss, jti and exp are read, NOT verified)
+  revoke token --issuer URL --jti ID       the same, by its claims
+  revoke origin --issuer URL --origin-jti ID   every token from one refresh token (Cognito)
+  revoke subject --issuer URL --sub SUB    a global sign-out: the subject's tokens issued before now
+  revoke --list                            the live entries
+
+The Redis URL comes from --redis or the JWT_MIDDLEWARE_REDIS_URL environment variable (which keeps
+its password out of your shell history)."""
+
+_MOMENT_HELP: Final = "a UNIX timestamp or an ISO 8601 date-time with a zone (2026-12-01T10:00:00Z)"
 
 
 def _formatter(prog: str) -> argparse.HelpFormatter:
@@ -327,6 +347,114 @@ def _add_issuer(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     mint.set_defaults(command="issuer mint")
 
 
+def _revoke_store_options(*, defaults: bool) -> argparse.ArgumentParser:
+    """``--redis`` and friends, accepted before or after the kind (``revoke --redis URL token``).
+
+    Only the ``revoke`` parser itself holds the defaults: a sub-parser's default would overwrite a
+    value given before the kind.
+    """
+
+    def default(value: object) -> object:
+        return value if defaults else argparse.SUPPRESS
+
+    options = argparse.ArgumentParser(add_help=False)
+    options.add_argument(
+        "--redis", metavar="URL", default=default(None), help="redis://, rediss:// or unix:// URL"
+    )
+    options.add_argument(
+        "--key-prefix",
+        metavar="PREFIX",
+        default=default("jwt_middleware"),
+        help="the key prefix the replicas use (default jwt_middleware)",
+    )
+    options.add_argument(
+        "--timeout",
+        metavar="SECONDS",
+        type=float,
+        default=default(3.0),
+        help="for connecting and each reply (default 3)",
+    )
+    options.add_argument(
+        "--json", action="store_true", default=default(False), help="print one JSON document"
+    )
+    return options
+
+
+def moment(text: str) -> float:
+    """A UNIX timestamp, or an ISO 8601 date-time with a time zone (``2026-12-01T10:00:00Z``)."""
+    try:
+        value = float(text)
+    except ValueError:
+        try:
+            parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not a timestamp or an ISO 8601 date-time"
+            ) from None
+        if parsed.tzinfo is None:
+            raise argparse.ArgumentTypeError(f"{text!r} has no time zone (add Z or +00:00)") from None
+        return parsed.timestamp()
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite timestamp")
+    return value
+
+
+def _add_revoke(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    revoke = commands.add_parser(
+        "revoke",
+        parents=[_revoke_store_options(defaults=True)],
+        help="revoke tokens for every replica (Redis), or --list them",
+        description=_REVOKE_DESCRIPTION,
+        epilog=exit_codes_help("revoke"),
+        formatter_class=_formatter,
+    )
+    revoke.add_argument("--list", action="store_true", help="print the live revocations and exit")
+    kinds = revoke.add_subparsers(dest="revoke_command", metavar="KIND")
+    shared = [_revoke_store_options(defaults=False)]
+
+    token = kinds.add_parser(
+        "token",
+        parents=shared,
+        help="one token",
+        description="Revoke one token, by its jti.",
+        formatter_class=_formatter,
+    )
+    _token_argument(token)
+    token.add_argument("--issuer", metavar="URL", help="with --jti: the token's 'iss'")
+    token.add_argument("--jti", metavar="ID", help="the token's 'jti', instead of the token itself")
+    token.add_argument(
+        "--until", metavar="WHEN", type=moment, help=f"keep until (default: exp); {_MOMENT_HELP}"
+    )
+
+    origin = kinds.add_parser(
+        "origin",
+        parents=shared,
+        help="every token from one refresh token",
+        description="Revoke every token derived from one refresh token (Cognito's origin_jti).",
+        formatter_class=_formatter,
+    )
+    origin.add_argument("--issuer", metavar="URL", required=True, help="the tokens' 'iss'")
+    origin.add_argument("--origin-jti", metavar="ID", required=True, help="the tokens' 'origin_jti'")
+    origin.add_argument(
+        "--until", metavar="WHEN", type=moment, help=f"keep until (default: a day); {_MOMENT_HELP}"
+    )
+
+    subject = kinds.add_parser(
+        "subject",
+        parents=shared,
+        help="a subject's tokens issued before a moment",
+        description="Revoke every token of one subject issued before a moment: a global sign-out.",
+        formatter_class=_formatter,
+    )
+    subject.add_argument("--issuer", metavar="URL", required=True, help="the tokens' 'iss'")
+    subject.add_argument("--sub", metavar="SUB", required=True, help="the subject ('sub')")
+    subject.add_argument("--issued-before", metavar="WHEN", type=moment, help=f"default: now; {_MOMENT_HELP}")
+    subject.add_argument(
+        "--until", metavar="WHEN", type=moment, help=f"keep until (default: a day after); {_MOMENT_HELP}"
+    )
+    revoke.set_defaults(command="revoke", revoke_command=None)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The whole command line; ``parse_args`` leaves the command's name in ``command``."""
     parser = argparse.ArgumentParser(
@@ -344,4 +472,5 @@ def build_parser() -> argparse.ArgumentParser:
     _add_inspect(commands)
     _add_verify(commands)
     _add_issuer(commands)
+    _add_revoke(commands)
     return parser
