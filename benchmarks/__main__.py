@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks import concurrency, faults, instrumentation, memory, middleware, served, verify
+from benchmarks import concurrency, faults, instrumentation, memory, middleware, revocation, served, verify
 
 SECTIONS = (
     "verify",
@@ -27,6 +27,7 @@ SECTIONS = (
     "concurrency",
     "faults",
     "memory",
+    "revocation",
 )
 GOALS = {
     "full verify / floor": ("<=", 1.2),
@@ -41,6 +42,8 @@ GOALS = {
     "uvicorn cache off: added cost / floor middleware's": ("<=", 1.15),
     "ASGI request, token cache hit, instrumented / off": ("<=", 1.05),
     "instrumentation's added cost per token-cache hit / ASGI request": ("<=", 0.05),
+    "cache hit with revocation / without": ("<=", 1.2),
+    "revocation propagation p99 (ms)": ("<=", 50.0),
 }
 
 
@@ -241,6 +244,41 @@ def _memory_section(report: dict[str, Any], tokens: int) -> None:
     report["memory"] = {"samples": result.samples, "growth_after_fill_mib": result.growth_after_fill_mib}
 
 
+def _revocation_section(report: dict[str, Any], rounds: int, quick: bool) -> None:
+    cost = revocation.run_cost(rounds=rounds, entries=10_000 if quick else 100_000)
+    print(
+        f"\n## Revocation: a token-cache hit with {cost.entries:,} live revocations "
+        "(median µs; ratio to no list)\n"
+    )
+    print("| variant | µs | x no list |")
+    print("|---|---:|---:|")
+    baseline = cost.measurements["cache hit, no revocation list"].median_us
+    ratios: dict[str, float] = {}
+    for name, measurement in cost.measurements.items():
+        ratios[name] = measurement.median_us / baseline
+        print(f"| {name} | {measurement.median_us:.3f} | {ratios[name]:.2f} |")
+    print()
+    goal = "cache hit with revocation / without"
+    for name, ratio in ratios.items():
+        if name.startswith("cache hit, ") and name != "cache hit, no revocation list":
+            print(f"- {name}: {ratio:.2f}x, {_goal(goal, ratio)}")
+    spread = revocation.run_propagation(revocations=200 if quick else 1000)
+    print(
+        f"\n## Revocation propagation: {spread.revocations:,} revocations, {spread.processes} other "
+        "processes, one local Redis (ms from revoke returning to the first refusal)\n"
+    )
+    print("| p50 ms | p99 ms | max ms |")
+    print("|---:|---:|---:|")
+    print(f"| {spread.p50_ms:.2f} | {spread.p99_ms:.2f} | {spread.max_ms:.2f} |")
+    print(f"\n- p99 = {spread.p99_ms:.1f} ms, {_goal('revocation propagation p99 (ms)', spread.p99_ms)}")
+    report["revocation"] = {
+        "entries": cost.entries,
+        "median_us": {name: m.median_us for name, m in cost.measurements.items()},
+        "ratio_to_no_list": ratios,
+        "propagation": dataclasses.asdict(spread),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python3 dev.py bench", description=__doc__)
     parser.add_argument(
@@ -279,6 +317,8 @@ def main(argv: list[str] | None = None) -> int:
         _faults_section(report, options.quick)
     if "memory" in sections:
         _memory_section(report, 10_000 if options.quick else 100_000)
+    if "revocation" in sections:
+        _revocation_section(report, rounds, options.quick)
     options.json.parent.mkdir(parents=True, exist_ok=True)
     options.json.write_text(json.dumps(report, indent=2, default=str))
     print(f"\n(JSON written to {options.json})")

@@ -70,6 +70,11 @@ class RevocationEntry:
         if self.issued_before is not None and not _finite(self.issued_before):
             raise ConfigurationError("issued_before must be a finite timestamp")
 
+    @property
+    def identity(self) -> tuple[EntryKind, str, str, float | None]:
+        """What makes two entries the same revocation (their ``until`` aside)."""
+        return (self.kind, self.issuer, self.value, self.issued_before)
+
     def __repr__(self) -> str:
         # Identifiers, not secrets, but still kept out of reprs that end up in logs.
         return f"RevocationEntry({self.kind.name}, issuer={self.issuer!r}, until={self.until:.0f})"

@@ -38,7 +38,7 @@ class RevocationEvent:
 class RevocationSynced(RevocationEvent):
     """A full resynchronisation finished: the mirror holds everything the store held."""
 
-    #: "start", "reconnect" or "periodic".
+    #: "start", "reconnect", "gap" (a message was missed) or "periodic" (the counter differed).
     reason: str
     entries: int
     #: Entries the store lacked and this process wrote back (after Redis restarted empty, say).

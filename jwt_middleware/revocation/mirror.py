@@ -4,15 +4,19 @@ A thread, not a task: it must run in WSGI processes that have no event loop, out
 short-lived loops of tests and ``anyio.run``, and never compete with request handling on an event
 loop. redis-py's sync client blocks only this thread; the request path only reads the state.
 
-One round: connect and ``SUBSCRIBE``; take a snapshot (``HSCAN``), absorb it, and write back the
-live entries Redis lacks (so a Redis restarted empty is refilled by the replicas); then listen.
-Messages are absorbed as they arrive. Every ``heartbeat`` a ``PING`` goes down the subscription:
-its ``PONG`` comes back behind every message published before it, so it confirms the mirror as
-current up to the moment the ``PING`` was sent (``trusted_until`` = that moment + ``max_stale``).
-A full resync runs every ``resync_interval`` as well, healing anything a message could have
-missed. Any failure, or a ``PONG`` that does not come back in time, ends the round: the mirror
-keeps serving what it knows, and the next round starts after a backoff (doubling, with jitter,
-up to ``retry_max``).
+One round: connect and ``SUBSCRIBE``; take a snapshot (the version counter, then ``HSCAN``),
+absorb it, and write back the live entries Redis lacks (so a Redis restarted empty is refilled by
+the replicas); then listen. Messages are absorbed as they arrive, and their versions must follow
+each other: a gap means a message was lost, and a full resync follows at once. Every
+``heartbeat`` a ``PING`` goes down the subscription: its ``PONG`` comes back behind every message
+published before it, so it confirms the mirror as current up to the moment the ``PING`` was sent
+(``trusted_until`` = that moment + ``max_stale``). Every ``resync_interval`` the counter in Redis
+is compared with the last version received (and expired entries are pruned in Redis): a
+difference, say the last message before a quiet spell was lost, also means a full resync. So a
+missed message is healed within ``resync_interval``, and a quiet list costs one ``GET`` per
+interval, not a re-read of every entry. Any failure, or a ``PONG`` that does not come back in
+time, ends the round: the mirror keeps serving what it knows, and the next round starts after a
+backoff (doubling, with jitter, up to ``retry_max``).
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ from jwt_middleware.revocation.events import (
 )
 from jwt_middleware.revocation.redis_entries import RedisEntries
 from jwt_middleware.revocation.state import RevocationState
-from jwt_middleware.revocation.wire import decode_message, encode_field
+from jwt_middleware.revocation.wire import decode_message
 
 __all__ = ["MirrorSettings", "MirrorThread"]
 
@@ -98,6 +102,8 @@ class MirrorThread:
         #: Whether the last round failed (cleared by the next successful resync).
         self.failing = False
         self._reported_stale = False
+        #: The last version this mirror knows to have received every write up to.
+        self._version = 0
         self._thread = threading.Thread(
             target=self._run, name=f"jwt_middleware revocation mirror {self._label}", daemon=True
         )
@@ -177,10 +183,9 @@ class MirrorThread:
         snapshot = self._redis.snapshot()
         state = self._state
         state.absorb(snapshot.entries, now, snapshot=True)
-        missing = [entry for entry in state.entries(now) if encode_field(entry) not in snapshot.fields]
+        missing = state.missing_from(snapshot.identities, now)
+        self._version = snapshot.version  # before the write-back, whose messages follow it
         repaired = self._write_back(missing, now)
-        if reason == "periodic":
-            self._redis.write([], now)  # prunes what expired in Redis, too
         # Everything written before ``now`` was in the snapshot; later writes arrive as messages.
         state.confirm(now + self._settings.max_stale)
         self.synced.set()
@@ -208,7 +213,7 @@ class MirrorThread:
         settings = self._settings
         lost_after = settings.heartbeat + self._redis.store.timeout
         next_ping = time.monotonic()
-        next_resync = next_ping + settings.resync_interval
+        next_check = next_ping + settings.resync_interval
         ping: tuple[bytes, float, float] | None = None  # (token, sent at wall clock, sent at monotonic)
         count = 0
         while not self._stopping.is_set():
@@ -218,16 +223,19 @@ class MirrorThread:
                 token = f"jwt_middleware-{count}"
                 ping = (token.encode(), self._clock(), moment)
                 pubsub.ping(token)
-            if moment >= next_resync:
-                self._resync("periodic")
-                next_resync = time.monotonic() + settings.resync_interval
-            wait = _POLL if ping is not None else min(_POLL, max(0.0, next_ping - moment))
+            counter = None
+            if moment >= next_check:
+                self._redis.write([], self._clock())  # prunes what expired in Redis
+                counter = self._redis.version()
+                next_check = time.monotonic() + settings.resync_interval
+            wait = 0.0 if counter is not None else _POLL if ping is not None else max(0.0, next_ping - moment)
             arrived: list[RevocationEntry] = []
-            message = pubsub.get_message(timeout=wait)
+            gap = False
+            message = pubsub.get_message(timeout=min(wait, _POLL))
             while message is not None:
                 kind = message.get("type")
                 if kind == "message":
-                    self._decode_into(arrived, message.get("data"))
+                    gap |= self._decode_into(arrived, message.get("data"))
                 elif kind == "pong" and ping is not None and message.get("data") == ping[0]:
                     self._state.confirm(ping[1] + settings.max_stale)
                     self._reported_stale = False
@@ -237,17 +245,27 @@ class MirrorThread:
             now = self._clock()
             if arrived:
                 self._state.absorb(arrived, now)
+            if gap:
+                self._resync("gap")
+            elif counter is not None and counter != self._version:
+                self._resync("periodic")  # a message missed before a quiet spell (or a reset)
             self._state.prune(now)
             self._watch_staleness()
             # Checked after reading, so a PONG queued behind a long resync still counts.
             if ping is not None and time.monotonic() - ping[2] > lost_after:
                 raise _HeartbeatLost()
 
-    def _decode_into(self, arrived: list[RevocationEntry], data: Any) -> None:
+    def _decode_into(self, arrived: list[RevocationEntry], data: Any) -> bool:
+        """Decode one message into ``arrived``; ``True`` when its version shows one was missed."""
         try:
-            arrived.append(decode_message(data))
+            version, entry = decode_message(data)
         except (ValueError, AttributeError):
             emit(self._on_event, RevocationEntrySkipped(self._label, "unreadable message"))
+            return False
+        arrived.append(entry)
+        missed = version > self._version + 1
+        self._version = max(self._version, version)
+        return missed
 
     # -- staleness --------------------------------------------------------------------------------
 

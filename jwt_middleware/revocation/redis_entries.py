@@ -19,6 +19,7 @@ from jwt_middleware.revocation.wire import (
     WRITE_SCRIPT,
     Layout,
     decode_entry,
+    decode_version,
     encode_field,
     encode_time,
 )
@@ -27,13 +28,14 @@ __all__ = ["RedisEntries", "Snapshot"]
 
 
 class Snapshot:
-    """Every entry found in Redis, plus how many stored items could not be read as entries."""
+    """Every entry found in Redis, the version counter read before them, and what was unreadable."""
 
-    __slots__ = ("entries", "fields", "skipped")
+    __slots__ = ("entries", "identities", "skipped", "version")
 
-    def __init__(self) -> None:
+    def __init__(self, version: int) -> None:
+        self.version = version
         self.entries: list[RevocationEntry] = []
-        self.fields: set[str] = set()
+        self.identities: set[tuple[object, ...]] = set()
         self.skipped = 0
 
 
@@ -55,7 +57,14 @@ class RedisEntries:
         return arguments
 
     def _keys(self) -> list[str]:
-        return [self.layout.entries, self.layout.expiry]
+        return [self.layout.entries, self.layout.expiry, self.layout.version]
+
+    def version(self) -> int:
+        """The version counter now (redis-py's errors propagate, as for ``snapshot``)."""
+        try:
+            return decode_version(self.store.client().get(self.layout.version))
+        except ValueError:
+            return -1  # Not ours: never equal to a mirror's, so it resyncs and reports.
 
     def write(self, entries: Sequence[RevocationEntry], now: float) -> None:
         """Store and announce ``entries`` (an empty list only prunes expired ones)."""
@@ -78,7 +87,9 @@ class RedisEntries:
         Raises redis-py's own errors, which the mirror classifies; other callers translate them
         with ``store.unavailable_on_failure()``.
         """
-        snapshot = Snapshot()
+        # The counter first: whatever was written up to it is in the hash; later writes arrive on
+        # the subscription, which the caller opened before.
+        snapshot = Snapshot(max(0, self.version()))
         for field, until in self.store.client().hscan_iter(self.layout.entries, count=1000):
             try:
                 entry = decode_entry(field, until)
@@ -86,7 +97,7 @@ class RedisEntries:
                 snapshot.skipped += 1
                 continue
             snapshot.entries.append(entry)
-            snapshot.fields.add(encode_field(entry))
+            snapshot.identities.add(entry.identity)
         return snapshot
 
 

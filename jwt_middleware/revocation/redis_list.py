@@ -65,8 +65,9 @@ class RedisRevocationList(RevocationList):
     Give ``url`` (``redis://``, ``rediss://`` or ``unix://``), or a ``RedisStore`` shared with other
     features. ``max_stale`` (default 30 s) bounds how old the mirror may be before requests get a
     503 (``fail_open=False``) or pass. ``heartbeat`` is how often the subscription is confirmed,
-    ``resync_interval`` how often the whole mirror is re-read, ``startup_timeout`` how long the
-    first requests of a process (or ``hydrate``) wait for the first sync.
+    ``resync_interval`` how often the mirror checks that it missed no write (re-reading everything
+    only if it did), ``startup_timeout`` how long the first requests of a process (or
+    ``hydrate``) wait for the first sync.
     """
 
     def __init__(
@@ -79,8 +80,8 @@ class RedisRevocationList(RevocationList):
         key_prefix: str = DEFAULT_KEY_PREFIX,
         timeout: float = 1.0,
         heartbeat: float = 1.0,
-        resync_interval: float = 60.0,
-        startup_timeout: float = 2.0,
+        resync_interval: float = 10.0,
+        startup_timeout: float = 5.0,
         retry_initial: float = 0.1,
         retry_max: float = 5.0,
         max_entries: int = DEFAULT_MAX_ENTRIES,

@@ -198,6 +198,18 @@ class RevocationState:
         found.sort(key=lambda e: (e.kind.value, e.issuer, e.value, e.issued_before or 0.0))
         return found
 
+    def missing_from(self, identities: set[tuple[object, ...]], now: float) -> list[RevocationEntry]:
+        """The live entries whose ``identity`` is not among ``identities`` (what a store lacks).
+
+        Builds an entry only for what is missing, so comparing a large mirror with a snapshot of
+        the same entries costs a set lookup each.
+        """
+        missing = []
+        for kind, issuer, value, until, before in self._iter_raw():
+            if now < until and (kind, issuer, value, before) not in identities:
+                missing.append(RevocationEntry(kind, issuer, value, until, before))
+        return missing
+
     # -- internals (called with the lock held) ----------------------------------------------------
 
     def _has_room_for(self, entry: RevocationEntry, now: float) -> bool:
@@ -277,14 +289,19 @@ class RevocationState:
         ]
         heapq.heapify(self._expiries)
 
-    def _iter_entries(self) -> Iterator[RevocationEntry]:
+    def _iter_raw(self) -> Iterator[tuple[EntryKind, str, str, float, float | None]]:
+        """(kind, issuer, value, until, issued_before) of every entry, from copies of the tables."""
         for (issuer, value), until in list(self._tokens.items()):
-            yield RevocationEntry(EntryKind.TOKEN, issuer, value, until)
+            yield EntryKind.TOKEN, issuer, value, until, None
         for (issuer, value), until in list(self._origins.items()):
-            yield RevocationEntry(EntryKind.ORIGIN, issuer, value, until)
+            yield EntryKind.ORIGIN, issuer, value, until, None
         for (issuer, value), windows in list(self._subjects.items()):
             for before, until in windows:
-                yield RevocationEntry(EntryKind.SUBJECT, issuer, value, until, before)
+                yield EntryKind.SUBJECT, issuer, value, until, before
+
+    def _iter_entries(self) -> Iterator[RevocationEntry]:
+        for kind, issuer, value, until, before in self._iter_raw():
+            yield RevocationEntry(kind, issuer, value, until, before)
 
     def _update_trust(self) -> None:
         self.trusted_until = self._confirmed_until if self._complete else _NEVER

@@ -7,11 +7,15 @@ Layout, under the store's key prefix (``jwt_middleware:revocation`` by default):
   ``issued_before`` moment);
 * ``{prefix}:expiry``, a sorted set of the same fields scored by ``until``, so that expired
   entries are found without a scan;
-* ``{prefix}:events``, the pub/sub channel on which each write is announced as
-  ``"<until> <field>"``.
+* ``{prefix}:version``, a counter that every write increments;
+* ``{prefix}:events``, the pub/sub channel on which each entry written is announced as
+  ``"<version> <until> <field>"``.
 
-Writing, pruning and announcing happen in one Lua script, so a mirror that sees a message also
-finds the entry in the next snapshot, and the cap is checked against the live entries atomically.
+Writing, pruning, counting and announcing happen in one Lua script, so a mirror that sees a
+message also finds the entry in the next snapshot, the cap is checked against the live entries
+atomically, and versions reach the channel in order: a mirror that receives version ``n + 2``
+after ``n`` knows it missed a message, and one whose last version equals the counter knows it
+missed none, without reading the entries again.
 Timestamps travel as Python's ``repr`` of a float, which round-trips exactly; the script only
 compares them (Lua's cjson would round them to 14 digits, so it is not used).
 """
@@ -23,12 +27,15 @@ from typing import Final
 
 from jwt_middleware.revocation.entries import EntryKind, RevocationEntry
 
+_decode_json: Final = json.JSONDecoder().decode
+
 __all__ = [
     "FULL_ERROR",
     "WRITE_SCRIPT",
     "Layout",
     "decode_entry",
     "decode_message",
+    "decode_version",
     "encode_field",
     "encode_time",
 ]
@@ -36,9 +43,10 @@ __all__ = [
 #: The script's error reply when a write would exceed the cap.
 FULL_ERROR: Final = "JWT_MIDDLEWARE_REVOCATIONS_FULL"
 
-#: KEYS: entries hash, expiry set. ARGV: now, max entries, channel, then (field, until) pairs.
-#: Prunes up to 1000 expired entries, refuses the whole write if it would exceed the cap, keeps
-#: the later ``until`` of an entry written twice, and announces every entry it was given.
+#: KEYS: entries hash, expiry set, version. ARGV: now, max entries, channel, then (field, until)
+#: pairs. Prunes up to 1000 expired entries, refuses the whole write if it would exceed the cap,
+#: keeps the later ``until`` of an entry written twice, and announces every live entry it was
+#: given, each under a version of its own.
 WRITE_SCRIPT: Final = f"""
 local now = tonumber(ARGV[1])
 local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1], 'LIMIT', 0, 1000)
@@ -62,7 +70,8 @@ for i = 4, #ARGV, 2 do
     known = till
   end
   if tonumber(known) > now then
-    redis.call('PUBLISH', ARGV[3], known .. ' ' .. field)
+    local version = redis.call('INCR', KEYS[3])
+    redis.call('PUBLISH', ARGV[3], version .. ' ' .. known .. ' ' .. field)
   end
 end
 return new
@@ -72,11 +81,12 @@ return new
 class Layout:
     """The key and channel names of one revocation list inside a store."""
 
-    __slots__ = ("channel", "entries", "expiry")
+    __slots__ = ("channel", "entries", "expiry", "version")
 
     def __init__(self, prefix: str) -> None:
         self.entries = f"{prefix}:entries"
         self.expiry = f"{prefix}:expiry"
+        self.version = f"{prefix}:version"
         self.channel = f"{prefix}:events"
 
 
@@ -94,9 +104,10 @@ def encode_field(entry: RevocationEntry) -> str:
 def decode_entry(field: bytes | str, until: bytes | str) -> RevocationEntry:
     """The entry stored as ``field`` -> ``until``; ``ValueError`` for anything we did not write."""
     try:
-        parts = json.loads(field)
+        # Decoded first: json.loads would otherwise sniff the encoding of every field.
+        parts = _decode_json(field.decode() if isinstance(field, bytes) else field)
         moment = float(until)
-    except (TypeError, ValueError, UnicodeDecodeError):
+    except (TypeError, ValueError, UnicodeDecodeError, RecursionError):
         raise ValueError("not a revocation entry") from None
     if not isinstance(parts, list) or len(parts) not in (3, 4):
         raise ValueError("not a revocation entry")
@@ -113,10 +124,20 @@ def decode_entry(field: bytes | str, until: bytes | str) -> RevocationEntry:
         raise ValueError("not a valid revocation entry") from None
 
 
-def decode_message(data: bytes | str) -> RevocationEntry:
-    """The entry announced by one pub/sub message (``"<until> <field>"``)."""
+def decode_message(data: bytes | str) -> tuple[int, RevocationEntry]:
+    """The version and the entry announced by one pub/sub message (``"<version> <until> <field>"``)."""
     text = data.decode("utf-8", "strict") if isinstance(data, bytes) else data
-    until, separator, field = text.partition(" ")
-    if not separator:
+    parts = text.split(" ", 2)
+    if len(parts) != 3 or not parts[0].isdigit():
         raise ValueError("not a revocation message")
-    return decode_entry(field, until)
+    return int(parts[0]), decode_entry(parts[2], parts[1])
+
+
+def decode_version(value: bytes | str | None) -> int:
+    """The counter as stored (absent: 0, as after a restart that lost it)."""
+    if value is None:
+        return 0
+    text = value.decode() if isinstance(value, bytes) else value
+    if not text.isdigit():
+        raise ValueError("the version counter is not a number")
+    return int(text)

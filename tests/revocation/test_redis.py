@@ -23,10 +23,12 @@ from jwt_middleware.redis_store import RedisStore
 from jwt_middleware.revocation import (
     EntryKind,
     RedisRevocationList,
+    RevocationEntry,
     RevocationEntrySkipped,
     RevocationEvent,
     RevocationSynced,
 )
+from jwt_middleware.revocation.wire import WRITE_SCRIPT, Layout, encode_field, encode_time
 from jwt_middleware.testing import LocalRedis
 
 from .conftest import AUDIENCE, ISSUER, TokenFactory
@@ -267,3 +269,50 @@ def test_a_store_that_cannot_be_reached_is_a_503(redis: LocalRedis) -> None:
         store.set_if_absent(store.key("x"), 1)
     assert failure.value.status_code == 503
     store.close()
+
+
+def _write_unannounced(redis: LocalRedis, jti: str) -> None:
+    """A write whose announcement goes to a channel nobody listens on: a lost message."""
+    layout = Layout("jwt_middleware:revocation")
+    entry = RevocationEntry(EntryKind.TOKEN, ISSUER, jti, time.time() + 300)
+    redis.command(
+        "EVAL",
+        WRITE_SCRIPT,
+        "3",
+        layout.entries,
+        layout.expiry,
+        layout.version,
+        encode_time(time.time()),
+        "100000",
+        "nobody-listens-here",
+        encode_field(entry),
+        encode_time(entry.until),
+    )
+
+
+def test_a_lost_message_is_noticed_at_the_next_one(
+    redis: LocalRedis, lists: Callable[..., RedisRevocationList]
+) -> None:
+    events: list[RevocationEvent] = []
+    mirror = lists(resync_interval=60, on_event=events.append)
+    mirror.start_sync()
+    _write_unannounced(redis, "lost")
+    time.sleep(0.3)
+    assert not refused(mirror, claims_of("lost"))  # it really missed it
+    lists().revoke_token_sync(claims_of("next"))  # version n + 2 arrives after n
+    wait_for(lambda: refused(mirror, claims_of("lost")) and refused(mirror, claims_of("next")))
+    assert "gap" in [event.reason for event in events if isinstance(event, RevocationSynced)]
+
+
+def test_a_lost_last_message_is_healed_within_the_resync_interval(
+    redis: LocalRedis, lists: Callable[..., RedisRevocationList]
+) -> None:
+    events: list[RevocationEvent] = []
+    mirror = lists(resync_interval=0.5, on_event=events.append)
+    mirror.start_sync()
+    _write_unannounced(redis, "quiet")
+    wait_for(lambda: refused(mirror, claims_of("quiet")), timeout=5)
+    reasons = [event.reason for event in events if isinstance(event, RevocationSynced)]
+    assert reasons == ["start", "periodic"]  # one full re-read, then the counters agree again
+    time.sleep(1.2)
+    assert [event.reason for event in events if isinstance(event, RevocationSynced)] == reasons

@@ -268,3 +268,14 @@ def test_malformed_revocations_are_refused(build: object) -> None:
 def test_an_entry_repr_carries_no_identifier() -> None:
     entry = token_entry(claims(jti="secret-jti-value", sub="alice@example.com"), NOW)
     assert "secret-jti-value" not in repr(entry)
+
+
+def test_what_a_store_lacks_is_found_by_identity_alone() -> None:
+    state = RevocationState()
+    kept, lost = token("kept"), token("lost", until=NOW + 900)
+    signed_out = subject(before=NOW - 5)
+    for entry in (kept, lost, signed_out, token("over", until=NOW + 1)):
+        state.add(entry, NOW)
+    held = {kept.identity, RevocationEntry(EntryKind.SUBJECT, ISSUER, "alice", NOW + 1, NOW - 5).identity}
+    # An identity ignores until: the store's copy of the subject entry counts even if shorter.
+    assert state.missing_from(held, NOW + 2) == [lost]
