@@ -16,13 +16,16 @@ not checked. A request whose event carries no authorizer claims has no credentia
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from jwt_middleware.aws.gateway_claims import LIST_CLAIMS, claims_from_event
 from jwt_middleware.claim_mapping import ClaimMapping
 from jwt_middleware.claims import Claims
 from jwt_middleware.policy import ClaimPolicy, TimeCheck, string_set
 from jwt_middleware.request_view import RequestView
+
+if TYPE_CHECKING:
+    from jwt_middleware.revocation import RevocationList
 
 __all__ = ["AWS_EVENT_KEY", "APIGatewayClaimsAuthenticator"]
 
@@ -38,9 +41,11 @@ class APIGatewayClaimsAuthenticator:
     is where the event is in the request's scope or environ (``request.raw``); ``list_claims``
     are the claims read back as lists (see ``jwt_middleware.aws.gateway_claims``);
     ``claim_mapping`` says where the claims carry roles and permissions, as for a verifier.
+    ``revocations`` refuses revoked tokens (the gateway knows nothing of them), as
+    ``JWTVerifier(revocations=...)`` does.
     """
 
-    __slots__ = ("_issuers", "claim_mapping", "event_key", "list_claims")
+    __slots__ = ("_issuers", "claim_mapping", "event_key", "list_claims", "revocations")
 
     def __init__(
         self,
@@ -49,6 +54,7 @@ class APIGatewayClaimsAuthenticator:
         event_key: str = AWS_EVENT_KEY,
         list_claims: Iterable[str] = LIST_CLAIMS,
         claim_mapping: ClaimMapping | None = None,
+        revocations: RevocationList | None = None,
     ) -> None:
         issuers = string_set(issuer, name="issuer")
         # Only the issuer rule of a claim policy is used: the gateway checked times and audience.
@@ -56,6 +62,7 @@ class APIGatewayClaimsAuthenticator:
         self.event_key = event_key
         self.list_claims = frozenset(list_claims)
         self.claim_mapping = claim_mapping.require_bound("the gateway") if claim_mapping else None
+        self.revocations = revocations
 
     def authenticate_sync(self, request: RequestView) -> Claims | None:
         raw = request.raw
@@ -63,6 +70,8 @@ class APIGatewayClaimsAuthenticator:
         claims = claims_from_event(event, list_claims=self.list_claims, claim_mapping=self.claim_mapping)
         if claims is not None and self._issuers is not None:
             self._issuers.issuer_of(claims)
+        if claims is not None and self.revocations is not None:
+            self.revocations.check(claims, self.revocations.clock())
         return claims
 
     async def authenticate(self, request: RequestView) -> Claims | None:

@@ -8,6 +8,7 @@ this is sound); this module only wires it into the ASGI middleware, for existing
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from starlette.types import ASGIApp
 
@@ -15,6 +16,9 @@ from jwt_middleware.asgi import ErrorHandler, JWTAuthMiddleware
 from jwt_middleware.aws.gateway_authenticator import AWS_EVENT_KEY, APIGatewayClaimsAuthenticator
 from jwt_middleware.aws.gateway_claims import LIST_CLAIMS
 from jwt_middleware.claim_mapping import ClaimMapping
+
+if TYPE_CHECKING:
+    from jwt_middleware.revocation import RevocationList
 
 __all__ = ["AWS_EVENT_KEY", "APIGatewayClaimsMiddleware"]
 
@@ -24,7 +28,8 @@ class APIGatewayClaimsMiddleware(JWTAuthMiddleware):
 
     The request then looks exactly as under ``JWTAuthMiddleware`` (``request.user``,
     ``request.auth`` scopes, ``scope["jwt_middleware.claims"]``, the route guards, RFC 6750
-    answers). ``issuer`` must be given, and ``claim_mapping`` may be, as for the authenticator.
+    answers). ``issuer`` must be given, and ``claim_mapping`` and ``revocations`` may be, as for
+    the authenticator.
     """
 
     def __init__(
@@ -39,9 +44,10 @@ class APIGatewayClaimsMiddleware(JWTAuthMiddleware):
         on_error: ErrorHandler | None = None,
         list_claims: Iterable[str] = LIST_CLAIMS,
         claim_mapping: ClaimMapping | None = None,
+        revocations: RevocationList | None = None,
     ) -> None:
         authenticator = APIGatewayClaimsAuthenticator(
-            issuer=issuer, list_claims=list_claims, claim_mapping=claim_mapping
+            issuer=issuer, list_claims=list_claims, claim_mapping=claim_mapping, revocations=revocations
         )
         super().__init__(
             app,

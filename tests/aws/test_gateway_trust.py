@@ -227,3 +227,16 @@ def test_the_authenticator_serves_wsgi_apps_under_their_event_key(v2_event: dict
     wrong_issuer = Client(lambda_adapter(protect("https://other.example"))).get("/me")
     assert wrong_issuer.status_code == 401
     assert "issuer" in wrong_issuer.json["error_description"]
+
+
+def test_a_revoked_token_is_refused_though_the_gateway_accepted_it(v2_event: dict[str, Any]) -> None:
+    from jwt_middleware.revocation import RevocationList
+
+    revocations = RevocationList()
+    client, outer = client_for(revocations=revocations)
+    outer.event = v2_event
+    assert client.get("/me").status_code == 200
+    revocations.revoke_subject_sync(ISSUER, "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee")
+    refused = client.get("/me")
+    assert refused.status_code == 401
+    assert 'error_description="The token has been revoked"' in refused.headers["www-authenticate"]
