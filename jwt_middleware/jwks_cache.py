@@ -12,13 +12,9 @@ outlives the short-lived loops of test clients. Two exceptions: a sync caller th
 anyway fetches in its own thread, and an ``http_client`` given by the user is used where it
 belongs, in the calling task on the caller's loop (shielded from cancellation).
 
-How waiters are woken. A flight keeps one wake-up per event loop with waiters (an anyio event
-created on that loop) and a ``threading.Event`` for threads. When the fetch lands, on whatever
-thread, each loop's event is set *on that loop* through the loop's own thread-safe hand-off
-(``call_soon_threadsafe`` for asyncio and uvloop, the trio token's ``run_sync_soon``), never by
-setting a loop's event from a foreign thread. A loop's waiters are then released in small
-batches over successive loop turns, so a thousand requests parked on a cold cache cost no more
-loop time at once than the same burst on warm keys.
+How waiters are woken: each fetch is a ``single_flight.Flight``, which wakes the waiters of
+every event loop on that loop and releases them in small batches (see that module), so a thousand
+requests parked on a cold cache cost no more loop time at once than the same burst on warm keys.
 
 Every wait is bounded by the flight's time limit, every exit of a fetch (success, failure, an
 exception in any step, a dying thread, a task cancelled) lands its flight, and the state machine
@@ -34,10 +30,9 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Final, Self
+from typing import TYPE_CHECKING, Any, Self
 
 import anyio
-import anyio.lowlevel
 
 from jwt_middleware.algorithms import Algorithm
 from jwt_middleware.discovery import discovery_url, jwks_url_from_discovery
@@ -72,97 +67,12 @@ from jwt_middleware.fetching import (
 from jwt_middleware.jwk import KeySet, VerificationKey
 from jwt_middleware.jwks_state import Action, CacheSettings, Decision, JWKSState, KeyDecoder, decode_jwks
 from jwt_middleware.reasons import FETCH_TIMEOUT, FETCH_UNEXPECTED, JWKS_UNUSABLE
+from jwt_middleware.single_flight import Flight, running_loop, start_thread
 
 if TYPE_CHECKING:
     import httpx2  # clients come from ``fetching``, which imports httpx2 when it builds one
 
 __all__ = ["CacheSettings", "JWKSCache"]
-
-#: Waiters of one loop resume at most this many per loop turn once their fetch lands.
-_RELEASE_BATCH: Final = 32
-
-
-def _call_on_loop(native_token: Any, callback: Callable[[], object]) -> None:
-    """Run ``callback`` soon on the loop behind ``native_token``, from any thread, without waiting."""
-    try:
-        schedule = getattr(native_token, "call_soon_threadsafe", None)  # asyncio, uvloop
-        if schedule is not None:
-            schedule(callback)
-        else:
-            native_token.run_sync_soon(callback)  # trio's TrioToken
-    except RuntimeError:
-        pass  # that loop has closed (trio.RunFinishedError is a RuntimeError): nobody waits there
-
-
-def _running_loop() -> anyio.lowlevel.EventLoopToken | None:
-    """The event loop running on this thread, detected as anyio does (asyncio, trio, ...)."""
-    try:
-        return anyio.lowlevel.current_token()
-    except RuntimeError:  # anyio's NoEventLoopError
-        return None
-
-
-class _LoopWaiters:
-    """The waiters of one flight on one event loop: one event, set on that loop when it lands."""
-
-    __slots__ = ("landed", "native_token", "released")
-
-    def __init__(self, native_token: object) -> None:
-        self.native_token = native_token
-        self.landed = anyio.Event()  # created on the waiters' loop: it belongs to it
-        self.released = 0
-
-    def wake(self) -> None:
-        _call_on_loop(self.native_token, self.landed.set)
-
-    async def take_turn(self) -> None:
-        """Resume in batches: the n-th waiter lets n // batch loop turns (and their I/O) go first."""
-        turn = self.released
-        self.released += 1
-        for _ in range(turn // _RELEASE_BATCH):
-            await anyio.lowlevel.checkpoint()
-
-
-class _Flight:
-    """One fetch in progress, and everyone waiting for it, on any thread or loop."""
-
-    __slots__ = ("_landed", "_lock", "_loops", "deadline", "done", "number", "reason")
-
-    def __init__(self, number: int, reason: str, time_limit: float) -> None:
-        self.number = number
-        self.reason = reason
-        #: Real (monotonic) time after which waiters stop waiting; the cache's clock may be a test's.
-        self.deadline = time.monotonic() + time_limit
-        self.done = threading.Event()
-        self._lock = threading.Lock()
-        self._loops: dict[object, _LoopWaiters] = {}
-        self._landed = False
-
-    def remaining(self) -> float:
-        return max(0.0, self.deadline - time.monotonic())
-
-    def waiters_here(self, loop: anyio.lowlevel.EventLoopToken) -> _LoopWaiters | None:
-        """This loop's wake-up for the flight; ``None`` once it has landed (nothing to wait for)."""
-        with self._lock:
-            if self._landed:
-                return None
-            waiters = self._loops.get(loop.native_token)
-            if waiters is None:
-                waiters = self._loops[loop.native_token] = _LoopWaiters(loop.native_token)
-            return waiters
-
-    def land(self) -> None:
-        """Wake every waiter: threads directly, each loop through its own thread-safe hand-off."""
-        with self._lock:
-            if self._landed:
-                return
-            self._landed = True
-            loops = list(self._loops.values())
-            self._loops.clear()
-        self.done.set()
-        for waiters in loops:
-            waiters.wake()
-
 
 #: Every cache of the process, so that a forked child can repair them (see ``_after_fork``).
 _CACHES: weakref.WeakSet[JWKSCache] = weakref.WeakSet()
@@ -221,7 +131,7 @@ class JWKSCache:
         self._discovery_url = discovery_url(issuer, allow_http=self.settings.allow_http) if issuer else None
         self._state = JWKSState(self.settings)
         self._lock = threading.Lock()
-        self._flight: _Flight | None = None
+        self._flight: Flight | None = None
         self._user_client = http_client
         self._client_factory = client_factory or functools.partial(default_client_factory, self.settings)
         if client_factory is None:
@@ -282,20 +192,20 @@ class JWKSCache:
 
     def _decide(
         self, kid: str | None, algorithm: Algorithm, after_fetch: bool
-    ) -> tuple[Decision, _Flight | None]:
+    ) -> tuple[Decision, Flight | None]:
         """Ask the state machine; return its decision and the flight to start (if the caller now
         owns one) or to wait for."""
         now = self._clock()
-        flight: _Flight | None
-        abandoned: _Flight | None = None
+        flight: Flight | None
+        abandoned: Flight | None = None
         with self._lock:
             if self._state.abandon_stuck_flight(now):
                 abandoned, self._flight = self._flight, None
             dropped_age = self._state.keys_dropped_now(now)
             decision = self._state.decide(kid, algorithm, now, after_fetch=after_fetch)
             if decision.action is Action.FETCH or decision.refresh_in_background:
-                flight = self._flight = _Flight(
-                    decision.flight, decision.reason, self._state.flight_time_limit
+                flight = self._flight = Flight(
+                    self._state.flight_time_limit, number=decision.flight, reason=decision.reason
                 )
             else:
                 flight = self._flight if decision.action is Action.WAIT else None
@@ -310,7 +220,7 @@ class JWKSCache:
             emit(self._hooks.dispatch, StaleKeysServed(self._label(), now - self._state.fetched_at))
         return decision, flight
 
-    def _served(self, decision: Decision, flight: _Flight | None) -> VerificationKey | None:
+    def _served(self, decision: Decision, flight: Flight | None) -> VerificationKey | None:
         """The key of a ``USE`` decision (starting the background refresh it claimed), else ``None``."""
         if decision.action is not Action.USE:
             return None
@@ -342,7 +252,7 @@ class JWKSCache:
 
     # -- fetching (one implementation, every driver) ------------------------------------------------
 
-    async def _fetch_and_install(self, flight: _Flight, client: httpx2.AsyncClient | None) -> None:
+    async def _fetch_and_install(self, flight: Flight, client: httpx2.AsyncClient | None) -> None:
         """Fetch (discovering first if needed) and record the outcome; raises only BaseExceptions
         (cancellation, a dying thread), which the flight's landing then records."""
         started = self._clock()
@@ -360,7 +270,7 @@ class JWKSCache:
         except Exception as exc:
             self._report_failure(flight, f"unexpected {type(exc).__name__}", FETCH_UNEXPECTED, started)
 
-    async def _fetch_with(self, client: httpx2.AsyncClient, flight: _Flight, started: float) -> None:
+    async def _fetch_with(self, client: httpx2.AsyncClient, flight: Flight, started: float) -> None:
         url = self.url
         if url is None:
             assert self._discovery_url is not None
@@ -397,7 +307,7 @@ class JWKSCache:
 
     def _report_failure(
         self,
-        flight: _Flight,
+        flight: Flight,
         reason: str,
         code: str,
         started: float,
@@ -416,7 +326,7 @@ class JWKSCache:
         failed = FetchFailed(self._label(), reason, now - started, serving_stale, retry_in, code, status)
         emit(self._hooks.dispatch, failed)
 
-    def _land(self, flight: _Flight, *, interrupted_by: str = "") -> None:
+    def _land(self, flight: Flight, *, interrupted_by: str = "") -> None:
         """End ``flight`` whatever happened to it: record a failure if it never reported, wake all."""
         with self._lock:
             if self._flight is flight:
@@ -427,7 +337,7 @@ class JWKSCache:
             self._report_failure(flight, reason, FETCH_UNEXPECTED, self._state.fetch_started_at)
         flight.land()
 
-    def _run_flight(self, flight: _Flight) -> None:
+    def _run_flight(self, flight: Flight) -> None:
         """Body of a fetch thread: the fetch on a private event loop, then the landing, always."""
         interrupted_by = ""
         try:
@@ -437,17 +347,12 @@ class JWKSCache:
         finally:
             self._land(flight, interrupted_by=interrupted_by)
 
-    def _launch(self, flight: _Flight) -> None:
+    def _launch(self, flight: Flight) -> None:
         """Run ``flight`` on a worker thread of its own (never on a request's event loop)."""
-        thread = threading.Thread(
-            target=self._run_flight, args=(flight,), name="jwt-middleware-jwks-fetch", daemon=True
-        )
-        try:
-            thread.start()
-        except RuntimeError:  # "can't start new thread": the flight fails, the cache stays usable
+        if not start_thread(functools.partial(self._run_flight, flight), name="jwt-middleware-jwks-fetch"):
             self._land(flight, interrupted_by="a thread that could not start")
 
-    def _fly_here(self, flight: _Flight) -> None:
+    def _fly_here(self, flight: Flight) -> None:
         """Run ``flight`` in the calling thread (a sync caller that must wait for it anyway)."""
         try:
             anyio.run(self._fetch_and_install, flight, None)
@@ -456,7 +361,7 @@ class JWKSCache:
 
     # -- async driver -------------------------------------------------------------------------------
 
-    async def _start_async(self, flight: _Flight) -> None:
+    async def _start_async(self, flight: Flight) -> None:
         if self._user_client is None:
             self._launch(flight)
             return
@@ -467,16 +372,6 @@ class JWKSCache:
                 await self._fetch_and_install(flight, self._user_client)
             finally:
                 self._land(flight, interrupted_by="cancellation")
-
-    async def _wait_async(self, flight: _Flight) -> None:
-        loop = _running_loop()
-        assert loop is not None
-        waiters = flight.waiters_here(loop)
-        if waiters is None:
-            return
-        with anyio.move_on_after(flight.remaining()):
-            await waiters.landed.wait()
-        await waiters.take_turn()
 
     async def get_key(self, kid: str | None, algorithm: Algorithm) -> VerificationKey:
         """The key for a token, fetching only when the state machine says so."""
@@ -491,7 +386,7 @@ class JWKSCache:
             raise self._refuse(decision)
         if decision.action is Action.FETCH:
             await self._start_async(flight)
-        await self._wait_async(flight)
+        await flight.wait()
         return self._decide_after_wait(kid, algorithm)
 
     async def hydrate(self) -> None:
@@ -500,15 +395,15 @@ class JWKSCache:
         if flight is not None:
             if owned:
                 await self._start_async(flight)
-            await self._wait_async(flight)
+            await flight.wait()
         if self._state.keys is None:
             raise self._unavailable()
 
-    def _claim_hydrate(self) -> tuple[_Flight | None, bool]:
+    def _claim_hydrate(self) -> tuple[Flight | None, bool]:
         with self._lock:
             number = self._state.claim_hydrate(self._clock())
             if number is not None:
-                self._flight = _Flight(number, "hydrate", self._state.flight_time_limit)
+                self._flight = Flight(self._state.flight_time_limit, number=number, reason="hydrate")
             return self._flight, number is not None
 
     async def aclose(self) -> None:
@@ -535,7 +430,7 @@ class JWKSCache:
             return key
         if flight is None:
             raise self._refuse(decision)
-        if _running_loop() is not None:
+        if running_loop() is not None:
             if decision.action is Action.FETCH:
                 self._launch(flight)
             raise BlockingCallError(
@@ -544,7 +439,7 @@ class JWKSCache:
         if decision.action is Action.FETCH:
             self._fly_here(flight)
         else:
-            flight.done.wait(flight.remaining())
+            flight.wait_sync()
         return self._decide_after_wait(kid, algorithm)
 
     def hydrate_sync(self) -> None:
@@ -553,7 +448,7 @@ class JWKSCache:
             if owned:
                 self._fly_here(flight)
             else:
-                flight.done.wait(flight.remaining())
+                flight.wait_sync()
         if self._state.keys is None:
             raise self._unavailable()
 
