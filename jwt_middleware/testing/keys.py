@@ -1,8 +1,10 @@
 """Private signing keys for tests: generate, publish as JWK, sign compact JWS.
 
 The verifier never needs private keys; the test kit does, to mint tokens exactly as a provider
-would. Signing uses ``cryptography`` directly and emits raw ``R || S`` for ECDSA (RFC 7518 3.4),
-so tokens minted here are byte-for-byte what a conforming provider sends.
+would. Signatures come from ``jwt_middleware.signing`` (``cryptography`` directly, raw ``R || S``
+for ECDSA per RFC 7518 3.4), so tokens minted here are byte-for-byte what a conforming provider
+sends. Unlike a service's own signing key, a test key may be weak on purpose: the suite proves the
+verifier refuses it.
 """
 
 from __future__ import annotations
@@ -12,25 +14,15 @@ import secrets
 from collections.abc import Mapping
 from typing import Any, Final
 
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, padding, rsa
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 
 from jwt_middleware import b64
 from jwt_middleware.algorithms import ALGORITHMS
 from jwt_middleware.errors import ConfigurationError
+from jwt_middleware.signing import PrivateKey, sign
 
 __all__ = ["PrivateKey", "SigningKey", "encode_compact"]
 
-PrivateKey = (
-    rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey
-)
-
-_HASHES: Final[dict[str, type[hashes.HashAlgorithm]]] = {
-    "256": hashes.SHA256,
-    "384": hashes.SHA384,
-    "512": hashes.SHA512,
-}
 _EC_CURVES: Final[dict[str, tuple[ec.EllipticCurve, str, int]]] = {
     "ES256": (ec.SECP256R1(), "P-256", 32),
     "ES384": (ec.SECP384R1(), "P-384", 48),
@@ -103,20 +95,7 @@ class SigningKey:
 
     def sign(self, signing_input: bytes) -> bytes:
         """The JWS signature over ``signing_input`` under this key's algorithm."""
-        key = self.private_key
-        if isinstance(key, rsa.RSAPrivateKey):
-            hash_algorithm = _HASHES[self.alg[2:]]()
-            pad: padding.AsymmetricPadding
-            if self.alg.startswith("PS"):
-                pad = padding.PSS(mgf=padding.MGF1(hash_algorithm), salt_length=padding.PSS.DIGEST_LENGTH)
-            else:
-                pad = padding.PKCS1v15()
-            return key.sign(signing_input, pad, hash_algorithm)
-        if isinstance(key, ec.EllipticCurvePrivateKey):
-            _, _, size = _EC_CURVES[self.alg]
-            r, s = decode_dss_signature(key.sign(signing_input, ec.ECDSA(_HASHES[self.alg[2:]]())))
-            return _int_bytes(r, size) + _int_bytes(s, size)
-        return key.sign(signing_input)
+        return sign(self.private_key, self.alg, signing_input)
 
 
 def encode_compact(
