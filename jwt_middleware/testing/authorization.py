@@ -10,12 +10,17 @@ module adds is the storage Authlib leaves to the application and the test kit's 
 * Refresh tokens rotate: each use returns a new one, and presenting a used one again is treated as
   theft and revokes its whole family, the tokens issued since the sign-in (RFC 9700 4.14.2).
 * Revocation (RFC 7009) of a refresh token ends its family; revoked and expired tokens are
-  inactive for ``userinfo`` (and for the introspection endpoint a later release adds on the same
-  store).
+  inactive for ``userinfo`` and for the RFC 7662 introspection endpoint, which answers from the
+  same store: the claims the access token carries, or carries for it when it is opaque.
+* Confidential clients authenticate with their secret (``client_secret_basic``,
+  ``client_secret_post``) or, when registered with a JWKS, with an RFC 7523 client assertion
+  (``private_key_jwt``): verified by the library's own ``JWTVerifier`` against that JWKS, its
+  ``iss`` and ``sub`` the client, its ``aud`` this server, each ``jti`` accepted once.
 
 Tokens themselves are minted by the issuer (``TokenFactory``), so the Cognito preset shapes them
-like Cognito while the machinery stays the same. Nothing here signs or verifies a JWT, and no
-``authlib.jose`` module is imported.
+like Cognito while the machinery stays the same; with ``opaque_access_tokens`` the client gets a
+random string instead and the claims stay here, for introspection. No ``authlib.jose`` module is
+imported.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 from authlib.oauth2.rfc6749 import (
     AuthorizationServer,
@@ -39,11 +44,18 @@ from authlib.oauth2.rfc6749 import (
 from authlib.oauth2.rfc6749 import grants as authlib_grants
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7636 import CodeChallenge
+from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 
+from jwt_middleware.errors import JWTMiddlewareError
+from jwt_middleware.jwk import KeySet
+from jwt_middleware.jws import parse_compact
+from jwt_middleware.safe_json import FrozenDict
 from jwt_middleware.testing.server import Request, Response
+from jwt_middleware.verifier import JWTVerifier, payload_claims
 
 __all__ = [
     "AUTHORIZATION_CODE",
+    "CLIENT_ASSERTION_TYPE",
     "CLIENT_CREDENTIALS",
     "REFRESH_TOKEN",
     "AuthorizationServerCore",
@@ -60,10 +72,17 @@ REFRESH_TOKEN: Final = "refresh_token"  # noqa: S105 (a grant type name)
 CLIENT_CREDENTIALS: Final = "client_credentials"
 GRANT_TYPES: Final = frozenset({AUTHORIZATION_CODE, REFRESH_TOKEN, CLIENT_CREDENTIALS})
 
-#: Client authentication at the token and revocation endpoints: public clients send only their
-#: ``client_id`` ("none"); confidential ones a secret, in the Basic header or in the form.
-_CONFIDENTIAL_METHODS: Final = ("client_secret_basic", "client_secret_post")
+#: Client authentication at the token, revocation and introspection endpoints: public clients
+#: send only their ``client_id`` ("none"); confidential ones a secret, in the Basic header or in
+#: the form, or a client assertion signed with a key of the JWKS they were registered with.
+_SECRET_METHODS: Final = ("client_secret_basic", "client_secret_post")
+PRIVATE_KEY_JWT: Final = "private_key_jwt"
+_CONFIDENTIAL_METHODS: Final = (*_SECRET_METHODS, PRIVATE_KEY_JWT)
 _ALL_METHODS: Final = (*_CONFIDENTIAL_METHODS, "none")
+#: RFC 7523 section 2.2: the ``client_assertion_type`` of a JWT client assertion.
+CLIENT_ASSERTION_TYPE: Final = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+#: The longest lifetime (``exp - now``) a client assertion may claim: RFC 7523 wants them short.
+ASSERTION_MAX_LIFETIME: Final = 600.0
 
 #: RFC 6749 4.1.2 recommends at most ten minutes; a test needs far less.
 CODE_LIFETIME: Final = 300.0
@@ -84,7 +103,8 @@ def is_loopback_uri(uri: str) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class RegisteredClient(ClientMixin):  # type: ignore[misc]  # Authlib is untyped
-    """One OAuth client; public when it has no secret (then it must use PKCE and "none")."""
+    """One OAuth client; public when it has neither a secret nor a JWKS (then it must use PKCE
+    and "none"). With ``jwks`` it may authenticate with ``private_key_jwt`` (RFC 7523)."""
 
     client_id: str
     client_secret: str | None = None
@@ -92,6 +112,8 @@ class RegisteredClient(ClientMixin):  # type: ignore[misc]  # Authlib is untyped
     grant_types: frozenset[str] = frozenset({AUTHORIZATION_CODE, REFRESH_TOKEN})
     #: The default client accepts any loopback redirect URI (RFC 8252 7.3), as a native app would.
     any_loopback_redirect: bool = False
+    #: The public keys its client assertions are signed with (RFC 7591's ``jwks``).
+    jwks: KeySet | None = None
 
     def __post_init__(self) -> None:
         if not self.client_id:
@@ -100,7 +122,7 @@ class RegisteredClient(ClientMixin):  # type: ignore[misc]  # Authlib is untyped
         if unknown:
             raise ValueError(f"unsupported grant types: {sorted(unknown)}")
         if self.is_public and CLIENT_CREDENTIALS in self.grant_types:
-            raise ValueError("client_credentials needs a confidential client (give it a client_secret)")
+            raise ValueError("client_credentials needs a confidential client (a client_secret or jwks)")
         for uri in self.redirect_uris:
             parts = urlsplit(uri)
             if parts.scheme not in ("http", "https") or not parts.netloc or parts.fragment:
@@ -108,7 +130,7 @@ class RegisteredClient(ClientMixin):  # type: ignore[misc]  # Authlib is untyped
 
     @property
     def is_public(self) -> bool:
-        return self.client_secret is None
+        return self.client_secret is None and self.jwks is None
 
     # -- Authlib's ClientMixin ----------------------------------------------------------------------
 
@@ -135,7 +157,9 @@ class RegisteredClient(ClientMixin):  # type: ignore[misc]  # Authlib is untyped
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
         if self.is_public:
             return method == "none"
-        return method in _CONFIDENTIAL_METHODS
+        if method == PRIVATE_KEY_JWT:
+            return self.jwks is not None
+        return method in _SECRET_METHODS and self.client_secret is not None
 
     def check_response_type(self, response_type: str) -> bool:
         return response_type == "code" and AUTHORIZATION_CODE in self.grant_types
@@ -212,6 +236,8 @@ class IssuedToken:
     #: Revoked at the revocation endpoint, or with the whole family.
     access_revoked: bool = False
     refresh_revoked: bool = False
+    #: What the access token says (the JWT's claims, or an opaque token's), for introspection.
+    claims: Mapping[str, Any] = field(default_factory=dict)
 
     # Authlib's TokenMixin
     def check_client(self, client: RegisteredClient) -> bool:
@@ -248,6 +274,19 @@ class TokenStore:
     _by_access: dict[str, IssuedToken] = field(default_factory=dict)
     _by_refresh: dict[str, IssuedToken] = field(default_factory=dict)
     _families: dict[str, list[IssuedToken]] = field(default_factory=dict)
+    #: (client_id, jti) of accepted client assertions -> their ``exp``: each is accepted once.
+    _assertions: dict[tuple[str, str], float] = field(default_factory=dict)
+
+    def spend_assertion(self, client_id: str, jti: str, expires_at: float) -> bool:
+        """Record a client assertion's ``jti``; false if that client used it before (a replay)."""
+        now = time.time()
+        with self._lock:
+            for key in [key for key, exp in self._assertions.items() if exp < now]:
+                del self._assertions[key]
+            if (client_id, jti) in self._assertions:
+                return False
+            self._assertions[(client_id, jti)] = expires_at
+            return True
 
     def save_code(self, code: _AuthorizationCode) -> None:
         with self._lock:
@@ -503,6 +542,77 @@ class _RevocationEndpoint(RevocationEndpoint):  # type: ignore[misc]
             store.revoke_access_token(token)
 
 
+class _IntrospectionEndpoint(IntrospectionEndpoint):  # type: ignore[misc]
+    """RFC 7662: any confidential client (a resource server) may ask about any access token."""
+
+    CLIENT_AUTH_METHODS = list(_CONFIDENTIAL_METHODS)
+
+    def query_token(self, token_string: str, token_type_hint: str | None) -> IssuedToken | None:
+        # Only access tokens are described: a refresh token is never a resource server's concern.
+        return _store(self).by_access_token(token_string)
+
+    def check_permission(self, token: IssuedToken, client: RegisteredClient, request: OAuth2Request) -> bool:
+        return True
+
+    def introspect_token(self, token: IssuedToken) -> dict[str, Any]:
+        return {**token.claims, "active": True, "token_type": "Bearer"}
+
+
+# -- private_key_jwt ------------------------------------------------------------------------------------
+
+
+def _endpoint_url(request: OAuth2Request) -> str:
+    parts = urlsplit(str(request.uri))
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+
+
+def _assertion_client(
+    server: AuthorizationServerCore, query_client: Callable[[str], RegisteredClient | None], request: Any
+) -> RegisteredClient | None:
+    """RFC 7523 section 3 client authentication, checked by the library's own verifier.
+
+    The assertion names its client in ``iss`` and ``sub`` (both must be the ``client_id``, which
+    the form may repeat); its signature must verify with a key of that client's registered JWKS;
+    its ``aud`` must name this server (its URL, its issuer, or the endpoint it was sent to); it must
+    carry ``exp`` (at most ``ASSERTION_MAX_LIFETIME`` ahead) and a ``jti`` never used before.
+    """
+    form = request.form
+    if form.get("client_assertion_type") != CLIENT_ASSERTION_TYPE:
+        return None
+    assertion = form.get("client_assertion")
+    if not isinstance(assertion, str) or not assertion:
+        return None
+    try:
+        unverified = payload_claims(parse_compact(assertion))
+    except JWTMiddlewareError:
+        return None
+    client_id = unverified.get("sub")
+    if not isinstance(client_id, str) or form.get("client_id", client_id) != client_id:
+        return None
+    client = query_client(client_id)
+    if client is None or client.jwks is None:
+        return None
+    verifier = JWTVerifier(
+        issuer=client_id,
+        audience=sorted(server.audiences_for(_endpoint_url(request))),
+        jwks=client.jwks,
+        token_cache_size=None,
+        required_claims=("jti",),
+    )
+    try:
+        claims = verifier.verify_sync(assertion)
+    except JWTMiddlewareError:
+        return None
+    jti, exp = claims.get("jti"), claims.get("exp")
+    if claims.subject != client_id or not isinstance(jti, str) or not isinstance(exp, int | float):
+        return None
+    if exp - time.time() > ASSERTION_MAX_LIFETIME:
+        return None
+    if not server.store.spend_assertion(client_id, jti, float(exp)):
+        return None
+    return client
+
+
 # -- the server -----------------------------------------------------------------------------------------
 
 
@@ -516,18 +626,33 @@ class AuthorizationServerCore(AuthorizationServer):  # type: ignore[misc]
         tokens: TokenFactory,
         base_url: Callable[[], str],
         access_token_lifetime: Callable[[], int],
+        issuer: Callable[[], str] | None = None,
+        opaque_access_tokens: Callable[[], bool] = lambda: False,
     ) -> None:
         super().__init__()
         self.store = TokenStore()
         self._clients = clients
         self._tokens = tokens
         self._base_url = base_url
+        self._issuer = issuer or base_url
         self._access_token_lifetime = access_token_lifetime
+        self._opaque = opaque_access_tokens
+        #: The claims of access tokens generated but not yet saved, by token (see ``save_token``).
+        self._minted: dict[str, Mapping[str, Any]] = {}
+        self._minted_lock = threading.Lock()
         self.register_token_generator("default", self._generate_token)
+        self.register_client_auth_method(
+            PRIVATE_KEY_JWT, lambda query_client, request: _assertion_client(self, query_client, request)
+        )
         self.register_grant(_AuthorizationCodeGrant, [_S256Required(required=True)])
         self.register_grant(_RefreshTokenGrant)
         self.register_grant(_ClientCredentialsGrant)
         self.register_endpoint(_RevocationEndpoint)
+        self.register_endpoint(_IntrospectionEndpoint)
+
+    def audiences_for(self, endpoint_url: str) -> set[str]:
+        """What a client assertion's ``aud`` may name: this server, its issuer, or the endpoint."""
+        return {self._base_url(), self._issuer(), endpoint_url}
 
     # -- Authlib's hooks ----------------------------------------------------------------------------
 
@@ -561,6 +686,8 @@ class AuthorizationServerCore(AuthorizationServer):  # type: ignore[misc]
             family = request.refresh_token.family
         else:
             family = secrets.token_urlsafe(12)
+        with self._minted_lock:
+            claims = self._minted.pop(token["access_token"], {})
         self.store.save(
             IssuedToken(
                 access_token=token["access_token"],
@@ -572,6 +699,7 @@ class AuthorizationServerCore(AuthorizationServer):  # type: ignore[misc]
                 issued_at=now,
                 expires_at=now + int(token["expires_in"]),
                 refresh_expires_at=now + REFRESH_LIFETIME,
+                claims=claims,
             )
         )
 
@@ -586,11 +714,13 @@ class AuthorizationServerCore(AuthorizationServer):  # type: ignore[misc]
     ) -> dict[str, Any]:
         lifetime = expires_in or self._access_token_lifetime()
         scope = scope or ""
-        token: dict[str, Any] = {
-            "token_type": "Bearer",
-            "access_token": self._tokens.access_token_for(client.client_id, user, scope, lifetime),
-            "expires_in": lifetime,
-        }
+        access_token = self._tokens.access_token_for(client.client_id, user, scope, lifetime)
+        claims = dict(payload_claims(parse_compact(access_token)))
+        if self._opaque():
+            access_token = secrets.token_urlsafe(32)  # the claims stay here, for introspection
+        with self._minted_lock:
+            self._minted[access_token] = claims
+        token: dict[str, Any] = {"token_type": "Bearer", "access_token": access_token, "expires_in": lifetime}
         if scope:
             token["scope"] = scope
         if user is not None and include_refresh_token:
@@ -608,6 +738,31 @@ class AuthorizationServerCore(AuthorizationServer):  # type: ignore[misc]
     def revocation_response(self, request: Request) -> Response:
         response: Response = self.create_endpoint_response(_RevocationEndpoint.ENDPOINT_NAME, request)
         return response
+
+    def introspection_response(self, request: Request) -> Response:
+        response: Response = self.create_endpoint_response(_IntrospectionEndpoint.ENDPOINT_NAME, request)
+        return response
+
+    def issue_opaque(self, claims: Mapping[str, Any], *, client_id: str, expires_at: float) -> str:
+        """Store an opaque access token carrying ``claims`` (for ``LocalIssuer.mint_opaque``)."""
+        now = time.time()
+        value = secrets.token_urlsafe(32)
+        scope = claims.get("scope")
+        self.store.save(
+            IssuedToken(
+                access_token=value,
+                refresh_token=None,
+                client_id=client_id,
+                user=None,
+                scope=scope if isinstance(scope, str) else "",
+                family=secrets.token_urlsafe(12),
+                issued_at=now,
+                expires_at=expires_at,
+                refresh_expires_at=now,
+                claims=FrozenDict(claims),
+            )
+        )
+        return value
 
     def consent_grant(self, request: LoopbackOAuth2Request) -> Any:
         """Validate an authorization request (raises Authlib's ``OAuth2Error``); returns the grant."""

@@ -1,9 +1,10 @@
 """The local issuer's OAuth and OpenID endpoints, served on its ``LoopbackServer``.
 
 ``OAuthEndpoints`` puts the authorization server (``authorization.py``) on the wire: the sign-in
-page behind the authorization endpoint, the token and revocation endpoints, ``userinfo`` and
-RP-initiated logout, each with CORS headers where a browser script calls it (Swagger UI's token
-exchange, a single-page app's ``userinfo``). Navigations (sign-in, logout) need no CORS.
+page behind the authorization endpoint, the token, revocation and introspection endpoints,
+``userinfo`` and RP-initiated logout, each with CORS headers where a browser script calls it
+(Swagger UI's token exchange, a single-page app's ``userinfo``). Navigations (sign-in, logout)
+need no CORS, and introspection is for resource servers only.
 
 The sign-in page is deliberately minimal, a username field and a button, so a browser test can
 drive it; ``auto_approve=True`` skips it. A successful sign-in also opens a session at the issuer
@@ -19,7 +20,7 @@ import json
 import secrets
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
@@ -27,6 +28,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 from authlib.oauth2 import OAuth2Error
 
 from jwt_middleware import b64
+from jwt_middleware.algorithms import ALGORITHMS
 from jwt_middleware.bearer import parse_authorization
 from jwt_middleware.errors import InvalidRequestError as BearerRequestError
 from jwt_middleware.testing.authorization import (
@@ -51,6 +53,8 @@ class EndpointPaths:
     revocation: str
     userinfo: str
     end_session: str
+    #: RFC 7662 token introspection; ``None`` where the provider has none (Cognito).
+    introspection: str | None = "/introspect"
 
 
 DEFAULT_PATHS: Final = EndpointPaths(
@@ -60,13 +64,14 @@ DEFAULT_PATHS: Final = EndpointPaths(
     userinfo="/userinfo",
     end_session="/logout",
 )
-#: Cognito's hosted-UI paths (its user pool domain serves them).
+#: Cognito's hosted-UI paths (its user pool domain serves them); Cognito has no introspection.
 COGNITO_PATHS: Final = EndpointPaths(
     authorization="/oauth2/authorize",
     token="/oauth2/token",  # noqa: S106 (a path)
     revocation="/oauth2/revoke",
     userinfo="/oauth2/userInfo",
     end_session="/logout",
+    introspection=None,
 )
 
 _CORS_HEADERS: Final = {
@@ -176,12 +181,16 @@ class OAuthEndpoints:
         default_username: str,
         auto_approve: bool = False,
         access_token_lifetime: int = 300,
+        issuer: Callable[[], str] | None = None,
+        opaque_access_tokens: bool = False,
     ) -> None:
         self.server = server
         self.paths = paths
         self.auto_approve = auto_approve
         #: Seconds an issued access (and ID) token lives; may be changed at any time.
         self.access_token_lifetime = access_token_lifetime
+        #: Hand out opaque access tokens (random strings, described only by introspection).
+        self.opaque_access_tokens = opaque_access_tokens
         self._users = None if users is None else {name: dict(claims) for name, claims in users.items()}
         self._default_username = default_username
         self._tokens = tokens
@@ -193,10 +202,15 @@ class OAuthEndpoints:
             tokens=tokens,
             base_url=lambda: self.server.url,
             access_token_lifetime=lambda: self.access_token_lifetime,
+            issuer=issuer,
+            opaque_access_tokens=lambda: self.opaque_access_tokens,
         )
         server.route(paths.authorization, self._authorize)
         server.route(paths.token, with_cors(self.core.token_response, ("POST",)))
         server.route(paths.revocation, with_cors(self.core.revocation_response, ("POST",)))
+        if paths.introspection is not None:
+            # No CORS: introspection is for resource servers, never for a browser's scripts.
+            server.route(paths.introspection, self._introspect)
         server.route(paths.userinfo, with_cors(self._userinfo, ("GET", "POST")))
         server.route(paths.end_session, self._end_session)
 
@@ -242,12 +256,23 @@ class OAuthEndpoints:
     def store(self) -> TokenStore:
         return self.core.store
 
+    def _introspect(self, request: Request) -> Response:
+        if request.method != "POST":
+            return Response.json(
+                {"error": "invalid_request", "error_description": "Method not allowed"},
+                status=405,
+                headers={"Allow": "POST"},
+            )
+        response = self.core.introspection_response(request)
+        return Response(response.status, response.body, {**response.headers, **_NO_STORE})
+
     # -- discovery ----------------------------------------------------------------------------------
 
     def metadata(self) -> dict[str, Any]:
         """The discovery entries of these endpoints (RFC 8414 and OpenID Connect Discovery)."""
         base = self.server.url
-        return {
+        confidential = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
+        metadata: dict[str, Any] = {
             "authorization_endpoint": base + self.paths.authorization,
             "token_endpoint": base + self.paths.token,
             "revocation_endpoint": base + self.paths.revocation,
@@ -255,16 +280,17 @@ class OAuthEndpoints:
             "end_session_endpoint": base + self.paths.end_session,
             "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
             "code_challenge_methods_supported": ["S256"],
-            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
-            "revocation_endpoint_auth_methods_supported": [
-                "client_secret_basic",
-                "client_secret_post",
-                "none",
-            ],
+            "token_endpoint_auth_methods_supported": [*confidential, "none"],
+            "token_endpoint_auth_signing_alg_values_supported": sorted(ALGORITHMS),
+            "revocation_endpoint_auth_methods_supported": [*confidential, "none"],
             "response_modes_supported": ["query"],
             "scopes_supported": ["openid", "profile", "email", "offline_access"],
             "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "name", "email"],
         }
+        if self.paths.introspection is not None:
+            metadata["introspection_endpoint"] = base + self.paths.introspection
+            metadata["introspection_endpoint_auth_methods_supported"] = confidential
+        return metadata
 
     # -- the authorization endpoint -----------------------------------------------------------------
 

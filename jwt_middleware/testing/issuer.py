@@ -6,9 +6,10 @@ expired, forged, or signed by a key nobody published. Nothing is patched and no 
 is skipped, so a test that passes here has proved the app's configuration, not a mock's.
 
 It is also a real OAuth 2.0 authorization server (``endpoints.py``, ``authorization.py``): a
-sign-in page, the authorization code grant with PKCE, refresh-token rotation, client credentials,
-revocation, ``userinfo`` and logout, so browser sign-in and service-to-service flows are tested
-end to end against it.
+sign-in page, the authorization code grant with PKCE, refresh-token rotation, client credentials
+(with a secret or an RFC 7523 client assertion), revocation, RFC 7662 introspection, opaque access
+tokens, ``userinfo`` and logout, so browser sign-in and service-to-service flows are tested end to
+end against it.
 
 Keys are generated when the issuer starts (RSA costs ~50 ms); the URL, and with it the default
 ``iss``, exists only once the server listens, so minting needs a started issuer.
@@ -29,6 +30,7 @@ import anyio.to_thread
 from jwt_middleware import b64
 from jwt_middleware.algorithms import ALGORITHMS
 from jwt_middleware.cognito import cognito_issuer, parse_user_pool_id
+from jwt_middleware.jwk import KeySet
 from jwt_middleware.jwks_state import CacheSettings
 from jwt_middleware.testing.authorization import (
     AUTHORIZATION_CODE,
@@ -126,9 +128,11 @@ class LocalIssuer:
     As an authorization server: ``users`` maps usernames to the claims their tokens carry (``None``:
     any username signs in, with ``sub`` set to it); ``auto_approve=True`` signs in without showing
     the sign-in page (as the ``login_hint`` user, else the first user, else ``DEFAULT_SUBJECT``);
-    ``access_token_lifetime`` is the ``expires_in`` of issued access and ID tokens. A public
-    client named after ``audience`` (``DEFAULT_CLIENT_ID`` without one) exists from the start and
-    accepts any loopback redirect URI; ``register_client`` adds others.
+    ``access_token_lifetime`` is the ``expires_in`` of issued access and ID tokens;
+    ``opaque_access_tokens=True`` makes the token endpoint hand out random strings that only its
+    introspection endpoint can describe (``mint_opaque`` makes one directly). A public client
+    named after ``audience`` (``DEFAULT_CLIENT_ID`` without one) exists from the start and accepts
+    any loopback redirect URI; ``register_client`` adds others.
 
     ``tls=LocalCA()`` serves ``https://127.0.0.1:{port}`` under a certificate of that private CA
     (``verifier()`` then trusts it through ``CacheSettings(ca_bundle=...)``); a server-side
@@ -153,6 +157,7 @@ class LocalIssuer:
         auto_approve: bool = False,
         access_token_lifetime: int = 300,
         tls: LocalCA | ssl.SSLContext | None = None,
+        opaque_access_tokens: bool = False,
     ) -> None:
         if alg not in ALGORITHMS:
             raise ValueError(f"unsupported algorithm {alg!r}")
@@ -191,6 +196,8 @@ class LocalIssuer:
             default_username=self.DEFAULT_USERNAME,
             auto_approve=auto_approve,
             access_token_lifetime=access_token_lifetime,
+            issuer=lambda: self.issuer,
+            opaque_access_tokens=opaque_access_tokens,
         )
         self.oauth.register(RegisteredClient(self.default_client_id, any_loopback_redirect=True))
 
@@ -276,9 +283,23 @@ class LocalIssuer:
         return self.url + self.ENDPOINT_PATHS.end_session
 
     @property
+    def introspection_endpoint(self) -> str:
+        """Where RFC 7662 introspection is served (the Cognito preset has none, as Cognito)."""
+        path = self.ENDPOINT_PATHS.introspection
+        if path is None:
+            raise RuntimeError(f"{type(self).__name__} has no introspection endpoint")
+        return self.url + path
+
+    @property
     def token_requests(self) -> int:
         """Token endpoint requests received so far."""
         return self.server.requests(self.ENDPOINT_PATHS.token)
+
+    @property
+    def introspection_requests(self) -> int:
+        """Introspection requests received so far (faulted ones included)."""
+        path = self.ENDPOINT_PATHS.introspection
+        return 0 if path is None else self.server.requests(path)
 
     # -- the authorization server -------------------------------------------------------------------
 
@@ -306,25 +327,71 @@ class LocalIssuer:
             raise ValueError("access_token_lifetime must be a positive number of seconds")
         self.oauth.access_token_lifetime = seconds
 
+    @property
+    def opaque_access_tokens(self) -> bool:
+        """Whether the token endpoint hands out opaque access tokens (for introspection)."""
+        return self.oauth.opaque_access_tokens
+
+    @opaque_access_tokens.setter
+    def opaque_access_tokens(self, value: bool) -> None:
+        self.oauth.opaque_access_tokens = bool(value)
+
     def register_client(
         self,
         client_id: str,
         client_secret: str | None = None,
         redirect_uris: Iterable[str] = (),
         grant_types: Iterable[str] = (AUTHORIZATION_CODE, REFRESH_TOKEN),
+        *,
+        jwks: Mapping[str, Any] | None = None,
     ) -> RegisteredClient:
-        """Add (or replace) a client. Without a secret it is public: PKCE and ``none`` auth only.
+        """Add (or replace) a client. Without a secret or ``jwks`` it is public: PKCE and ``none``.
 
-        Confidential clients authenticate with ``client_secret_basic`` or ``client_secret_post``;
-        ``grant_types`` may include ``client_credentials`` for them. Redirect URIs match exactly.
+        Confidential clients authenticate with ``client_secret_basic`` or ``client_secret_post``,
+        and, when registered with ``jwks`` (public keys, as RFC 7591 registers them), with
+        ``private_key_jwt`` client assertions signed by one of those keys; ``grant_types`` may
+        include ``client_credentials`` for them. Redirect URIs match exactly. Any confidential
+        client may call the introspection endpoint.
         """
         client = RegisteredClient(
             client_id,
             client_secret,
             tuple(_string_tuple(redirect_uris)),
             frozenset(_string_tuple(grant_types)),
+            jwks=KeySet.from_jwks(jwks) if jwks is not None else None,
         )
         return self.oauth.register(client)
+
+    def mint_opaque(
+        self,
+        claims: Mapping[str, Any] | None = None,
+        *,
+        client_id: str = "test-client",
+        scope: str | Iterable[str] | None = None,
+        expires_in: float = DEFAULT_LIFETIME,
+        **extra_claims: Any,
+    ) -> str:
+        """An opaque access token: a random string that introspection describes with these claims.
+
+        The claims default as ``mint``'s do (``iss``, ``sub``, ``aud``, ``iat``, ``exp``, ``jti``),
+        plus ``client_id`` and, when given, ``scope`` (a string or a list); ``None`` removes one.
+        A negative ``expires_in`` makes a token that introspection already calls inactive.
+        """
+        defaults = self._default_claims(expires_in, _now())
+        defaults["client_id"] = client_id
+        if scope is not None:
+            defaults["scope"] = " ".join(_string_tuple(scope))
+        payload = _merge(defaults, claims, extra_claims)
+        exp = payload.get("exp")
+        expires_at = float(exp) if isinstance(exp, int | float) else time.time() + DEFAULT_LIFETIME
+        return self.oauth.core.issue_opaque(payload, client_id=client_id, expires_at=expires_at)
+
+    def revoke(self, token: str) -> None:
+        """Revoke an access token issued here, as the revocation endpoint would (for tests)."""
+        record = self.oauth.store.by_access_token(token)
+        if record is None:
+            raise KeyError("no access token issued here matches")
+        self.oauth.store.revoke_access_token(record)
 
     def add_user(self, username: str, **claims: Any) -> None:
         """Let ``username`` sign in, with ``claims`` in its tokens (e.g. ``email``, ``groups``)."""
