@@ -124,7 +124,9 @@ def test_introspection_needs_an_authenticated_confidential_client(
     public = http.post(issuer.introspection_endpoint, data={"token": token, "client_id": "orders"})
     assert public.status_code in (400, 401) and public.json()["error"] == "invalid_client"
     assert http.get(issuer.introspection_endpoint).status_code == 405
-    assert http.post(issuer.introspection_endpoint, data={}, auth=RESOURCE).json()["error"] == "invalid_request"
+    assert (
+        http.post(issuer.introspection_endpoint, data={}, auth=RESOURCE).json()["error"] == "invalid_request"
+    )
 
 
 def test_requests_are_counted(issuer: LocalIssuer, http: httpx2.Client) -> None:
@@ -166,7 +168,9 @@ def assertion_form(signed: str, **extra: str) -> dict[str, str]:
 def test_private_key_jwt_at_the_token_endpoint(
     issuer: LocalIssuer, machine_key: SigningKey, http: httpx2.Client
 ) -> None:
-    form = assertion_form(assertion(machine_key, audience=issuer.token_endpoint), grant_type="client_credentials")
+    form = assertion_form(
+        assertion(machine_key, audience=issuer.token_endpoint), grant_type="client_credentials"
+    )
     answer = http.post(issuer.token_endpoint, data={**form, "scope": "orders/read"})
     assert answer.status_code == 200, answer.text
     assert issuer.verifier().verify_sync(answer.json()["access_token"])["client_id"] == "machine"
