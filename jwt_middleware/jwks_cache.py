@@ -25,10 +25,8 @@ from __future__ import annotations
 
 import functools
 import math
-import os
 import threading
 import time
-import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Self
 
@@ -67,23 +65,12 @@ from jwt_middleware.fetching import (
 from jwt_middleware.jwk import KeySet, VerificationKey
 from jwt_middleware.jwks_state import Action, CacheSettings, Decision, JWKSState, KeyDecoder, decode_jwks
 from jwt_middleware.reasons import FETCH_TIMEOUT, FETCH_UNEXPECTED, JWKS_UNUSABLE
-from jwt_middleware.single_flight import Flight, running_loop, start_thread
+from jwt_middleware.single_flight import Flight, fly_here, launch, repair_in_forked_child, running_loop
 
 if TYPE_CHECKING:
     import httpx2  # clients come from ``fetching``, which imports httpx2 when it builds one
 
 __all__ = ["CacheSettings", "JWKSCache"]
-
-#: Every cache of the process, so that a forked child can repair them (see ``_after_fork``).
-_CACHES: weakref.WeakSet[JWKSCache] = weakref.WeakSet()
-
-
-def _repair_caches_in_child() -> None:
-    for cache in list(_CACHES):
-        cache._after_fork()
-
-
-os.register_at_fork(after_in_child=_repair_caches_in_child)
 
 
 class JWKSCache:
@@ -143,7 +130,7 @@ class JWKSCache:
         self.fetch_count = 0
         #: The reason code and phrase of the last failed fetch, until one succeeds.
         self._last_failure: tuple[str, str] | None = None
-        _CACHES.add(self)
+        repair_in_forked_child(self, JWKSCache._after_fork)
 
     def _after_fork(self) -> None:
         """In a forked child (gunicorn with ``--preload``) no fetch thread survives the fork: take
@@ -326,7 +313,7 @@ class JWKSCache:
         failed = FetchFailed(self._label(), reason, now - started, serving_stale, retry_in, code, status)
         emit(self._hooks.dispatch, failed)
 
-    def _land(self, flight: Flight, *, interrupted_by: str = "") -> None:
+    def _land(self, flight: Flight, interrupted_by: str = "") -> None:
         """End ``flight`` whatever happened to it: record a failure if it never reported, wake all."""
         with self._lock:
             if self._flight is flight:
@@ -337,27 +324,19 @@ class JWKSCache:
             self._report_failure(flight, reason, FETCH_UNEXPECTED, self._state.fetch_started_at)
         flight.land()
 
-    def _run_flight(self, flight: Flight) -> None:
-        """Body of a fetch thread: the fetch on a private event loop, then the landing, always."""
-        interrupted_by = ""
-        try:
-            anyio.run(self._fetch_and_install, flight, None)
-        except BaseException as exc:  # a worker thread has nobody to raise to: land, then end
-            interrupted_by = type(exc).__name__
-        finally:
-            self._land(flight, interrupted_by=interrupted_by)
-
     def _launch(self, flight: Flight) -> None:
         """Run ``flight`` on a worker thread of its own (never on a request's event loop)."""
-        if not start_thread(functools.partial(self._run_flight, flight), name="jwt-middleware-jwks-fetch"):
-            self._land(flight, interrupted_by="a thread that could not start")
+        launch(
+            functools.partial(self._fetch_and_install, flight, None),
+            functools.partial(self._land, flight),
+            name="jwt-middleware-jwks-fetch",
+        )
 
     def _fly_here(self, flight: Flight) -> None:
         """Run ``flight`` in the calling thread (a sync caller that must wait for it anyway)."""
-        try:
-            anyio.run(self._fetch_and_install, flight, None)
-        finally:
-            self._land(flight, interrupted_by="the calling thread")
+        fly_here(
+            functools.partial(self._fetch_and_install, flight, None), functools.partial(self._land, flight)
+        )
 
     # -- async driver -------------------------------------------------------------------------------
 

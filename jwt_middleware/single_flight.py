@@ -21,18 +21,53 @@ machine gives up on such a flight by the same limit.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
-from collections.abc import Callable
-from typing import Any, Final
+import weakref
+from collections.abc import Awaitable, Callable
+from typing import Any, Final, TypeVar
 
 import anyio
 import anyio.lowlevel
 
-__all__ = ["RELEASE_BATCH", "Flight", "LoopWaiters", "call_on_loop", "running_loop", "start_thread"]
+__all__ = [
+    "RELEASE_BATCH",
+    "Flight",
+    "LoopWaiters",
+    "call_on_loop",
+    "fly_here",
+    "launch",
+    "repair_in_forked_child",
+    "running_loop",
+    "start_thread",
+]
 
 #: Waiters of one loop resume at most this many per loop turn once their flight lands.
 RELEASE_BATCH: Final = 32
+
+_Owner = TypeVar("_Owner")
+
+#: Every owner of flights in the process, with how to repair it in a forked child.
+_REPAIRS: weakref.WeakKeyDictionary[Any, Callable[[Any], None]] = weakref.WeakKeyDictionary()
+
+
+def repair_in_forked_child(owner: _Owner, repair: Callable[[_Owner], None]) -> None:
+    """Have ``repair(owner)`` run in every child forked from now on (gunicorn with ``--preload``).
+
+    No thread survives a fork: a flight under way at that moment never lands in the child, and a
+    lock its thread held stays held there. ``repair`` takes new locks and forgets such flights,
+    so the child's first caller starts afresh instead of waiting for a thread that is not there.
+    """
+    _REPAIRS[owner] = repair
+
+
+def _repair_owners_in_child() -> None:
+    for owner, repair in list(_REPAIRS.items()):
+        repair(owner)
+
+
+os.register_at_fork(after_in_child=_repair_owners_in_child)
 
 
 def call_on_loop(native_token: Any, callback: Callable[[], object]) -> None:
@@ -67,6 +102,43 @@ def start_thread(target: Callable[[], object], *, name: str) -> bool:
     except RuntimeError:  # "can't start new thread": the caller lands the flight as failed
         return False
     return True
+
+
+#: What lands a flight, whatever happened to its body: given ``""`` after a normal end, else what
+#: interrupted it ("CancelledError", "the calling thread"...). It must record an outcome when the
+#: body left none, then call ``Flight.land``.
+Lander = Callable[[str], None]
+
+
+def launch(body: Callable[[], Awaitable[object]], land: Lander, *, name: str) -> None:
+    """Run a flight's ``body`` on a private event loop on a worker thread of its own, then ``land``.
+
+    ``land`` runs on every exit: a normal end, an exception in any step, a thread that could not
+    start. A worker thread has nobody to raise to, so what interrupted it is only named.
+    """
+
+    def run() -> None:
+        interrupted_by = ""
+        try:
+            anyio.run(body)
+        except BaseException as exc:
+            interrupted_by = type(exc).__name__
+        finally:
+            land(interrupted_by)
+
+    if not start_thread(run, name=name):
+        land("a thread that could not start")
+
+
+def fly_here(body: Callable[[], Awaitable[object]], land: Lander) -> None:
+    """Run a flight's ``body`` in the calling thread (a sync caller that must wait for it anyway).
+
+    ``land`` runs on every exit; an exception (``KeyboardInterrupt`` included) goes on to the caller.
+    """
+    try:
+        anyio.run(body)
+    finally:
+        land("the calling thread")
 
 
 class LoopWaiters:
