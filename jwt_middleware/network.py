@@ -101,11 +101,42 @@ _contexts_lock = threading.Lock()
 def _new_lock_in_child() -> None:
     # A fork while the set-up thread held the lock (gunicorn --preload) would leave the child's
     # copy locked forever, the thread not surviving the fork: every fetch there would then hang.
-    global _contexts_lock
+    global _contexts_lock, _held_for_fork
     _contexts_lock = threading.Lock()
+    _held_for_fork = False
 
 
-os.register_at_fork(after_in_child=_new_lock_in_child)
+#: The set-up threads still running (see ``prepare_ssl_context``).
+_warming: set[threading.Thread] = set()
+#: How long a fork waits for them: far more than loading a trust store takes.
+_WARM_UP_WAIT: Final = 5.0
+_held_for_fork = False
+
+
+def _finish_setting_up_before_fork() -> None:
+    # Setting up imports the HTTP stack and loads the trust store. Forked in the middle of an
+    # import, the child would find that module's import lock held by a thread it does not have,
+    # and its first fetch would hang there forever. So a fork waits for the set-up threads, and
+    # for any context being built (under the lock), to finish first.
+    global _held_for_fork
+    for thread in list(_warming):
+        if thread is not threading.current_thread():
+            thread.join(_WARM_UP_WAIT)
+    _held_for_fork = _contexts_lock.acquire(timeout=_WARM_UP_WAIT)
+
+
+def _release_after_fork_in_parent() -> None:
+    global _held_for_fork
+    if _held_for_fork:
+        _held_for_fork = False
+        _contexts_lock.release()
+
+
+os.register_at_fork(
+    before=_finish_setting_up_before_fork,
+    after_in_parent=_release_after_fork_in_parent,
+    after_in_child=_new_lock_in_child,
+)
 
 
 def _context_key(settings: NetworkSettings) -> tuple[Any, ...]:
@@ -165,14 +196,19 @@ def prepare_ssl_context(settings: NetworkSettings) -> None:
     with _contexts_lock:
         if _context_key(settings) in _contexts:
             return
-    threading.Thread(target=_warm, args=(settings,), name="jwt-middleware-tls-setup", daemon=True).start()
+    thread = threading.Thread(target=_warm, args=(settings,), name="jwt-middleware-tls-setup", daemon=True)
+    _warming.add(thread)
+    thread.start()
 
 
 def _warm(settings: NetworkSettings) -> None:
-    with contextlib.suppress(Exception):
-        import httpx2  # noqa: F401  (the HTTP stack every fetch needs, loaded here once)
+    try:
+        with contextlib.suppress(Exception):
+            import httpx2  # noqa: F401  (the HTTP stack every fetch needs, loaded here once)
 
-        ssl_context(settings)
+            ssl_context(settings)
+    finally:
+        _warming.discard(threading.current_thread())
 
 
 def client_options(settings: NetworkSettings) -> dict[str, Any]:
