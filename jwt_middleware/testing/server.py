@@ -224,6 +224,10 @@ class _Listener(ThreadingHTTPServer):
 
     daemon_threads = True
     block_on_close = False  # stop() joins with a deadline instead of forever
+    #: The listen backlog. socketserver's default of 5 drops the SYNs of a burst of new
+    #: connections (twenty services introspecting at once), which then arrive a second late, the
+    #: kernel's retransmit delay: no real provider's front end behaves so.
+    request_queue_size = 256
 
     def __init__(self, owner: LoopbackServer, port: int) -> None:
         self.owner = owner

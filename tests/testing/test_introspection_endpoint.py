@@ -83,13 +83,17 @@ def test_opaque_access_tokens_are_described_only_by_introspection(http: httpx2.C
     with LocalIssuer(audience="orders", opaque_access_tokens=True) as issuer:
         issuer.register_client(*RESOURCE, grant_types=["client_credentials"])
         token = client_credentials(issuer, http)
-        assert token.count(".") == 0 and len(token) >= 40
+        assert token.count(".") == 0
+        assert len(token) >= 40
         with pytest.raises(JWTMiddlewareError):
             issuer.verifier().verify_sync(token)
         body = introspect(issuer, http, token).json()
         assert body["active"] is True
-        assert body["client_id"] == "orders-api" and body["scope"] == "orders/read"
-        assert body["iss"] == issuer.issuer and body["aud"] == "orders" and body["exp"] > time.time()
+        assert body["client_id"] == "orders-api"
+        assert body["scope"] == "orders/read"
+        assert body["iss"] == issuer.issuer
+        assert body["aud"] == "orders"
+        assert body["exp"] > time.time()
         issuer.opaque_access_tokens = False
         assert client_credentials(issuer, http).count(".") == 2
 
@@ -97,9 +101,13 @@ def test_opaque_access_tokens_are_described_only_by_introspection(http: httpx2.C
 def test_mint_opaque(issuer: LocalIssuer, http: httpx2.Client) -> None:
     token = issuer.mint_opaque(sub="bob", scope=["orders/read", "orders/write"], username="bob")
     body = introspect(issuer, http, token).json()
-    assert body["active"] is True and body["sub"] == "bob" and body["username"] == "bob"
-    assert body["scope"] == "orders/read orders/write" and body["client_id"] == "test-client"
-    assert body["aud"] == "orders" and body["iss"] == issuer.issuer
+    assert body["active"] is True
+    assert body["sub"] == "bob"
+    assert body["username"] == "bob"
+    assert body["scope"] == "orders/read orders/write"
+    assert body["client_id"] == "test-client"
+    assert body["aud"] == "orders"
+    assert body["iss"] == issuer.issuer
 
 
 def test_expired_revoked_and_unknown_tokens_are_inactive(issuer: LocalIssuer, http: httpx2.Client) -> None:
@@ -120,9 +128,11 @@ def test_introspection_needs_an_authenticated_confidential_client(
 ) -> None:
     token = issuer.mint_opaque()
     wrong = introspect(issuer, http, token, auth=("orders-api", "not-the-secret"))
-    assert wrong.status_code == 401 and wrong.json()["error"] == "invalid_client"
+    assert wrong.status_code == 401
+    assert wrong.json()["error"] == "invalid_client"
     public = http.post(issuer.introspection_endpoint, data={"token": token, "client_id": "orders"})
-    assert public.status_code in (400, 401) and public.json()["error"] == "invalid_client"
+    assert public.status_code in (400, 401)
+    assert public.json()["error"] == "invalid_client"
     assert http.get(issuer.introspection_endpoint).status_code == 405
     assert (
         http.post(issuer.introspection_endpoint, data={}, auth=RESOURCE).json()["error"] == "invalid_request"
@@ -175,7 +185,8 @@ def test_private_key_jwt_at_the_token_endpoint(
     assert answer.status_code == 200, answer.text
     assert issuer.verifier().verify_sync(answer.json()["access_token"])["client_id"] == "machine"
     replayed = http.post(issuer.token_endpoint, data=form)
-    assert replayed.status_code == 401 and replayed.json()["error"] == "invalid_client"
+    assert replayed.status_code == 401
+    assert replayed.json()["error"] == "invalid_client"
 
 
 def test_private_key_jwt_at_the_introspection_endpoint(
