@@ -16,9 +16,9 @@ import ipaddress
 import re
 import ssl
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
 
 import anyio
@@ -62,6 +62,7 @@ __all__ = [
 ClientFactory = Callable[[], "httpx2.AsyncClient"]
 
 _USER_AGENT: Final = f"{DISTRIBUTION}/{__version__}"
+_OK: Final = frozenset({200})
 _MAX_AGE: Final = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d{1,10})\"?\s*(?:,|$)", re.IGNORECASE)
 _NO_CACHE: Final = re.compile(r"(?:^|,)\s*(?:no-store|no-cache)\s*(?:,|$)", re.IGNORECASE)
 
@@ -83,6 +84,8 @@ class FetchedBody:
     #: ``Cache-Control`` max-age in seconds; ``0`` for no-store/no-cache; ``None`` when absent.
     max_age: float | None
     duration: float
+    #: The HTTP status it came with (one of the statuses the fetch accepted).
+    status: int = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,20 +174,41 @@ def _transport_failure(exc: Exception) -> FetchError:
     return FetchError(f"{type(exc).__name__}", code=FETCH_NETWORK)
 
 
-async def fetch_bytes(client: httpx2.AsyncClient, url: str, *, timeout: float, max_bytes: int) -> FetchedBody:
-    """GET ``url`` within ``timeout`` seconds and ``max_bytes``; only a 200 is a success."""
+async def fetch_bytes(
+    client: httpx2.AsyncClient,
+    url: str,
+    *,
+    timeout: float,
+    max_bytes: int,
+    method: str = "GET",
+    content: bytes | None = None,
+    headers: Mapping[str, str] | None = None,
+    auth: httpx2.Auth | None = None,
+    statuses: Collection[int] = _OK,
+) -> FetchedBody:
+    """Request ``url`` within ``timeout`` seconds and ``max_bytes``; a status in ``statuses`` is a
+    success (only 200 unless told otherwise: an OAuth endpoint's 400 carries its error).
+
+    ``method``, ``content``, ``headers`` and ``auth`` serve requests other than a GET (a token or
+    introspection endpoint's form POST, authenticated by ``auth``); the bounds are the same.
+    """
     import httpx2  # already loaded: ``client`` is one of its clients
 
     started = time.monotonic()
+    options: dict[str, Any] = {"follow_redirects": False, "timeout": httpx2.Timeout(timeout)}
+    if content is not None:
+        options["content"] = content
+    if headers is not None:
+        options["headers"] = headers
+    if auth is not None:
+        options["auth"] = auth
     try:
         with anyio.fail_after(timeout):
-            async with client.stream(
-                "GET", url, follow_redirects=False, timeout=httpx2.Timeout(timeout)
-            ) as response:
+            async with client.stream(method, url, **options) as response:
                 status = response.status_code
                 if response.is_redirect:
                     raise FetchError(f"redirect refused (HTTP {status})", code=FETCH_REDIRECT, status=status)
-                if status != 200:
+                if status not in statuses:
                     missing = status in (404, 410)
                     raise FetchError(
                         f"HTTP {status}",
@@ -206,7 +230,9 @@ async def fetch_bytes(client: httpx2.AsyncClient, url: str, *, timeout: float, m
         raise FetchError("timed out", code=FETCH_TIMEOUT) from None
     except (httpx2.HTTPError, OSError) as exc:
         raise _transport_failure(exc) from None
-    return FetchedBody(body=b"".join(chunks), max_age=max_age, duration=time.monotonic() - started)
+    return FetchedBody(
+        body=b"".join(chunks), max_age=max_age, duration=time.monotonic() - started, status=status
+    )
 
 
 async def fetch_json(

@@ -82,6 +82,10 @@ JTI_REVOKED: Final = "jti.revoked"  # this very token was revoked
 ORIGIN_JTI_REVOKED: Final = "origin_jti.revoked"  # the refresh token it came from was revoked
 SUB_REVOKED: Final = "sub.revoked"  # its subject was signed out after it was issued
 
+# -- introspected tokens (RFC 7662, ``jwt_middleware.oauth``) ---------------------------------------
+TOKEN_INACTIVE: Final = "token.inactive"  # the introspection endpoint answered ``active: false``
+TOKEN_SENDER_CONSTRAINED: Final = "token.sender_constrained"  # bound to a key (``cnf``), sent as Bearer
+
 # -- server-side ----------------------------------------------------------------------------------
 SERVER_UNAVAILABLE: Final = "server.unavailable"
 KEYS_UNAVAILABLE: Final = "keys.unavailable"
@@ -89,6 +93,14 @@ CHECK_FAILED: Final = "check.failed"  # a checks= rule or custom_check raised un
 KEY_SOURCE_FAILED: Final = "keys.source_failed"  # a key source raised unexpectedly
 REVOCATION_UNAVAILABLE: Final = "revocation.unavailable"  # the revocation mirror is too old to tell
 STORE_UNAVAILABLE: Final = "store.unavailable"  # the shared store (Redis) did not answer
+INTROSPECTION_UNAVAILABLE: Final = "introspection.unavailable"  # the endpoint gave no usable answer
+INTROSPECTION_REFUSED: Final = "introspection.refused"  # the endpoint refused our client (its credentials)
+INTROSPECTION_INVALID: Final = "introspection.invalid_response"  # no JSON object with a boolean ``active``
+INTROSPECTION_BUSY: Final = "introspection.busy"  # too many introspection calls under way at once
+
+# -- the token endpoint, for outgoing calls (``ClientCredentialsAuth``) ---------------------------
+TOKEN_ENDPOINT_REFUSED: Final = "token_endpoint.refused"  # an OAuth error: invalid_client, invalid_scope...
+TOKEN_ENDPOINT_INVALID: Final = "token_endpoint.invalid_response"  # a 200 without a usable access token
 
 # -- fetching keys and discovery documents -------------------------------------------------------
 FETCH_FAILED: Final = "fetch.failed"
@@ -106,6 +118,8 @@ FETCH_UNEXPECTED: Final = "fetch.unexpected"
 DISCOVERY_ISSUER_MISMATCH: Final = "discovery.issuer_mismatch"
 DISCOVERY_NO_JWKS_URI: Final = "discovery.no_jwks_uri"
 DISCOVERY_INSECURE_JWKS_URI: Final = "discovery.insecure_jwks_uri"
+DISCOVERY_NO_ENDPOINT: Final = "discovery.no_endpoint"  # no token or introspection endpoint listed
+DISCOVERY_INSECURE_ENDPOINT: Final = "discovery.insecure_endpoint"  # the endpoint listed is not https
 JWKS_UNUSABLE: Final = "jwks.unusable"
 
 

@@ -1,6 +1,6 @@
 """The lazily re-exported names: each resolves, to the very object its home module defines.
 
-The three namespaces that re-export lazily (the package root, ``testing`` and ``aws``) each write
+The namespaces that re-export lazily (the package root, ``testing``, ``aws``, ``oauth``) each write
 their names three times: the ``TYPE_CHECKING`` imports that type checkers read, ``__all__``, and
 the table the loader reads. These tests keep the three identical.
 """
@@ -22,7 +22,7 @@ import jwt_middleware
 import jwt_middleware._version
 
 ROOT = Path(__file__).resolve().parents[2]
-LAZY_PACKAGES = ("jwt_middleware", "jwt_middleware.testing", "jwt_middleware.aws")
+LAZY_PACKAGES = ("jwt_middleware", "jwt_middleware.testing", "jwt_middleware.aws", "jwt_middleware.oauth")
 
 
 def _type_checking_imports(module: ModuleType) -> dict[str, tuple[str, ...]]:

@@ -53,6 +53,8 @@ FRAMEWORK_BOUND: dict[str, frozenset[str]] = {
     # Sign-in talks OAuth to the provider (Authlib's client over httpx2); its glue binds a framework.
     "jwt_middleware.signin.core": frozenset({"httpx2", "httpcore"}),
     "jwt_middleware.signin.starlette": frozenset({"starlette"}),
+    # Outgoing calls are httpx2 Auth objects (the token cache and introspection load it on use).
+    "jwt_middleware.oauth.client_credentials": frozenset({"httpx2", "httpcore"}),
     # A pytest plugin may load pytest, and nothing else (see test_pytest_plugin_is_light).
     "jwt_middleware.testing.pytest_plugin": frozenset({"pytest", "_pytest"}),
 }
@@ -85,6 +87,10 @@ CORE = (
     "jwt_middleware.aws",
     "jwt_middleware.aws.gateway_authenticator",
     "jwt_middleware.integrations.aws_lambda",
+    "jwt_middleware.oauth",
+    "jwt_middleware.oauth.token_source",
+    "jwt_middleware.single_flight",
+    "jwt_middleware.signing",
     "jwt_middleware.testing",
 )
 
