@@ -21,18 +21,22 @@ from jwt_middleware._lazy import lazy_exports as _lazy_exports
 if TYPE_CHECKING:
     from jwt_middleware.oauth.client_auth import ClientAuthentication
     from jwt_middleware.oauth.client_credentials import ClientCredentialsAuth
-    from jwt_middleware.oauth.errors import TokenEndpointError
+    from jwt_middleware.oauth.errors import IntrospectionUnavailableError, TokenEndpointError
+    from jwt_middleware.oauth.introspection import IntrospectionAuthenticator
 
 __all__ = [
     "ClientAuthentication",
     "ClientCredentialsAuth",
+    "IntrospectionAuthenticator",
+    "IntrospectionUnavailableError",
     "TokenEndpointError",
 ]
 
 _HOMES = {
     "jwt_middleware.oauth.client_auth": ("ClientAuthentication",),
     "jwt_middleware.oauth.client_credentials": ("ClientCredentialsAuth",),
-    "jwt_middleware.oauth.errors": ("TokenEndpointError",),
+    "jwt_middleware.oauth.errors": ("IntrospectionUnavailableError", "TokenEndpointError"),
+    "jwt_middleware.oauth.introspection": ("IntrospectionAuthenticator",),
 }
 
 if not TYPE_CHECKING:

@@ -88,6 +88,7 @@ CORE = (
     "jwt_middleware.aws.gateway_authenticator",
     "jwt_middleware.integrations.aws_lambda",
     "jwt_middleware.oauth",
+    "jwt_middleware.oauth.introspection",
     "jwt_middleware.oauth.token_source",
     "jwt_middleware.single_flight",
     "jwt_middleware.signing",
