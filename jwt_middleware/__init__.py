@@ -59,6 +59,10 @@ if TYPE_CHECKING:
     from jwt_middleware.jwk import KeySet, VerificationKey, import_key
     from jwt_middleware.jwks_cache import CacheSettings, JWKSCache
     from jwt_middleware.jws import verify_compact
+    from jwt_middleware.oauth.client_credentials import ClientCredentialsAuth
+    from jwt_middleware.oauth.errors import IntrospectionUnavailableError, TokenEndpointError
+    from jwt_middleware.oauth.forwarding import forward_token
+    from jwt_middleware.oauth.introspection import IntrospectionAuthenticator
     from jwt_middleware.request_view import RequestView
     from jwt_middleware.verifier import JWTVerifier
     from jwt_middleware.wsgi import WSGIJWTMiddleware
@@ -71,9 +75,12 @@ __all__ = [
     "CheckReport",
     "ClaimMapping",
     "Claims",
+    "ClientCredentialsAuth",
     "ConfigurationError",
     "ExpiredTokenError",
     "InsufficientScopeError",
+    "IntrospectionAuthenticator",
+    "IntrospectionUnavailableError",
     "InvalidAudienceError",
     "InvalidClaimError",
     "InvalidIssuerError",
@@ -99,12 +106,14 @@ __all__ = [
     "RevokedTokenError",
     "StoreUnavailableError",
     "TemporarilyUnavailableError",
+    "TokenEndpointError",
     "UnknownKeyError",
     "UnsupportedAlgorithmError",
     "VerificationKey",
     "VerificationUnavailableError",
     "WSGIJWTMiddleware",
     "__version__",
+    "forward_token",
     "import_key",
     "require_groups",
     "require_permissions",
@@ -157,6 +166,10 @@ _HOMES = {
     "jwt_middleware.jwk": ("KeySet", "VerificationKey", "import_key"),
     "jwt_middleware.jwks_cache": ("CacheSettings", "JWKSCache"),
     "jwt_middleware.jws": ("verify_compact",),
+    "jwt_middleware.oauth.client_credentials": ("ClientCredentialsAuth",),
+    "jwt_middleware.oauth.errors": ("IntrospectionUnavailableError", "TokenEndpointError"),
+    "jwt_middleware.oauth.forwarding": ("forward_token",),
+    "jwt_middleware.oauth.introspection": ("IntrospectionAuthenticator",),
     "jwt_middleware.request_view": ("RequestView",),
     "jwt_middleware.verifier": ("JWTVerifier",),
     "jwt_middleware.wsgi": ("WSGIJWTMiddleware",),

@@ -22,20 +22,24 @@ if TYPE_CHECKING:
     from jwt_middleware.oauth.client_auth import ClientAuthentication
     from jwt_middleware.oauth.client_credentials import ClientCredentialsAuth
     from jwt_middleware.oauth.errors import IntrospectionUnavailableError, TokenEndpointError
+    from jwt_middleware.oauth.forwarding import ForwardedToken, forward_token
     from jwt_middleware.oauth.introspection import IntrospectionAuthenticator
 
 __all__ = [
     "ClientAuthentication",
     "ClientCredentialsAuth",
+    "ForwardedToken",
     "IntrospectionAuthenticator",
     "IntrospectionUnavailableError",
     "TokenEndpointError",
+    "forward_token",
 ]
 
 _HOMES = {
     "jwt_middleware.oauth.client_auth": ("ClientAuthentication",),
     "jwt_middleware.oauth.client_credentials": ("ClientCredentialsAuth",),
     "jwt_middleware.oauth.errors": ("IntrospectionUnavailableError", "TokenEndpointError"),
+    "jwt_middleware.oauth.forwarding": ("ForwardedToken", "forward_token"),
     "jwt_middleware.oauth.introspection": ("IntrospectionAuthenticator",),
 }
 
