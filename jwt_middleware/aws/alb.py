@@ -25,7 +25,7 @@ import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from jwt_middleware import reasons
 from jwt_middleware.aws.alb_keys import ALB_KID, ALBKeySource
@@ -45,6 +45,9 @@ from jwt_middleware.jws import DEFAULT_MAX_TOKEN_LENGTH
 from jwt_middleware.keysource import KeySource
 from jwt_middleware.policy import ClaimCheck, ClaimPolicy, TimeCheck, string_set
 from jwt_middleware.verifier import CustomCheck, JWTVerifier
+
+if TYPE_CHECKING:
+    from jwt_middleware.revocation import RevocationList
 
 __all__ = [
     "ALB_ACCESS_TOKEN_HEADER",
@@ -217,6 +220,7 @@ class ALBVerifier(JWTVerifier):
         max_token_length: int = DEFAULT_MAX_TOKEN_LENGTH,
         expose_unverified_claims: bool = False,
         claim_mapping: ClaimMapping | None = None,
+        revocations: RevocationList | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         arns = string_set(alb_arn, name="alb_arn")
@@ -257,6 +261,7 @@ class ALBVerifier(JWTVerifier):
             token_cache_size=None,
             expose_unverified_claims=expose_unverified_claims,
             claim_mapping=claim_mapping,
+            revocations=revocations,
             clock=clock,
             key_source_selector=ALBKeySelector(by_arn, self.client_ids, payload_issuers),
             allow_padding=True,

@@ -424,3 +424,16 @@ def test_the_claim_mapping_reaches_the_alb_claims(alb: LocalALB) -> None:
     )
     assert claims.groups == {"staff"}
     assert claims.roles == {"approver"}
+
+
+def test_a_signed_out_user_is_refused_behind_the_alb_too(alb: LocalALB) -> None:
+    from jwt_middleware import RevokedTokenError
+    from jwt_middleware.revocation import RevocationList
+
+    revocations = RevocationList()
+    verifier = alb.verifier(revocations=revocations)
+    token = alb.mint(sub="alice")
+    claims = verifier.verify_sync(token)
+    revocations.revoke_subject_sync(claims["iss"], "alice")  # the IdP's issuer, as in the payload
+    with pytest.raises(RevokedTokenError):
+        verifier.verify_sync(token)
