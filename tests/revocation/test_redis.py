@@ -316,3 +316,18 @@ def test_a_lost_last_message_is_healed_within_the_resync_interval(
     assert reasons == ["start", "periodic"]  # one full re-read, then the counters agree again
     time.sleep(1.2)
     assert [event.reason for event in events if isinstance(event, RevocationSynced)] == reasons
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio", "trio"])
+async def test_async_revocations_on_any_event_loop(
+    anyio_backend: str, lists: Callable[..., RedisRevocationList]
+) -> None:
+    # redis-py's asyncio client serves asyncio; on trio the write runs on a worker thread.
+    first, second = lists(), lists()
+    await first.start()
+    await second.start()
+    await first.revoke_token(claims_of(f"on-{anyio_backend}"))
+    wait_for(lambda: refused(second, claims_of(f"on-{anyio_backend}")))
+    await first.aclose()
+    await second.aclose()
