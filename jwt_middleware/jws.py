@@ -247,7 +247,7 @@ def _as_key_set(keys: KeySet | VerificationKey | Mapping[str, Any]) -> KeySet:
         try:
             return KeySet.from_jwks(keys) if "keys" in keys else KeySet([import_key(keys)])
         except JWKError:
-            raise UnknownKeyError("No usable key was given", code=reasons.KID_UNKNOWN) from None
+            raise UnknownKeyError("No usable key was given") from None
     raise TypeError("keys must be a KeySet, a VerificationKey, a JWKS or a JWK mapping")
 
 

@@ -82,10 +82,10 @@ def test_an_unknown_kid_during_a_backoff_is_told_how_long_it_lasts(key: SigningK
     state.fetch_failed(T0 + 1, decision.flight)  # backoff: 4 s
     refused = state.decide("other", ES256, T0 + 2, after_fetch=False)
     assert (refused.action, refused.cooldown_remaining) == (Action.REJECT, 3.0)
-    # At the very end of the backoff the provider may be asked again (the unknown-kid interval
-    # has passed too).
+    # At the very end of the backoff the provider may be asked again (the unknown-kid interval,
+    # one second, has long passed).
     assert state.next_attempt_at == T0 + 5
-    again = state.decide("other", ES256, T0 + 5 + SETTINGS.unknown_kid_interval, after_fetch=False)
+    again = state.decide("other", ES256, T0 + 5, after_fetch=False)
     assert again.action is Action.FETCH
 
 
@@ -151,7 +151,27 @@ def test_a_late_report_from_an_abandoned_flight_leaves_the_current_one_alone(key
     current = state.decide("k0", ES256, retry + 80, after_fetch=False)  # a due background refresh
     assert current.refresh_in_background
     with pytest.raises(JWKError):
-        state.fetch_succeeded({"keys": []}, None, retry + 81, old)  # unusable, and late
+        state.fetch_succeeded(b"[", None, retry + 81, old)  # not even a JWKS, and late
+    assert state.fetching
+    with pytest.raises(JWKError):
+        state.fetch_succeeded({"keys": []}, None, retry + 81, old)  # no usable key, and late
     assert state.fetching  # the current flight still owns the fetch
     assert state.fetch_failed(retry + 82, old) == max(0.0, state.next_attempt_at - (retry + 82))
     assert state.fetching
+
+
+def test_a_kid_missed_by_the_very_first_fetch_counts_its_miss(key: SigningKey) -> None:
+    state = _loaded(key)  # the cold fetch was flight 1
+    state.decide("new", ES256, T0, after_fetch=True)  # a request for "new" waited for it
+    misses, retry_at, flight = state.unknown_kids["new"]
+    assert (misses, flight) == (1, 1)
+    assert retry_at == T0 + SETTINGS.unknown_kid_retry_delay(1)
+
+
+def test_a_forgotten_flight_is_not_a_failure(key: SigningKey) -> None:
+    state = _loaded(key)
+    state.decide("new", ES256, T0 + 1, after_fetch=False)
+    assert state.fetching
+    state.forget_flight()
+    assert not state.fetching
+    assert (state.failures, state.next_attempt_at) == (0, float("-inf"))

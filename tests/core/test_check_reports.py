@@ -27,6 +27,7 @@ from jwt_middleware.policy import (
     ClientIdCheck,
     CognitoTokenCheck,
     GroupsCheck,
+    IdentityClaimsCheck,
     RequiredClaimsCheck,
     ScopesCheck,
     TimeCheck,
@@ -383,6 +384,30 @@ CASES: list[tuple[str, Callable[[], Rule], dict[str, Any], dict[str, Any], Check
         CheckReport(reasons.GROUPS_MISSING, "groups", "claims", ("admins",)),
         (),
     ),
+    (
+        "header nbf not a date",
+        lambda: ALBHeaderExpiryCheck(TimeCheck()),
+        {},
+        {"exp": LATER, "nbf": MARKER},
+        CheckReport(reasons.DATE_INVALID, "nbf", "header"),
+        MARKER,
+    ),
+    (
+        "header iat not a date",
+        lambda: ALBHeaderExpiryCheck(TimeCheck()),
+        {},
+        {"exp": LATER, "iat": [MARKER]},
+        CheckReport(reasons.DATE_INVALID, "iat", "header"),
+        [MARKER],
+    ),
+    (
+        "identity claims, only those named",
+        lambda: IdentityClaimsCheck(names=("sub",)),
+        {"sub": 42, "iss": 42},
+        {},
+        CheckReport(reasons.IDENTITY_INVALID, "sub", "claims"),
+        42,
+    ),
 ]
 
 
@@ -676,3 +701,14 @@ def test_a_crashing_rule_is_logged_by_its_name(caplog: pytest.LogCaptureFixture)
     assert any("revocation_lookup" in m and "ConnectionError" in m for m in messages), messages
     assert any(" Quota raised KeyError" in m for m in messages), messages
     assert not any(MARKER in m for m in messages)
+
+
+def test_identity_claims_not_named_are_not_checked() -> None:
+    IdentityClaimsCheck(names=("sub",))({}, {"sub": "alice", "iss": 42}, NOW)
+
+
+def test_scope_strings_split_on_spaces_only() -> None:
+    from jwt_middleware.policy import split_scope
+
+    assert split_scope(" a  b\tc ") == ["a", "b\tc"]
+    assert split_scope("") == []

@@ -139,6 +139,8 @@ def test_a_crashing_rule_is_a_503_not_a_bad_token(
     assert (error.status_code, error.error, error.retry_after) == (503, "temporarily_unavailable", 5)
     assert (error.code, error.exception_type) == (reasons.CHECK_FAILED, "ConnectionError")
     logged = " ".join(record.getMessage() for record in caplog.records)
+    where = "_crash" if "checks" in options else "custom_check"  # the rule's name, or the hook's
+    assert f"{where} raised ConnectionError" in logged
     assert "ConnectionError" in logged
     assert MARKER not in logged
 

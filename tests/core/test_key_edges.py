@@ -102,6 +102,22 @@ def test_a_refreshed_ec_key_is_new_when_its_point_changed(keyring: Keyring, memb
     assert refreshed.keys[0].public_key.public_numbers() == import_key(new).public_key.public_numbers()
 
 
+def test_a_refreshed_ec_key_is_new_when_only_y_changed(keyring: Keyring) -> None:
+    old = keyring["ES256"].public_jwk()
+    y = int.from_bytes(b64.decode(old["y"]), "big")
+    mirrored = {**old, "y": _int(P256 - y, 32)}  # the point's negation: same x, another key
+    previous, refreshed = _refreshed(old, mirrored)
+    assert refreshed.keys[0] is not previous.keys[0]
+    assert refreshed.keys[0].public_key.public_numbers().y == P256 - y
+
+
+def test_a_refreshed_okp_key_is_new_when_its_x_changed() -> None:
+    old = SigningKey.generate("Ed25519", kid="k").public_jwk()
+    new = {**SigningKey.generate("Ed25519").public_jwk(), "kid": "k"}
+    previous, refreshed = _refreshed(old, new)
+    assert refreshed.keys[0] is not previous.keys[0]
+
+
 def test_a_refreshed_ec_key_is_new_when_its_curve_changed(keyring: Keyring) -> None:
     old = keyring["ES256"].public_jwk(include_alg=False)
     new = {**keyring["ES384"].public_jwk(include_alg=False), "kid": old["kid"]}

@@ -6,6 +6,8 @@ path's refusals, the header memo, ``verify_compact``'s own limits, and what each
 
 from __future__ import annotations
 
+import secrets
+
 import pytest
 
 from jwt_middleware import JWTMiddlewareError, KeySet, reasons, verify_compact
@@ -14,6 +16,15 @@ from jwt_middleware.errors import ABSENT, CheckReport
 from jwt_middleware.jwk import MAX_KID_LENGTH
 from jwt_middleware.jws import parse_compact, verify_signature
 from tests.core.support import MARKER, Keyring, claims, signed_raw, token
+
+
+def _fresh(header: dict[str, object]) -> dict[str, object]:
+    """``header`` with a nonce: never parsed before, so the header memo cannot answer for the parser.
+
+    (A memo filled by an earlier test, or by an earlier run in the same process, would otherwise
+    hide the rule under test: the mutation tool forks its workers from such a process.)
+    """
+    return {**header, "nonce": secrets.token_hex(8)}
 
 
 def _refused(make: object) -> JWTMiddlewareError:
@@ -26,27 +37,31 @@ def _refused(make: object) -> JWTMiddlewareError:
 @pytest.mark.parametrize("length", [1, 2, MAX_KID_LENGTH])
 def test_kids_of_every_allowed_length_are_read(keyring: Keyring, length: int) -> None:
     kid = "k" * length
-    assert parse_compact(signed_raw(keyring["ES256"], {"alg": "ES256", "kid": kid}, claims())).kid == kid
+    assert (
+        parse_compact(signed_raw(keyring["ES256"], _fresh({"alg": "ES256", "kid": kid}), claims())).kid == kid
+    )
 
 
 def test_a_kid_one_character_too_long_is_refused(keyring: Keyring) -> None:
     kid = "k" * (MAX_KID_LENGTH + 1)
     error = _refused(
-        lambda: parse_compact(signed_raw(keyring["ES256"], {"alg": "ES256", "kid": kid}, claims()))
+        lambda: parse_compact(signed_raw(keyring["ES256"], _fresh({"alg": "ES256", "kid": kid}), claims()))
     )
     assert (error.code, error.report.found) == (reasons.KID_INVALID, kid)
 
 
 def test_each_refusal_reports_what_it_found(keyring: Keyring) -> None:
     key = keyring["ES256"]
-    no_alg = _refused(lambda: parse_compact(signed_raw(key, {"kid": MARKER}, claims())))
+    no_alg = _refused(lambda: parse_compact(signed_raw(key, _fresh({"kid": MARKER}), claims())))
     assert no_alg.report.found is ABSENT
-    null_alg = _refused(lambda: parse_compact(signed_raw(key, {"alg": None}, claims())))
+    null_alg = _refused(lambda: parse_compact(signed_raw(key, _fresh({"alg": None}), claims())))
     assert (null_alg.code, null_alg.report.found) == (reasons.ALG_MISSING, None)
-    hmac = _refused(lambda: parse_compact(signed_raw(key, {"alg": "HS256"}, claims())))
+    hmac = _refused(lambda: parse_compact(signed_raw(key, _fresh({"alg": "HS256"}), claims())))
     assert hmac.report == CheckReport(reasons.ALG_UNSUPPORTED, "alg", "header", tuple(ALGORITHMS))
     assert hmac.report.found == "HS256"
-    crit = _refused(lambda: parse_compact(signed_raw(key, {"alg": "ES256", "crit": ["exp"]}, claims())))
+    crit = _refused(
+        lambda: parse_compact(signed_raw(key, _fresh({"alg": "ES256", "crit": ["exp"]}), claims()))
+    )
     assert (crit.report.found, crit.description) == (["exp"], "The token uses critical header extensions")
     large = _refused(lambda: parse_compact("a" * 101, max_length=100))
     assert large.report == CheckReport(reasons.TOKEN_TOO_LARGE, expected=("100",))
@@ -54,6 +69,7 @@ def test_each_refusal_reports_what_it_found(keyring: Keyring) -> None:
 
 def test_bytes_that_are_not_ascii_are_not_a_compact_token() -> None:
     assert _refused(lambda: parse_compact("é.b.c".encode())).code == reasons.TOKEN_NOT_COMPACT
+    assert _refused(lambda: parse_compact(12345)).code == reasons.TOKEN_NOT_COMPACT  # type: ignore[arg-type]
 
 
 def test_json_serialization_is_recognised_after_leading_whitespace() -> None:
@@ -76,10 +92,11 @@ def test_a_padded_token_decodes_to_the_same_parts(keyring: Keyring) -> None:
 
 
 def test_repeated_headers_are_parsed_once_and_padded_ones_never_memoised(keyring: Keyring) -> None:
-    first = parse_compact(token(keyring["ES256"], claims(sub="a")))
-    second = parse_compact(token(keyring["ES256"], claims(sub="b")))
+    header = _fresh({"alg": "ES256", "kid": "es256-key"})
+    first = parse_compact(signed_raw(keyring["ES256"], header, claims(sub="a")))
+    second = parse_compact(signed_raw(keyring["ES256"], header, claims(sub="b")))
     assert first.header is second.header  # the same segment string: the memo answered
-    strict = token(keyring["ES384"])
+    strict = signed_raw(keyring["ES384"], _fresh({"alg": "ES384"}), claims())
     padded = ".".join(part + "=" * (-len(part) % 4) for part in strict.split("."))
     one, two = parse_compact(padded, allow_padding=True), parse_compact(padded, allow_padding=True)
     assert one.header == two.header
@@ -106,4 +123,13 @@ def test_a_key_of_another_algorithm_is_refused_with_its_report(keyring: Keyring)
     assert error.report == CheckReport(
         reasons.ALG_KEY_MISMATCH, "alg", "header", tuple(sorted(eddsa.algorithms))
     )
+    assert error.report.found == "ES256"
+
+
+def test_the_allow_list_reports_the_refused_algorithm(keyring: Keyring) -> None:
+    from jwt_middleware.jws import check_algorithm
+
+    parsed = parse_compact(token(keyring["ES256"]))
+    error = _refused(lambda: check_algorithm(parsed, {"RS256"}))
+    assert error.report == CheckReport(reasons.ALG_NOT_ALLOWED, "alg", "header", ("RS256",))
     assert error.report.found == "ES256"
