@@ -204,3 +204,28 @@ def test_a_scope_challenge_names_the_scopes() -> None:
         'Bearer realm="api", error="insufficient_scope", '
         'error_description="The token lacks the required scope", scope="orders:read orders:write"'
     )
+
+
+def _read(value: str) -> str | None:
+    """What a request with this ``Authorization`` value authenticates with: a token, or none."""
+    try:
+        return parse_authorization(value)
+    except InvalidRequestError:
+        return None
+
+
+@pytest.mark.parametrize("space", ["\x0b", "\x0c", "\xa0", "\u2003"])
+def test_only_spaces_and_tabs_surround_a_token(space: str) -> None:
+    # RFC 9110 optional whitespace is SP and HTAB; anything else is part of the value, and is no
+    # b64token character: such a credential is never read as the token.
+    for value in (f"Bearer {TOKEN}{space}", f"Bearer {space}{TOKEN}", f"{space}Bearer {TOKEN}"):
+        assert _read(value) is None, repr(value)
+    assert _read(f" \tBearer  {TOKEN}\t ") == TOKEN
+    with pytest.raises(InvalidRequestError):
+        parse_raw_token(f"{TOKEN}{space}")
+
+
+def test_nothing_but_spaces_and_tabs_is_trimmed() -> None:
+    # The token's own first and last characters are kept, whatever they are.
+    assert parse_authorization("Bearer XabcX") == "XabcX"
+    assert parse_raw_token("XabcX") == "XabcX"
