@@ -16,6 +16,7 @@ environ) for the framework glue to add to whatever response the app sends.
 from __future__ import annotations
 
 import hashlib
+import math
 import threading
 import time
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
@@ -23,12 +24,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlencode
 
-import anyio
-
 from jwt_middleware.claims import Claims
 from jwt_middleware.errors import ExpiredTokenError
 from jwt_middleware.request_view import RequestView
 from jwt_middleware.signin.cookies import read_split
+from jwt_middleware.single_flight import Flight
 
 if TYPE_CHECKING:
     from jwt_middleware.signin.core import SignIn, TokenSet
@@ -47,8 +47,6 @@ __all__ = [
 PENDING_KEY: Final = "jwt_middleware.signin.pending"
 #: Bound on remembered refreshes (a flood of distinct refresh tokens must not grow memory).
 _MAX_REMEMBERED: Final = 10_000
-_POLL_START: Final = 0.001
-_POLL_MAX: Final = 0.02
 
 
 @dataclass(slots=True)
@@ -100,77 +98,84 @@ def _pending(request: RequestView) -> PendingResponse:
     return pending
 
 
-class _Flight:
-    __slots__ = ("done", "error", "finished_at", "result")
+@dataclass(slots=True)
+class _Redemption:
+    """One refresh token's redemption: the flight every request presenting it waits for."""
 
-    def __init__(self) -> None:
-        self.done = threading.Event()
-        self.result: TokenSet | None = None
-        self.error: BaseException | None = None
-        self.finished_at = 0.0
+    flight: Flight
+    finished_at: float = 0.0
+
+    def expired(self, now: float, grace: float) -> bool:
+        return self.flight.landed and now - self.finished_at > grace
 
 
 class RefreshFlights:
-    """Single-flight refresh keyed by the refresh token (its digest: tokens are never keys)."""
+    """Single-flight refresh keyed by the refresh token (its digest: tokens are never keys).
+
+    Each redemption is a ``single_flight.Flight``, the JWKS cache's: requests on other threads
+    and other event loops wait for it and are woken when it lands, rather than polling.
+    """
 
     def __init__(self, *, grace: float) -> None:
         if not grace >= 0:
             raise ValueError("refresh_grace must be a non-negative number of seconds")
         self.grace = grace
         self._lock = threading.Lock()
-        self._flights: dict[bytes, _Flight] = {}
+        self._flights: dict[bytes, _Redemption] = {}
         #: Token requests made, for tests and metrics.
         self.redeemed = 0
 
-    def _join(self, key: bytes) -> tuple[_Flight, bool]:
+    def _join(self, key: bytes) -> tuple[_Redemption, bool]:
         now = time.monotonic()
         with self._lock:
-            flight = self._flights.get(key)
-            if flight is not None and not (flight.done.is_set() and now - flight.finished_at > self.grace):
-                return flight, False
+            redemption = self._flights.get(key)
+            if redemption is not None and not redemption.expired(now, self.grace):
+                return redemption, False
             if len(self._flights) >= _MAX_REMEMBERED:
                 self._prune(now)
-            flight = self._flights[key] = _Flight()
+            # The leader lands it whatever happens (``run``), so the waiters need no time limit.
+            redemption = self._flights[key] = _Redemption(Flight(math.inf))
             self.redeemed += 1
-            return flight, True
+            return redemption, True
 
     def _prune(self, now: float) -> None:
-        for key, flight in list(self._flights.items()):
-            if flight.done.is_set() and now - flight.finished_at > self.grace:
+        for key, redemption in list(self._flights.items()):
+            if redemption.expired(now, self.grace):
                 del self._flights[key]
         while len(self._flights) >= _MAX_REMEMBERED:
             self._flights.pop(next(iter(self._flights)))
 
-    def _land(self, key: bytes, flight: _Flight) -> None:
-        flight.finished_at = time.monotonic()
-        flight.done.set()
-        if flight.error is not None:
+    def _land(self, key: bytes, redemption: _Redemption) -> None:
+        redemption.finished_at = time.monotonic()
+        if isinstance(redemption.flight.outcome, BaseException):
             # A failure is not remembered: the next request may try again.
             with self._lock:
-                if self._flights.get(key) is flight:
+                if self._flights.get(key) is redemption:
                     del self._flights[key]
+        redemption.flight.land()
 
     async def run(self, refresh_token: str, redeem: Callable[[], Awaitable[TokenSet]]) -> TokenSet:
         key = hashlib.sha256(refresh_token.encode()).digest()
-        flight, leader = self._join(key)
+        redemption, leader = self._join(key)
+        flight = redemption.flight
         if leader:
             try:
-                flight.result = await redeem()
+                tokens = await redeem()
             except BaseException as exc:
-                flight.error = exc
+                flight.outcome = exc
                 raise
+            else:
+                flight.outcome = tokens
             finally:
-                self._land(key, flight)
-            return flight.result
-        # Followers may be on other threads and other event loops: poll the flight's event.
-        delay = _POLL_START
-        while not flight.done.is_set():
-            await anyio.sleep(delay)
-            delay = min(delay * 2, _POLL_MAX)
-        if flight.error is not None:
-            raise flight.error
-        assert flight.result is not None
-        return flight.result
+                self._land(key, redemption)
+            return tokens
+        await flight.wait()
+        outcome = flight.outcome
+        if isinstance(outcome, BaseException):
+            raise outcome
+        assert outcome is not None
+        result: TokenSet = outcome
+        return result
 
 
 class SessionAuthenticator:
