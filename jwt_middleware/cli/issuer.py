@@ -106,6 +106,7 @@ def _announce(args: argparse.Namespace, console: Console, issuer: LocalIssuer) -
         "client_id": issuer.default_client_id,
         "authorization_endpoint": issuer.authorization_endpoint,
         "token_endpoint": issuer.token_endpoint,
+        "introspection_endpoint": issuer.introspection_endpoint,
     }
     if args.json:
         console.json(details, indent=None)
@@ -122,6 +123,7 @@ def _announce(args: argparse.Namespace, console: Console, issuer: LocalIssuer) -
         f"  sign-in    {issuer.authorization_endpoint}  (public client '{issuer.default_client_id}', PKCE)"
     )
     console.result(f"  token      {issuer.token_endpoint}")
+    console.result(f"  introspect {issuer.introspection_endpoint}  (RFC 7662, confidential clients)")
     console.result()
     console.result(f"Sample token (sub 'user-123', valid for {duration(SAMPLE_LIFETIME)}):")
     console.result(sample)

@@ -124,10 +124,12 @@ def test_serve_json_line_and_ctrl_c(serve: Callable[..., subprocess.Popen[str]],
         "client_id",
         "authorization_endpoint",
         "token_endpoint",
+        "introspection_endpoint",
     }
     assert details["alg"] == "ES256"
     assert details["client_id"] == "local-client"
     assert details["token_endpoint"] == details["issuer"] + "/token"
+    assert details["introspection_endpoint"] == details["issuer"] + "/introspect"
     assert details["audience"] is None
 
     minted = cli("issuer", "mint", "--url", details["issuer"], "--expires-in", "-180")
