@@ -140,3 +140,7 @@ class ClientAuthentication:
 
     def __repr__(self) -> str:
         return f"ClientAuthentication(client_id={self.client_id!r}, method={self.method!r})"
+
+    def __reduce__(self) -> Any:
+        # A pickle (multiprocessing, a cache backend) would carry the secret or key wherever it goes.
+        raise TypeError("ClientAuthentication holds credentials and cannot be pickled")

@@ -97,8 +97,9 @@ def test_nothing_secret_comes_out(
             api.refuse.add(auth.access_token_sync())
             assert client.get(api.url).status_code == 200
         witness.look_at(auth, auth.tokens, auth.tokens.cached, auth.tokens.client, auth.tokens.endpoint)
-        with pytest.raises(TypeError):
-            pickle.dumps(auth)
+        for holder in (auth, auth.tokens.client):
+            with pytest.raises(TypeError):
+                pickle.dumps(holder)
     recorder, seen = recording_endpoint
     signer = ClientCredentialsAuth(
         recorder.url + "/token", client_id="signer", private_key=pem, auth_method="private_key_jwt"
