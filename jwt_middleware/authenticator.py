@@ -28,10 +28,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol, runtime_checkable
 
-from jwt_middleware.bearer import TokenLocations, parse_authorization
+from jwt_middleware.bearer import TokenLocations, parse_authorization, parse_dpop_authorization
 from jwt_middleware.challenge import Challenge, ChallengeBuilder, bearer_challenges
 from jwt_middleware.claims import Claims
 from jwt_middleware.csrf import OriginPolicy
+from jwt_middleware.dpop.policy import scheme_challenges
 from jwt_middleware.errors import (
     ConfigurationError,
     InvalidRequestError,
@@ -154,7 +155,13 @@ def authenticator_from(
 
 
 class BearerAuthenticator:
-    """Bearer tokens (RFC 6750), verified by a ``JWTVerifier``: what ``verifier=`` means everywhere.
+    """Bearer tokens (RFC 6750) and DPoP-bound ones (RFC 9449), verified by a ``JWTVerifier``:
+    what ``verifier=`` means everywhere.
+
+    ``Authorization: DPoP <token>`` with its ``DPoP`` proof header goes to ``verify_dpop`` unless
+    the verifier's ``dpop`` is ``"disabled"`` (then it is another scheme, as ``Basic`` is), and a
+    refusal is challenged as RFC 9449 section 7.1 says: ``DPoP`` with ``algs``, and ``Bearer`` too
+    while the verifier accepts bearer tokens.
 
     The token is read from the ``Authorization`` header (``Bearer <token>``; several headers, a
     malformed one or a token in two places are a 400), and also from the query parameter
@@ -237,17 +244,55 @@ class BearerAuthenticator:
             raise InvalidTokenError("No token issuer is accepted for this request")
         return chosen
 
+    def dpop_token(self, request: RequestView) -> tuple[str, JWTVerifier] | None:
+        """The token of an ``Authorization: DPoP`` request and its verifier, ``None`` otherwise.
+
+        Only the ``Authorization`` header carries a DPoP token; one anywhere else as well (the
+        query, the cookie) is a token in two places, a 400.
+        """
+        if self.locations.header is not None:
+            return None
+        values = request.header("authorization")
+        if len(values) != 1 or values[0].lstrip(" \t")[:4].lower() != "dpop":
+            return None  # none, another scheme, or several (the bearer path refuses those)
+        token = parse_dpop_authorization(values[0])
+        if token is None:
+            return None
+        verifier = self.verifier_for(request)
+        if not verifier.dpop.accepts_dpop:
+            return None
+        if not self.locations.bearer_only and (
+            (self.locations.query_parameter is not None and request.query(self.locations.query_parameter))
+            or (self.locations.cookie is not None and request.cookie(self.locations.cookie) is not None)
+        ):
+            raise InvalidRequestError("The request carries a token in more than one place")
+        return token, verifier
+
     async def authenticate(self, request: RequestView) -> Claims | None:
+        dpop = self.dpop_token(request)
+        if dpop is not None:
+            return await dpop[1].verify_dpop(dpop[0], request)
         token = self.token(request)
         if token is None:
             return None
         return await self.verifier_for(request).verify(token)
 
     def authenticate_sync(self, request: RequestView) -> Claims | None:
+        dpop = self.dpop_token(request)
+        if dpop is not None:
+            return dpop[1].verify_dpop_sync(dpop[0], request)
         token = self.token(request)
         if token is None:
             return None
         return self.verifier_for(request).verify_sync(token)
+
+    def challenges(self, error: JWTMiddlewareError, realm: str) -> Sequence[Challenge]:
+        """``Bearer`` and ``DPoP`` challenges as the verifier's DPoP policy accepts them.
+
+        With a verifier chosen per request the policy is not known here: ``Bearer``, and ``DPoP``
+        only for a refusal of DPoP credentials.
+        """
+        return scheme_challenges(error, realm, self.verifier.dpop if self.verifier is not None else None)
 
     @property
     def recallable(self) -> bool:

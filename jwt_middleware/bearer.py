@@ -33,6 +33,7 @@ __all__ = [
     "extract_token",
     "is_b64token",
     "parse_authorization",
+    "parse_dpop_authorization",
     "parse_raw_token",
 ]
 
@@ -125,6 +126,25 @@ def parse_authorization(value: str) -> str | None:
     token = rest.lstrip(" ")
     if not token:
         raise InvalidRequestError("The bearer token is missing")
+    if not is_b64token(token):
+        raise InvalidRequestError("The Authorization header is malformed")
+    return token
+
+
+def parse_dpop_authorization(value: str) -> str | None:
+    """The token in one ``Authorization: DPoP <token>`` value (RFC 9449 section 7.1); ``None`` otherwise.
+
+    The same grammar as ``Bearer``: scheme case-insensitive, then spaces and a b64token.
+    """
+    value = value.strip(" \t")
+    scheme, _, rest = value.partition(" ")
+    if scheme.lower() != "dpop":
+        if value[:4].lower() == "dpop" and not value[4:5].isalnum():
+            raise InvalidRequestError("The Authorization header is malformed")
+        return None
+    token = rest.lstrip(" ")
+    if not token:
+        raise InvalidRequestError("The DPoP token is missing")
     if not is_b64token(token):
         raise InvalidRequestError("The Authorization header is malformed")
     return token

@@ -32,6 +32,7 @@ __all__ = [
     "bearer_challenges",
     "check_realm",
     "check_scope_tokens",
+    "error_params",
     "error_response",
     "render_challenges",
     "safe_description",
@@ -105,17 +106,25 @@ class Challenge:
 ChallengeBuilder = Callable[[JWTMiddlewareError, str], Sequence[Challenge]]
 
 
+def error_params(error: JWTMiddlewareError | None) -> tuple[tuple[str, str], ...]:
+    """``error``, ``error_description`` (and ``scope``) for a challenge; none without an error code.
+
+    RFC 6750 section 3 defines them for ``Bearer``, and RFC 9449 section 7.1 reuses them for
+    ``DPoP``, so every scheme's challenge carries an error the same way.
+    """
+    if error is None or error.error is None or isinstance(error, TemporarilyUnavailableError):
+        return ()
+    params = [("error", error.error), ("error_description", safe_description(error))]
+    if isinstance(error, InsufficientScopeError) and error.scopes:
+        scopes = " ".join(scope for scope in error.scopes if _SCOPE_TOKEN.fullmatch(scope))
+        if scopes:
+            params.append(("scope", scopes))
+    return tuple(params)
+
+
 def bearer_challenge(realm: str, error: JWTMiddlewareError | None = None) -> Challenge:
     """RFC 6750 section 3's ``Bearer`` challenge for ``error``; bare without an RFC 6750 code."""
-    params = [("realm", realm)]
-    if error is not None and error.error is not None and not isinstance(error, TemporarilyUnavailableError):
-        params.append(("error", error.error))
-        params.append(("error_description", safe_description(error)))
-        if isinstance(error, InsufficientScopeError) and error.scopes:
-            scopes = " ".join(scope for scope in error.scopes if _SCOPE_TOKEN.fullmatch(scope))
-            if scopes:
-                params.append(("scope", scopes))
-    return Challenge("Bearer", tuple(params))
+    return Challenge("Bearer", (("realm", realm), *error_params(error)))
 
 
 def bearer_challenges(error: JWTMiddlewareError, realm: str) -> tuple[Challenge, ...]:
@@ -162,5 +171,6 @@ def error_response(
     else:
         built = (challenges or bearer_challenges)(error, realm)
         headers.append(("www-authenticate", render_challenges(built)))
+    headers.extend(error.headers)
     headers.append(("content-length", str(len(body))))
     return ErrorResponse(error.status_code, tuple(headers), body)

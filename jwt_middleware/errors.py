@@ -31,10 +31,12 @@ __all__ = [
     "BlockingCallError",
     "CheckReport",
     "ConfigurationError",
+    "DPoPBindingError",
     "ExpiredTokenError",
     "InsufficientScopeError",
     "InvalidAudienceError",
     "InvalidClaimError",
+    "InvalidDPoPProofError",
     "InvalidIssuerError",
     "InvalidRequestError",
     "InvalidSignatureError",
@@ -46,6 +48,7 @@ __all__ = [
     "MalformedTokenError",
     "MissingTokenError",
     "NotYetValidError",
+    "ReplayStoreFullError",
     "RevocationListFullError",
     "RevocationUnavailableError",
     "RevokedTokenError",
@@ -54,6 +57,7 @@ __all__ = [
     "Unexposed",
     "UnknownKeyError",
     "UnsupportedAlgorithmError",
+    "UseDPoPNonceError",
     "VerificationUnavailableError",
     "is_safe_description",
 ]
@@ -146,6 +150,12 @@ class JWTMiddlewareError(JWTMiddlewareException):
     claim: str | None
     expected: tuple[str, ...]
     unverified_claims: Mapping[str, Any] | None
+    #: The auth-scheme of the credentials refused, when it is not ``Bearer`` (``"DPoP"``): the
+    #: challenge of that scheme carries the error (RFC 9449 section 7.1).
+    scheme: str | None = None
+    #: Response headers the refusal must carry besides its challenge (``DPoP-Nonce``), as
+    #: lower-case names and values chosen by the library, never taken from the request.
+    headers: tuple[tuple[str, str], ...] = ()
 
     def __init__(
         self,
@@ -304,6 +314,52 @@ class RevokedTokenError(InvalidTokenError):
         super().__init__(description, claim=claim, code=self._CODES.get(claim, reasons.JTI_REVOKED))
 
 
+class DPoPBindingError(InvalidTokenError):
+    """The token and its presentation disagree about proof of possession (RFC 9449 section 7.1).
+
+    A DPoP-bound token sent as ``Bearer``, a token bound to no key sent as ``DPoP``, a proof signed
+    by another key than the one the token is bound to, or a plain bearer token where only bound
+    ones are accepted: ``invalid_token``, challenged with the ``DPoP`` scheme.
+    """
+
+    default_description = "The token is not bound to the DPoP proof's key"
+    default_code = reasons.DPOP_KEY_MISMATCH
+    scheme = "DPoP"
+
+
+class InvalidDPoPProofError(JWTMiddlewareError):
+    """The ``DPoP`` proof of a request fails one of RFC 9449 section 4.3's checks, or was replayed.
+
+    401 with ``WWW-Authenticate: DPoP error="invalid_dpop_proof"``; ``code`` names the check.
+    """
+
+    status_code = 401
+    error = "invalid_dpop_proof"
+    default_description = "The DPoP proof is invalid"
+    default_code = reasons.DPOP_PROOF_MALFORMED
+    scheme = "DPoP"
+
+
+class UseDPoPNonceError(JWTMiddlewareError):
+    """The proof must carry the server's current nonce (RFC 9449 section 9): retry with ``nonce``.
+
+    The answer carries the nonce in ``DPoP-Nonce``; a client signs a fresh proof with it.
+    """
+
+    status_code = 401
+    error = "use_dpop_nonce"
+    default_description = "The DPoP proof must carry the server's nonce"
+    default_code = reasons.DPOP_NONCE_REQUIRED
+    scheme = "DPoP"
+
+    nonce: str
+
+    def __init__(self, nonce: str, description: str | None = None) -> None:
+        super().__init__(description)
+        self.nonce = nonce
+        self.headers = (("dpop-nonce", nonce),)
+
+
 class InsufficientScopeError(JWTMiddlewareError):
     """A valid token that lacks what the route asks for (RFC 6750 section 3.1)."""
 
@@ -421,6 +477,17 @@ class StoreUnavailableError(TemporarilyUnavailableError):
 
     default_description = "A shared store is temporarily unavailable"
     default_code = reasons.STORE_UNAVAILABLE
+
+
+class ReplayStoreFullError(TemporarilyUnavailableError):
+    """The in-process DPoP replay store holds as many live proofs as it may: none is dropped early.
+
+    Forgetting a proof before its window ends would let it be replayed, so a full store refuses
+    new proofs (503) until old ones expire; raise ``max_entries`` or share a Redis store.
+    """
+
+    default_description = "Proof-of-possession checks are temporarily unavailable"
+    default_code = reasons.DPOP_REPLAY_FULL
 
 
 class ConfigurationError(JWTMiddlewareException, ValueError):

@@ -9,6 +9,8 @@ with a recorded reason and the other keys keep working.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Final
 
@@ -23,10 +25,13 @@ __all__ = [
     "DEFAULT_MAX_KEYS",
     "MAX_KID_LENGTH",
     "MIN_RSA_BITS",
+    "THUMBPRINT_MEMBERS",
     "KeySet",
     "VerificationKey",
     "algorithm_mismatch",
+    "has_private_members",
     "import_key",
+    "jwk_thumbprint",
 ]
 
 MAX_KID_LENGTH: Final = 256
@@ -37,6 +42,12 @@ _PRIVATE_MEMBERS: Final = {
     "RSA": ("d", "p", "q", "dp", "dq", "qi", "oth"),
     "EC": ("d",),
     "OKP": ("d",),
+}
+#: RFC 7638 section 3.2 (and RFC 8037 section 2 for OKP): the members a thumbprint covers, per key type.
+THUMBPRINT_MEMBERS: Final = {
+    "RSA": ("e", "kty", "n"),
+    "EC": ("crv", "kty", "x", "y"),
+    "OKP": ("crv", "kty", "x"),
 }
 _EC_CURVES: Final[dict[str, tuple[type[ec.EllipticCurve], int]]] = {
     "P-256": (ec.SECP256R1, 32),
@@ -212,6 +223,28 @@ def _fingerprint(jwk: Mapping[str, Any]) -> tuple[Any, ...]:
     # Whether private members appeared matters too: such a JWK must be re-imported (and refused).
     private = any(name in jwk for members in _PRIVATE_MEMBERS.values() for name in members)
     return (*(jwk.get(name) for name in names), tuple(key_ops) if key_ops is not None else None, private)
+
+
+def has_private_members(jwk: Mapping[str, Any]) -> bool:
+    """Whether ``jwk`` holds any private key member of any key type (``d``, ``p``, ``q``...)."""
+    return any(name in jwk for members in _PRIVATE_MEMBERS.values() for name in members)
+
+
+def jwk_thumbprint(jwk: Mapping[str, Any]) -> str:
+    """The RFC 7638 SHA-256 thumbprint of a public JWK, base64url-encoded (what ``cnf.jkt`` holds).
+
+    The required members of its ``kty``, as JSON with the names in lexicographic order and no
+    whitespace; raises ``JWKError`` when a member is missing or not a string.
+    """
+    kty = jwk.get("kty")
+    members = THUMBPRINT_MEMBERS.get(kty) if isinstance(kty, str) else None
+    if members is None:
+        raise JWKError("'kty' must be RSA, EC or OKP")
+    values = {name: jwk.get(name) for name in members}
+    if not all(isinstance(value, str) and value for value in values.values()):
+        raise JWKError("a thumbprint needs every required member of the key as a string")
+    canonical = json.dumps(values, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return b64.encode(hashlib.sha256(canonical.encode("ascii")).digest())
 
 
 def import_key(jwk: Mapping[str, Any], *, min_rsa_bits: int = MIN_RSA_BITS) -> VerificationKey:

@@ -86,6 +86,35 @@ SUB_REVOKED: Final = "sub.revoked"  # its subject was signed out after it was is
 TOKEN_INACTIVE: Final = "token.inactive"  # the introspection endpoint answered ``active: false``
 TOKEN_SENDER_CONSTRAINED: Final = "token.sender_constrained"  # bound to a key (``cnf``), sent as Bearer
 
+# -- sender-constrained tokens (DPoP, RFC 9449) -----------------------------------------------------
+CNF_INVALID: Final = "cnf.invalid"  # ``cnf`` is not an object, or its ``jkt`` is not a SHA-256 thumbprint
+CNF_UNSUPPORTED: Final = "cnf.unsupported"  # bound to a key by a method other than DPoP (mTLS...)
+DPOP_REQUIRED: Final = "dpop.required"  # a plain bearer token where only DPoP-bound ones are accepted
+DPOP_BOUND_AS_BEARER: Final = "dpop.bound_as_bearer"  # a DPoP-bound token sent with the Bearer scheme
+DPOP_TOKEN_UNBOUND: Final = "dpop.token_unbound"  # the DPoP scheme with a token bound to no key
+DPOP_KEY_MISMATCH: Final = "dpop.key_mismatch"  # the proof's key is not the one the token is bound to
+DPOP_PROOF_MISSING: Final = "dpop.missing"
+DPOP_PROOF_MULTIPLE: Final = "dpop.multiple"
+DPOP_PROOF_TOO_LARGE: Final = "dpop.too_large"
+DPOP_PROOF_MALFORMED: Final = "dpop.malformed"  # not a strict compact JWS with a JSON header and payload
+DPOP_TYP_MISMATCH: Final = "dpop.typ_mismatch"
+DPOP_ALG_NOT_ALLOWED: Final = "dpop.alg_not_allowed"  # none, HMAC, or not in the accepted proof algorithms
+DPOP_JWK_MISSING: Final = "dpop.jwk_missing"
+DPOP_JWK_PRIVATE: Final = "dpop.jwk_private"
+DPOP_JWK_INVALID: Final = "dpop.jwk_invalid"  # symmetric, weak, malformed or not canonical
+DPOP_SIGNATURE_INVALID: Final = "dpop.signature_invalid"
+DPOP_CLAIM_MISSING: Final = "dpop.claim_missing"  # jti, htm, htu or iat (``claim`` says which)
+DPOP_CLAIM_INVALID: Final = "dpop.claim_invalid"  # of the wrong type or too long (``claim`` says which)
+DPOP_HTM_MISMATCH: Final = "dpop.htm_mismatch"
+DPOP_HTU_MISMATCH: Final = "dpop.htu_mismatch"
+DPOP_NONCE_REQUIRED: Final = "dpop.nonce_required"  # missing or no longer current: ``use_dpop_nonce``
+DPOP_IAT_TOO_OLD: Final = "dpop.iat_too_old"
+DPOP_IAT_IN_FUTURE: Final = "dpop.iat_in_future"
+DPOP_ATH_MISSING: Final = "dpop.ath_missing"
+DPOP_ATH_MISMATCH: Final = "dpop.ath_mismatch"
+DPOP_REPLAYED: Final = "dpop.replayed"  # the proof's ``jti`` was seen within the window
+DPOP_REPLAY_FULL: Final = "dpop.replay_full"  # the in-process replay store is full of live proofs (503)
+
 # -- server-side ----------------------------------------------------------------------------------
 SERVER_UNAVAILABLE: Final = "server.unavailable"
 KEYS_UNAVAILABLE: Final = "keys.unavailable"

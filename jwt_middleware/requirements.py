@@ -15,11 +15,13 @@ from typing import Final
 from jwt_middleware.challenge import check_scope_tokens
 from jwt_middleware.claim_mapping import GrantKind
 from jwt_middleware.claims import Claims
+from jwt_middleware.dpop.policy import DPOP_SCHEME, DPoPBoundCheck
 from jwt_middleware.errors import ConfigurationError, JWTMiddlewareError, MissingTokenError
-from jwt_middleware.policy import GrantCheck, GroupsCheck, ScopesCheck
+from jwt_middleware.policy import ClaimCheck, GrantCheck, GroupsCheck, ScopesCheck
 
 __all__ = [
     "Requirement",
+    "dpop_requirement",
     "grants_requirement",
     "groups_requirement",
     "permissions_requirement",
@@ -32,7 +34,7 @@ __all__ = [
 class Requirement:
     """A check a route puts on the claims of an already verified token."""
 
-    check: GrantCheck
+    check: ClaimCheck
 
     def enforce(self, claims: Claims | None) -> None:
         """Raise ``MissingTokenError`` for an anonymous request, ``InsufficientScopeError`` if unmet."""
@@ -42,6 +44,8 @@ class Requirement:
             self.check(claims.header, claims, 0.0)
         except JWTMiddlewareError as error:
             error.conceal()  # what the token held stays out of a refusal that may be logged anywhere
+            if "cnf" in claims:
+                error.scheme = DPOP_SCHEME  # a bound token came with the DPoP scheme: challenge in it
             raise
 
 
@@ -74,6 +78,15 @@ def roles_requirement(roles: Iterable[str], *, any_of: bool = False) -> Requirem
 def permissions_requirement(permissions: Iterable[str], *, any_of: bool = False) -> Requirement:
     """All of ``permissions`` (or one, with ``any_of``) must be among the token's permissions."""
     return Requirement(GrantCheck("permissions", _names(permissions, "permission"), any_of=any_of))
+
+
+def dpop_requirement() -> Requirement:
+    """The token must be DPoP-bound (``cnf.jkt``): the route tightens ``dpop="allowed"`` to required.
+
+    Every path that returns a bound token's claims checked its proof; a plain bearer token gets
+    401 ``invalid_token`` with a ``DPoP`` challenge.
+    """
+    return Requirement(DPoPBoundCheck())
 
 
 _BUILDERS: Final[dict[str, Callable[..., Requirement]]] = {

@@ -28,10 +28,11 @@ Either way only the exception's type is logged, never its message, the token or 
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Self
 
@@ -41,6 +42,10 @@ from jwt_middleware import reasons
 from jwt_middleware.algorithms import DEFAULT_ALGORITHMS, validate_algorithms
 from jwt_middleware.claim_mapping import DEFAULT_CLAIM_MAPPING, ClaimMapping
 from jwt_middleware.claims import Claims
+from jwt_middleware.dpop.nonce import DPoPNonce
+from jwt_middleware.dpop.policy import DPOP_SCHEME, DPoPMode, DPoPPolicy
+from jwt_middleware.dpop.proof import DEFAULT_IAT_WINDOW, DEFAULT_LEEWAY, VerifiedProof
+from jwt_middleware.dpop.replay import ReplayStore
 from jwt_middleware.errors import (
     ConfigurationError,
     InvalidClaimError,
@@ -79,6 +84,7 @@ from jwt_middleware.policy import (
     extension_failure,
     string_set,
 )
+from jwt_middleware.request_view import RequestView
 from jwt_middleware.safe_json import FrozenDict, JSONError, parse_object
 from jwt_middleware.token_cache import DEFAULT_TOKEN_CACHE_SIZE, CachedToken, TokenCache
 
@@ -127,6 +133,17 @@ class JWTVerifier:
 
     ``audience`` has no default on purpose: pass ``None`` to accept any audience, so that skipping
     the check is a visible decision rather than an omission.
+
+    Sender-constrained tokens (DPoP, RFC 9449): ``dpop="allowed"`` (the default) accepts DPoP-bound
+    tokens with a valid proof (``verify_dpop``, which every adapter uses for ``Authorization:
+    DPoP``) and plain bearer tokens (``verify``), and never a bound token as a bearer one;
+    ``"required"`` refuses bearer tokens, ``"disabled"`` bound ones. ``dpop_iat_window`` is how far
+    a proof's ``iat`` may be from now (seconds, either way), ``dpop_nonce`` a ``DPoPNonce`` (or
+    ``True``) to require server nonces, ``dpop_replay`` where proof ``jti`` values are remembered
+    (in-process by default; a ``RedisReplayStore`` across replicas), ``dpop_algorithms`` the
+    accepted proof algorithms. The URI a proof must name is the request's as the server received
+    it, unless ``dpop_base_url`` gives the external one (behind a proxy) or
+    ``dpop_trust_forwarded=True`` says that a proxy sets ``X-Forwarded-*``.
     """
 
     def __init__(
@@ -155,6 +172,13 @@ class JWTVerifier:
         clock: Callable[[], float] = time.time,
         key_source_selector: KeySourceSelector | None = None,
         allow_padding: bool = False,
+        dpop: DPoPMode = "allowed",
+        dpop_iat_window: float = DEFAULT_IAT_WINDOW,
+        dpop_nonce: DPoPNonce | bool | None = None,
+        dpop_replay: ReplayStore | None = None,
+        dpop_algorithms: Iterable[str] | None = None,
+        dpop_base_url: str | None = None,
+        dpop_trust_forwarded: bool = False,
     ) -> None:
         issuers, templates = _issuers(issuer)
         #: The accepted issuers: exact strings, then each template's text.
@@ -211,6 +235,17 @@ class JWTVerifier:
         #: The configured issuer a refusal is reported under when no token issuer was matched.
         self._sole_issuer = self.issuers[0] if len(self.issuers) == 1 else None
         self._cached_events: dict[str | None, VerificationEvent] = {}
+        #: The DPoP rules: mode, proof checks, replay store, challenges (``jwt_middleware.dpop``).
+        self.dpop = DPoPPolicy(
+            dpop,
+            iat_window=dpop_iat_window,
+            leeway=max(DEFAULT_LEEWAY, float(leeway)),
+            nonce=dpop_nonce,
+            replay=dpop_replay,
+            algorithms=None if dpop_algorithms is None else tuple(dpop_algorithms),
+            base_url=dpop_base_url,
+            trust_forwarded=dpop_trust_forwarded,
+        )
         self._token_cache = TokenCache(token_cache_size) if token_cache_size else None
         self._sources = self._build_sources(jwks_url, jwks, jwks_cache, cache_settings)
 
@@ -342,9 +377,10 @@ class JWTVerifier:
         Never does any other work: ``None`` means "not known" (or revoked), not "invalid".
         """
         try:
-            return self._remembered(token)
+            claims = self._remembered(token)
         except JWTMiddlewareError:
             return None
+        return None if claims is None or "cnf" in claims else claims
 
     def _remembered(self, token: str, hook: VerificationHook | None = None) -> Claims | None:
         """The claims of a token in the cache; raises if it was revoked since it was verified.
@@ -386,9 +422,11 @@ class JWTVerifier:
         if self._token_cache is None or self._custom_check is not None:
             return None
         try:
-            return self._token_cache.get(token, self._clock())
+            entry = self._token_cache.get(token, self._clock())
         except TypeError:
             return None  # Unhashable, so not a token at all: parse_compact rejects it.
+        # A bound token is never answered from memory as a bearer one: its proof must be checked.
+        return None if entry is None or "cnf" in entry.claims else entry
 
     @property
     def clock(self) -> Callable[[], float]:
@@ -458,7 +496,88 @@ class JWTVerifier:
     # Both track how far they got (pending, key, claims): that decides whose fault a surprise is.
 
     async def verify(self, token: str) -> Claims:
-        """Verify ``token`` and return its claims, or raise a ``JWTMiddlewareError``."""
+        """Verify a bearer ``token`` and return its claims, or raise a ``JWTMiddlewareError``.
+
+        A token bound to a key (``cnf``) is refused: it is only good with a proof (``verify_dpop``).
+        """
+        self.dpop.refuse_bearer_if_required()
+        claims = await self._verify_token(token)
+        self._bearer_presented(claims)
+        return claims
+
+    def verify_sync(self, token: str) -> Claims:
+        """``verify`` for threads without an event loop (WSGI, Django, Flask, Lambda)."""
+        self.dpop.refuse_bearer_if_required()
+        claims = self._verify_token_sync(token)
+        self._bearer_presented(claims)
+        return claims
+
+    async def verify_dpop(self, token: str, request: RequestView) -> Claims:
+        """Verify a DPoP-bound ``token`` and the ``DPoP`` proof of ``request`` (RFC 9449).
+
+        The proof is checked on every call, the token as ``verify`` would (from the token cache
+        when it was verified before), then the binding, then the proof's ``jti`` is recorded:
+        a proof is accepted once.
+        """
+        proof = self._dpop_proof(token, request)
+        with _dpop_scheme():
+            claims = await self._verify_token(token)
+        self._dpop_bound(claims, proof)
+        with self._replay_store():
+            first = await self.dpop.replay.afirst_use(proof.replay_key, self._replay_ttl(proof))
+        return self._dpop_accepted(first, claims)
+
+    def verify_dpop_sync(self, token: str, request: RequestView) -> Claims:
+        """``verify_dpop`` for threads without an event loop."""
+        proof = self._dpop_proof(token, request)
+        with _dpop_scheme():
+            claims = self._verify_token_sync(token)
+        self._dpop_bound(claims, proof)
+        with self._replay_store():
+            first = self.dpop.replay.first_use(proof.replay_key, self._replay_ttl(proof))
+        return self._dpop_accepted(first, claims)
+
+    # -- the pure DPoP steps shared by verify_dpop and verify_dpop_sync --------------------------
+
+    def _dpop_proof(self, token: str, request: RequestView) -> VerifiedProof:
+        try:
+            return self.dpop.check_proof(token, request, self._clock())
+        except JWTMiddlewareError as error:
+            raise self._annotate(error, None) from None
+
+    def _dpop_bound(self, claims: Claims, proof: VerifiedProof) -> None:
+        try:
+            self.dpop.check_binding(claims, proof)
+        except JWTMiddlewareError as error:
+            error.scheme = DPOP_SCHEME
+            raise self._annotate(error, claims) from None
+
+    def _replay_ttl(self, proof: VerifiedProof) -> float:
+        return proof.replay_ttl(self.dpop.rules, self._clock())
+
+    @contextlib.contextmanager
+    def _replay_store(self) -> Iterator[None]:
+        """A replay store that raises anything but our errors has failed: 503, as other plug-ins."""
+        try:
+            yield
+        except JWTMiddlewareException:
+            raise
+        except Exception as exc:
+            raise extension_failure(type(self.dpop.replay), exc) from None
+
+    def _dpop_accepted(self, first_use: bool, claims: Claims) -> Claims:
+        if not first_use:
+            raise self.dpop.replayed()
+        return claims
+
+    def _bearer_presented(self, claims: Claims) -> None:
+        try:
+            self.dpop.check_bearer(claims)
+        except JWTMiddlewareError as error:
+            raise self._annotate(error, claims) from None
+
+    async def _verify_token(self, token: str) -> Claims:
+        """The token's own checks, however it is presented (cache, signature, policy, custom check)."""
         hook = self.event_hook
         cached = self._remembered(token, hook)
         if cached is not None:
@@ -492,8 +611,8 @@ class JWTVerifier:
             hook(self._ended(started, pending, None))
         return claims
 
-    def verify_sync(self, token: str) -> Claims:
-        """``verify`` for threads without an event loop (WSGI, Django, Flask, Lambda)."""
+    def _verify_token_sync(self, token: str) -> Claims:
+        """``_verify_token`` for threads without an event loop."""
         hook = self.event_hook
         cached = self._remembered(token, hook)
         if cached is not None:
@@ -559,12 +678,18 @@ class JWTVerifier:
             await source.aclose()
         if self.revocations is not None:
             await self.revocations.aclose()
+        closer = getattr(self.dpop.replay, "aclose", None)
+        if closer is not None:
+            await closer()
 
     def close(self) -> None:
         for source in self._unique_sources():
             source.close()
         if self.revocations is not None:
             self.revocations.close()
+        closer = getattr(self.dpop.replay, "close", None)
+        if closer is not None:
+            closer()
 
     async def __aenter__(self) -> Self:
         return self
@@ -643,6 +768,16 @@ class JWTVerifier:
         from jwt_middleware.providers.firebase import firebase_verifier
 
         return firebase_verifier(cls, **options)
+
+
+@contextlib.contextmanager
+def _dpop_scheme() -> Iterator[None]:
+    """Refusals of a token presented with the DPoP scheme are challenged in that scheme."""
+    try:
+        yield
+    except JWTMiddlewareError as error:
+        error.scheme = DPOP_SCHEME
+        raise
 
 
 def _issuers(

@@ -237,7 +237,7 @@ class JWTBearer(SecurityBase):
             try:
                 requirement.enforce(claims)
             except JWTMiddlewareError as error:
-                raise JWTHTTPException(error, self.realm) from None
+                raise JWTHTTPException(error, self.realm, self.challenges) from None
             assert claims is not None  # enforce refuses anonymous requests
             return claims
 

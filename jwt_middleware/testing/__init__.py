@@ -13,6 +13,7 @@ from jwt_middleware._lazy import lazy_exports as _lazy_exports
 
 if TYPE_CHECKING:
     from jwt_middleware.testing.alb import DEFAULT_ALB_ARN, LocalALB
+    from jwt_middleware.testing.dpop import DPoPKey
     from jwt_middleware.testing.issuer import LocalCognitoIssuer, LocalIssuer
     from jwt_middleware.testing.keys import SigningKey, encode_compact
     from jwt_middleware.testing.loop_lag import LoopLagProbe
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_ALB_ARN",
+    "DPoPKey",
     "Fault",
     "IssuedCertificate",
     "LocalALB",
@@ -55,6 +57,7 @@ __all__ = [
 
 _HOMES = {
     "jwt_middleware.testing.alb": ("DEFAULT_ALB_ARN", "LocalALB"),
+    "jwt_middleware.testing.dpop": ("DPoPKey",),
     "jwt_middleware.testing.issuer": ("LocalCognitoIssuer", "LocalIssuer"),
     "jwt_middleware.testing.keys": ("SigningKey", "encode_compact"),
     "jwt_middleware.testing.loop_lag": ("LoopLagProbe",),

@@ -51,6 +51,7 @@ from jwt_middleware.testing.tls import LocalCA
 from jwt_middleware.verifier import JWTVerifier
 
 if TYPE_CHECKING:
+    from jwt_middleware.testing.dpop import DPoPKey
     from jwt_middleware.testing.providers import (
         LocalAuth0Issuer,
         LocalEntraIssuer,
@@ -560,6 +561,7 @@ class LocalIssuer:
         alg: str | None = None,
         kid: str | None = None,
         headers: Mapping[str, Any] | None = None,
+        dpop_key: DPoPKey | None = None,
         **extra_claims: Any,
     ) -> str:
         """A signed token with ``iss``, ``sub``, ``aud`` (if the issuer has one), ``iat``, ``exp``, ``jti``.
@@ -568,9 +570,13 @@ class LocalIssuer:
         ``expires_in`` may be negative (expired) or ``None`` (no ``exp``). ``alg`` signs with a
         published key of that algorithm, generating and publishing one if needed; ``kid`` picks a
         published key; ``headers`` adds or overrides header parameters (``None`` removes one).
+        ``dpop_key`` binds the token to a ``DPoPKey`` (``cnf.jkt``, RFC 9449 section 6).
         """
         key = self._select_key(alg, kid)
-        payload = _merge(self._default_claims(expires_in, _now()), claims, extra_claims)
+        defaults = self._default_claims(expires_in, _now())
+        if dpop_key is not None:
+            defaults["cnf"] = dpop_key.confirmation
+        payload = _merge(defaults, claims, extra_claims)
         return encode_compact(payload, key, headers=headers)
 
     # -- deliberately broken tokens -----------------------------------------------------------------

@@ -24,6 +24,7 @@ from jwt_middleware import (
 from jwt_middleware.bearer import check_header_name, extract_header_token, parse_raw_token
 from jwt_middleware.request_auth import SKIP, RequestPolicy
 from jwt_middleware.testing import LocalIssuer
+from tests.integrations.support import DPOP_CHALLENGE
 
 HEADER = "X-Upstream-Token"
 
@@ -123,7 +124,7 @@ def test_asgi_ignores_the_authorization_header_in_header_mode(
     client = asgi_client(verifier)
     response = client.get("/", headers={"Authorization": f"Bearer {provider.mint()}"})
     assert response.status_code == 401
-    assert response.headers["www-authenticate"] == 'Bearer realm="api"'
+    assert response.headers["www-authenticate"] == f'Bearer realm="api", {DPOP_CHALLENGE}'
 
 
 def test_asgi_header_errors(provider: LocalIssuer, verifier: JWTVerifier) -> None:

@@ -12,10 +12,12 @@ import pytest
 import jwt_middleware
 from jwt_middleware import errors, jws
 from jwt_middleware.errors import (
+    DPoPBindingError,
     ExpiredTokenError,
     InsufficientScopeError,
     InvalidAudienceError,
     InvalidClaimError,
+    InvalidDPoPProofError,
     InvalidIssuerError,
     InvalidRequestError,
     InvalidSignatureError,
@@ -25,12 +27,14 @@ from jwt_middleware.errors import (
     MalformedTokenError,
     MissingTokenError,
     NotYetValidError,
+    ReplayStoreFullError,
     RevocationUnavailableError,
     RevokedTokenError,
     StoreUnavailableError,
     TemporarilyUnavailableError,
     UnknownKeyError,
     UnsupportedAlgorithmError,
+    UseDPoPNonceError,
     VerificationUnavailableError,
     is_safe_description,
 )
@@ -59,7 +63,13 @@ EXPECTED_HTTP: dict[type[JWTMiddlewareError], tuple[int, str | None]] = {
     RevokedTokenError: (401, "invalid_token"),
     RevocationUnavailableError: (503, "temporarily_unavailable"),
     StoreUnavailableError: (503, "temporarily_unavailable"),
+    DPoPBindingError: (401, "invalid_token"),
+    InvalidDPoPProofError: (401, "invalid_dpop_proof"),
+    UseDPoPNonceError: (401, "use_dpop_nonce"),
+    ReplayStoreFullError: (503, "temporarily_unavailable"),
 }
+#: Constructor arguments of the classes that need some.
+_ARGUMENTS: dict[type[JWTMiddlewareError], tuple[Any, ...]] = {UseDPoPNonceError: ("a-nonce",)}
 
 
 def _error_classes() -> set[type[JWTMiddlewareError]]:
@@ -72,7 +82,7 @@ def _error_classes() -> set[type[JWTMiddlewareError]]:
 def test_every_error_class_has_a_documented_status_and_code() -> None:
     assert _error_classes() == set(EXPECTED_HTTP)
     for cls, (status, code) in EXPECTED_HTTP.items():
-        error = cls()
+        error = cls(*_ARGUMENTS.get(cls, ()))
         assert (error.status_code, error.error) == (status, code), cls.__name__
         assert error.description == cls.default_description
         assert str(error) == error.description

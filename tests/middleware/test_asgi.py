@@ -29,6 +29,7 @@ from jwt_middleware import (
     require_scopes,
 )
 from jwt_middleware.testing import SigningKey, encode_compact
+from tests.integrations.support import DPOP_CHALLENGE
 
 from .conftest import AUDIENCE, ISSUER, TokenFactory
 
@@ -120,7 +121,7 @@ def assert_challenge(response: Any, status: int, error: str | None, **attributes
     assert response.status_code == status
     challenge = response.headers["www-authenticate"]
     if error is None:
-        assert challenge == 'Bearer realm="api"'
+        assert challenge == f'Bearer realm="api", {DPOP_CHALLENGE}'
     else:
         assert challenge.startswith(f'Bearer realm="api", error="{error}", error_description="')
     for name, value in attributes.items():
@@ -300,7 +301,7 @@ class TestWebsockets:
         with pytest.raises(WebSocketDenialResponse) as denied, client.websocket_connect("/ws"):
             pass
         assert denied.value.status_code == 401
-        assert denied.value.headers["www-authenticate"] == 'Bearer realm="api"'
+        assert denied.value.headers["www-authenticate"] == f'Bearer realm="api", {DPOP_CHALLENGE}'
 
     @pytest.mark.anyio
     async def test_closed_with_1008_before_accept_without_the_denial_extension(
@@ -376,7 +377,7 @@ class TestOptions:
 
     def test_custom_realm(self, verifier: JWTVerifier) -> None:
         response = TestClient(make_app(verifier, realm="orders")).get("/me")
-        assert response.headers["www-authenticate"] == 'Bearer realm="orders"'
+        assert response.headers["www-authenticate"] == f'Bearer realm="orders", {DPOP_CHALLENGE}'
 
     def test_exactly_one_verifier_source_is_required(self, verifier: JWTVerifier) -> None:
         with pytest.raises(ConfigurationError):

@@ -23,6 +23,7 @@ from starlette.routing import Route
 
 from jwt_middleware import CacheSettings, JWKSCache, JWTAuthMiddleware, JWTVerifier
 from jwt_middleware.testing import Fault, LocalIssuer
+from tests.integrations.support import DPOP_CHALLENGE
 
 
 async def me(request: Request) -> JSONResponse:
@@ -103,7 +104,7 @@ def test_requests_through_a_real_uvicorn(issuer: LocalIssuer, loop: str) -> None
 
             missing = http.get("/me")
             assert missing.status_code == 401
-            assert missing.headers["www-authenticate"] == 'Bearer realm="api"'
+            assert missing.headers["www-authenticate"] == f'Bearer realm="api", {DPOP_CHALLENGE}'
 
             expired = http.get("/me", headers={"Authorization": f"Bearer {issuer.mint_expired()}"})
             assert expired.status_code == 401

@@ -17,6 +17,7 @@ from werkzeug.test import Client
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from jwt_middleware import JWTMiddlewareError, JWTVerifier, WSGIJWTMiddleware
+from tests.integrations.support import DPOP_CHALLENGE
 
 from .conftest import ISSUER, TokenFactory
 
@@ -50,7 +51,7 @@ def test_valid_token_puts_claims_in_the_environ(client: Client, make_token: Toke
 def test_missing_token_is_a_bare_challenge(client: Client) -> None:
     response = client.get("/me")
     assert response.status_code == 401
-    assert response.headers["WWW-Authenticate"] == 'Bearer realm="api"'
+    assert response.headers["WWW-Authenticate"] == f'Bearer realm="api", {DPOP_CHALLENGE}'
     assert response.headers["Content-Length"] == str(len(response.data))
 
 

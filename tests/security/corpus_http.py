@@ -56,7 +56,6 @@ for label, template in {
     "basic": "Basic dXNlcjpwYXNzd29yZA==",
     "token-scheme": "Token {t}",
     "jwt-scheme": "JWT {t}",
-    "dpop-scheme": "DPoP {t}",
     "empty": "",
     "spaces-only": "   ",
 }.items():
@@ -68,6 +67,15 @@ for label, template in {
         None,
         "RFC 6750 §3.1",
     )
+
+case(
+    "authorization-dpop-scheme-without-proof",
+    "'DPoP {t}' without a DPoP header: a DPoP request whose proof is missing",
+    authorization("DPoP {t}"),
+    401,
+    "invalid_dpop_proof",
+    "RFC 9449 §4.3",
+)
 
 for label, template in {
     "scheme-only": "Bearer",

@@ -26,9 +26,14 @@ if TYPE_CHECKING:
     from starlette.types import Message, Receive, Scope, Send
 
 _QUOTED = r"[\x20\x21\x23-\x5b\x5d-\x7e]*"
+_CODES = "invalid_request|invalid_token|insufficient_scope|invalid_dpop_proof|use_dpop_nonce"
+_ERROR = rf'error="(?P<{{kind}}>{_CODES})", error_description="(?P<{{kind}}_description>{_QUOTED})"'
 CHALLENGE = re.compile(
-    rf'Bearer realm="api"(?:, error="(?P<error>invalid_request|invalid_token|insufficient_scope)", '
-    rf'error_description="(?P<description>{_QUOTED})"(?:, scope="[\x21\x23-\x5b\x5d-\x7e ]+")?)?'
+    r'Bearer realm="api"'
+    rf"(?:, {_ERROR.format(kind='error')}"
+    r'(?:, scope="[\x21\x23-\x5b\x5d-\x7e ]+")?)?'
+    rf"(?:, DPoP (?:{_ERROR.format(kind='dpop_error')}, )?"
+    r'algs="[A-Za-z0-9 ]+")?'
 )
 
 
@@ -137,8 +142,14 @@ def check_error_response(answer: Answer) -> tuple[str | None, str]:
     assert is_library_sentence(description), description
     challenge = CHALLENGE.fullmatch(answer.headers["www-authenticate"])
     assert challenge is not None, answer.headers["www-authenticate"]
-    assert challenge["error"] == document.get("error")
-    if challenge["error"] is not None:
-        assert challenge["description"] == description
+    assert challenge["error"] is None or challenge["dpop_error"] is None  # one challenge names the error
+    named, named_description = (
+        (challenge["error"], challenge["error_description"])
+        if challenge["dpop_error"] is None
+        else (challenge["dpop_error"], challenge["dpop_error_description"])
+    )
+    assert named == document.get("error")
+    if named is not None:
+        assert named_description == description
     assert answer.headers.get("cache-control") == "no-store"
     return document.get("error"), description
