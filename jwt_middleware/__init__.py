@@ -50,6 +50,7 @@ if TYPE_CHECKING:
         VerificationUnavailableError,
     )
     from jwt_middleware.integrations.starlette import (
+        require_dpop,
         require_groups,
         require_permissions,
         require_roles,
@@ -64,6 +65,7 @@ if TYPE_CHECKING:
     from jwt_middleware.oauth.forwarding import forward_token
     from jwt_middleware.oauth.introspection import IntrospectionAuthenticator
     from jwt_middleware.request_view import RequestView
+    from jwt_middleware.resource_metadata import ProtectedResourceMetadata
     from jwt_middleware.verifier import JWTVerifier
     from jwt_middleware.wsgi import WSGIJWTMiddleware
 
@@ -100,6 +102,7 @@ __all__ = [
     "MalformedTokenError",
     "MissingTokenError",
     "NotYetValidError",
+    "ProtectedResourceMetadata",
     "RequestView",
     "RevocationListFullError",
     "RevocationUnavailableError",
@@ -115,6 +118,7 @@ __all__ = [
     "__version__",
     "forward_token",
     "import_key",
+    "require_dpop",
     "require_groups",
     "require_permissions",
     "require_roles",
@@ -157,6 +161,7 @@ _HOMES = {
         "VerificationUnavailableError",
     ),
     "jwt_middleware.integrations.starlette": (
+        "require_dpop",
         "require_groups",
         "require_permissions",
         "require_roles",
@@ -171,6 +176,7 @@ _HOMES = {
     "jwt_middleware.oauth.forwarding": ("forward_token",),
     "jwt_middleware.oauth.introspection": ("IntrospectionAuthenticator",),
     "jwt_middleware.request_view": ("RequestView",),
+    "jwt_middleware.resource_metadata": ("ProtectedResourceMetadata",),
     "jwt_middleware.verifier": ("JWTVerifier",),
     "jwt_middleware.wsgi": ("WSGIJWTMiddleware",),
 }

@@ -16,7 +16,7 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any, Final
+from typing import Final
 
 from starlette.authentication import AuthCredentials, BaseUser, UnauthenticatedUser
 from starlette.requests import HTTPConnection
@@ -30,6 +30,7 @@ from jwt_middleware.errors import JWTMiddlewareError, TemporarilyUnavailableErro
 from jwt_middleware.recent import RecentTokens
 from jwt_middleware.request_auth import HeaderReader, RequestPolicy
 from jwt_middleware.request_view import ASGIRequestView, RequestView
+from jwt_middleware.resource_metadata import ProtectedResourceMetadata, with_resource_metadata
 from jwt_middleware.safe_json import FrozenList
 from jwt_middleware.verifier import JWTVerifier
 
@@ -42,6 +43,7 @@ __all__ = [
     "JWTUser",
     "VerifierSelector",
     "scope_headers",
+    "send_response",
 ]
 
 logger = logging.getLogger("jwt_middleware")
@@ -166,7 +168,8 @@ class JWTAuthMiddleware:
     say), ``verifier_for(scope)`` to choose one per request (multi-tenant apps; returning ``None``
     rejects the request), or any ``authenticator`` (see ``jwt_middleware.authenticator``).
     ``verifiers`` lists extra verifiers whose keys are loaded at startup and whose clients are
-    closed at shutdown (the verifiers a custom authenticator uses, say).
+    closed at shutdown (the verifiers a custom authenticator uses, say). ``resource_metadata``
+    (RFC 9728) is served at its well-known paths, unauthenticated, and named in 401 challenges.
     """
 
     def __init__(
@@ -187,6 +190,7 @@ class JWTAuthMiddleware:
         trusted_origins: Iterable[str] = (),
         on_error: ErrorHandler | None = None,
         manage_lifespan: bool = True,
+        resource_metadata: ProtectedResourceMetadata | None = None,
     ) -> None:
         self.authenticator = authenticator_from(
             "JWTAuthMiddleware",
@@ -209,6 +213,15 @@ class JWTAuthMiddleware:
         self.manage_lifespan = manage_lifespan
         self._has_exclusions = self.policy.has_exclusions
         challenges = challenges_of(self.authenticator)
+        bearer_verifier = (
+            self.authenticator.verifier if isinstance(self.authenticator, BearerAuthenticator) else None
+        )
+        #: The RFC 9728 document this middleware serves, filled from the verifier (``None``: none).
+        self.resource_metadata = (
+            resource_metadata.for_verifier(bearer_verifier) if resource_metadata is not None else None
+        )
+        if self.resource_metadata is not None:
+            challenges = with_resource_metadata(challenges, self.resource_metadata)
         self._challenges: ChallengeBuilder | None = None if challenges is bearer_challenges else challenges
         # Repeated Authorization values skip extraction, when that is all a token can come from.
         self._recent: RecentTokens[bytes, tuple[JWTUser, AuthCredentials]] | None = (
@@ -222,6 +235,11 @@ class JWTAuthMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope_type = scope["type"]
+        metadata = self.resource_metadata
+        if metadata is not None and scope_type == "http" and metadata.serves(scope["method"], scope["path"]):
+            answer = metadata.response(scope["method"])
+            await send_response(scope, send, answer.status_code, answer.headers, answer.body)
+            return
         if scope_type == "http" or scope_type == "websocket":
             recent = self._recent
             recalled = None
@@ -304,11 +322,14 @@ async def send_error(
 ) -> None:
     """Send the RFC 6750 response for ``error`` (over the websocket denial extension if needed)."""
     response = error_response(error, realm, challenges)
+    await send_response(scope, send, response.status_code, response.headers, response.body)
+
+
+async def send_response(
+    scope: Scope, send: Send, status: int, headers: Iterable[tuple[str, str]], body: bytes
+) -> None:
+    """Send a whole response the middleware answers itself (over the websocket denial extension if needed)."""
     prefix = "websocket." if scope["type"] == "websocket" else ""
-    headers: list[tuple[bytes, bytes]] = [
-        (name.encode("latin-1"), value.encode("latin-1")) for name, value in response.headers
-    ]
-    start: dict[str, Any] = {"type": f"{prefix}http.response.start", "status": response.status_code}
-    start["headers"] = headers
-    await send(start)
-    await send({"type": f"{prefix}http.response.body", "body": response.body})
+    raw = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers]
+    await send({"type": f"{prefix}http.response.start", "status": status, "headers": raw})
+    await send({"type": f"{prefix}http.response.body", "body": body})

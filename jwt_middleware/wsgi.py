@@ -19,6 +19,7 @@ from jwt_middleware.errors import JWTMiddlewareError
 from jwt_middleware.recent import RecentTokens
 from jwt_middleware.request_auth import RequestPolicy
 from jwt_middleware.request_view import RequestView, WSGIRequestView, wsgi_path
+from jwt_middleware.resource_metadata import ProtectedResourceMetadata, with_resource_metadata
 from jwt_middleware.verifier import JWTVerifier
 
 if TYPE_CHECKING:
@@ -54,7 +55,8 @@ class WSGIJWTMiddleware:
 
     Options mirror ``JWTAuthMiddleware`` (``verifier``, ``verifier_for(environ)`` or
     ``authenticator``). ``on_error(environ, error)`` may return a WSGI app (a Werkzeug or Django
-    response object works) to answer failures your own way.
+    response object works) to answer failures your own way. ``resource_metadata`` (RFC 9728) is
+    served at its well-known paths and named in 401 challenges.
     """
 
     def __init__(
@@ -73,6 +75,7 @@ class WSGIJWTMiddleware:
         header: str | None = None,
         trusted_origins: Iterable[str] = (),
         on_error: WSGIErrorHandler | None = None,
+        resource_metadata: ProtectedResourceMetadata | None = None,
     ) -> None:
         self.authenticator = authenticator_from(
             "WSGIJWTMiddleware",
@@ -93,12 +96,28 @@ class WSGIJWTMiddleware:
         )
         self.on_error = on_error
         challenges = challenges_of(self.authenticator)
+        bearer_verifier = (
+            self.authenticator.verifier if isinstance(self.authenticator, BearerAuthenticator) else None
+        )
+        #: The RFC 9728 document this middleware serves, filled from the verifier (``None``: none).
+        self.resource_metadata = (
+            resource_metadata.for_verifier(bearer_verifier) if resource_metadata is not None else None
+        )
+        if self.resource_metadata is not None:
+            challenges = with_resource_metadata(challenges, self.resource_metadata)
         self._challenges: ChallengeBuilder | None = None if challenges is bearer_challenges else challenges
         # A repeated Authorization value skips extraction (see jwt_middleware.recent).
         self._recent: RecentTokens[str, None] | None = RecentTokens.for_authenticator(self.authenticator)
         self._bearer = self.authenticator if isinstance(self.authenticator, BearerAuthenticator) else None
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        metadata = self.resource_metadata
+        if metadata is not None:
+            method = environ.get("REQUEST_METHOD", "GET")
+            if metadata.serves(method, wsgi_path(environ)):
+                answer = metadata.response(method)
+                start_response(status_line(answer.status_code), list(answer.headers))
+                return [answer.body]
         recalled = None
         recent = self._recent
         if recent is not None:

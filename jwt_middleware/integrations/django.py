@@ -55,12 +55,14 @@ from jwt_middleware.request_auth import RequestPolicy
 from jwt_middleware.request_view import ASGIRequestView, WSGIRequestView
 from jwt_middleware.requirements import (
     Requirement,
+    dpop_requirement,
     grants_requirement,
     groups_requirement,
     permissions_requirement,
     roles_requirement,
     scopes_requirement,
 )
+from jwt_middleware.resource_metadata import ProtectedResourceMetadata, with_resource_metadata
 from jwt_middleware.verifier import JWTVerifier
 
 __all__ = [
@@ -111,6 +113,7 @@ _KNOWN_OPTIONS: Final = frozenset(
         "USER_MODEL_CLAIM",
         "USER_MODEL_CREATE",
         "ERROR_HANDLER",
+        "RESOURCE_METADATA",
     }
 )
 
@@ -387,6 +390,8 @@ class JWTSettings:
     owns_verifier: bool
     #: Who a request comes from: a ``BearerAuthenticator`` over the verifier, or ``AUTHENTICATOR``.
     authenticator: Authenticator
+    #: ``RESOURCE_METADATA``: the RFC 9728 document the middleware serves, filled from the verifier.
+    resource_metadata: ProtectedResourceMetadata | None = None
 
     @classmethod
     def from_settings(cls) -> JWTSettings:
@@ -434,7 +439,11 @@ class JWTSettings:
                 )
             except ConfigurationError as exc:
                 raise _improperly(str(exc)) from None
+        metadata = options.get("RESOURCE_METADATA")
+        if metadata is not None and not isinstance(metadata, ProtectedResourceMetadata):
+            raise _improperly("RESOURCE_METADATA must be a ProtectedResourceMetadata")
         return cls(
+            resource_metadata=metadata.for_verifier(verifier) if metadata is not None else None,
             authenticator=authenticator,
             verifier=verifier,
             policy=policy,
@@ -453,7 +462,18 @@ class JWTSettings:
     @property
     def challenges(self) -> ChallengeBuilder:
         """How refusals are challenged: the authenticator's way, ``Bearer`` by default."""
-        return challenges_of(self.authenticator)
+        challenges = challenges_of(self.authenticator)
+        if self.resource_metadata is not None:
+            return with_resource_metadata(challenges, self.resource_metadata)
+        return challenges
+
+    def metadata_response(self, request: HttpRequest) -> HttpResponse | None:
+        """The RFC 9728 document, when ``request`` asks for it (answered before authentication)."""
+        metadata = self.resource_metadata
+        if metadata is None or not metadata.serves(request.method or "GET", request.path_info):
+            return None
+        answer = metadata.response(request.method or "GET")
+        return HttpResponse(answer.body, status=answer.status_code, headers=dict(answer.headers))
 
     def respond(self, request: HttpRequest, error: JWTMiddlewareError) -> HttpResponse:
         """The answer to ``error``: ``ERROR_HANDLER``'s, or the RFC 6750 response."""
@@ -611,7 +631,8 @@ def _exempt_from_django_csrf(request: HttpRequest, authenticator: Authenticator)
     authenticator that reads a cookie without saying so stays under Django's check.
     """
     authorization = request.headers.get("Authorization", "")
-    if authorization[:7].lower() == "bearer " or getattr(authenticator, "checks_cross_origin", False) is True:
+    scheme = authorization.partition(" ")[0].lower()
+    if scheme in ("bearer", "dpop") or getattr(authenticator, "checks_cross_origin", False) is True:
         # Django's own switch (its test client and DRF use it): skip the CSRF token check.
         request._dont_enforce_csrf_checks = True
 
@@ -680,6 +701,9 @@ class JWTAuthenticationMiddleware:
         if self.is_async:
             return self.__acall__(request)
         config = jwt_settings()
+        document = config.metadata_response(request)
+        if document is not None:
+            return document
         try:
             authenticate(request, config.policy)
         except JWTMiddlewareError as error:
@@ -688,6 +712,9 @@ class JWTAuthenticationMiddleware:
 
     async def __acall__(self, request: HttpRequest) -> Any:
         config = jwt_settings()
+        document = config.metadata_response(request)
+        if document is not None:
+            return document
         try:
             await aauthenticate(request, config.policy)
         except JWTMiddlewareError as error:
@@ -770,6 +797,11 @@ def jwt_required(view: View | None = None, /) -> View | Callable[[View], View]:
 def require_scopes(*scopes: str, any_of: bool = False) -> Callable[[View], View]:
     """The token must carry all of ``scopes`` (one of them with ``any_of``); 403 otherwise."""
     return _guard((scopes_requirement(scopes, any_of=any_of),))
+
+
+def require_dpop(view: View) -> View:
+    """Require a DPoP-bound token (``@require_dpop``): a bearer one gets 401 with a DPoP challenge."""
+    return _guard((dpop_requirement(),))(view)
 
 
 def require_groups(*groups: str, any_of: bool = False) -> Callable[[View], View]:

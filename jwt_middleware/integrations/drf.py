@@ -41,9 +41,10 @@ from jwt_middleware.errors import (
     TemporarilyUnavailableError,
 )
 from jwt_middleware.integrations.django import authenticate, jwt_settings
-from jwt_middleware.requirements import Requirement, grants_requirement
+from jwt_middleware.requirements import Requirement, dpop_requirement, grants_requirement
 
 __all__ = [
+    "HasDPoPToken",
     "HasGroups",
     "HasPermissions",
     "HasRoles",
@@ -171,6 +172,21 @@ class _ClaimsPermission(BasePermission):  # type: ignore[misc]
         except InsufficientScopeError as error:
             config = jwt_settings()
             raise ScopeDenied(error, config.realm, config.challenges) from None
+        return True
+
+
+class HasDPoPToken(BasePermission):  # type: ignore[misc]
+    """The token must be DPoP-bound (its proof was checked): a bearer one is refused, 401."""
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        claims = request.auth
+        if not isinstance(claims, Claims):
+            return False
+        try:
+            dpop_requirement().enforce(claims)
+        except JWTMiddlewareError as error:
+            setattr(request, _ERROR_ATTRIBUTE, error)
+            raise _api_exception(error) from None
         return True
 
 

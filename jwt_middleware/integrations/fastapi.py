@@ -32,7 +32,7 @@ import copy
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from typing import Annotated, Any, Self
 
-from fastapi import Depends, HTTPException, Security
+from fastapi import APIRouter, Depends, HTTPException, Security
 from fastapi.openapi.models import HTTPBearer as HTTPBearerModel
 from fastapi.openapi.models import OpenIdConnect as OpenIdConnectModel
 from fastapi.security import SecurityScopes
@@ -51,11 +51,13 @@ from jwt_middleware.request_auth import RequestPolicy
 from jwt_middleware.request_view import ASGIRequestView
 from jwt_middleware.requirements import (
     Requirement,
+    dpop_requirement,
     groups_requirement,
     permissions_requirement,
     roles_requirement,
     scopes_requirement,
 )
+from jwt_middleware.resource_metadata import ProtectedResourceMetadata, with_resource_metadata
 from jwt_middleware.verifier import JWTVerifier
 
 __all__ = ["ClaimsDependency", "JWTBearer", "JWTHTTPException", "jwt_exception_handler"]
@@ -166,6 +168,7 @@ class JWTBearer(SecurityBase):
         query_parameter: str | None = None,
         cookie: str | None = None,
         trusted_origins: Iterable[str] = (),
+        resource_metadata: ProtectedResourceMetadata | None = None,
     ) -> None:
         self.authenticator = authenticator_from(
             "JWTBearer",
@@ -178,7 +181,15 @@ class JWTBearer(SecurityBase):
         bearer = self.authenticator if isinstance(self.authenticator, BearerAuthenticator) else None
         #: The verifier of a bearer authenticator (``None`` for another authenticator).
         self.verifier = bearer.verifier if bearer is not None else None
-        self.challenges = challenges_of(self.authenticator)
+        #: The RFC 9728 document, filled from the verifier; 401 challenges name it (serve it with
+        #: ``metadata_router``).
+        self.resource_metadata = (
+            resource_metadata.for_verifier(self.verifier) if resource_metadata is not None else None
+        )
+        challenges = challenges_of(self.authenticator)
+        if self.resource_metadata is not None:
+            challenges = with_resource_metadata(challenges, self.resource_metadata)
+        self.challenges = challenges
         self.auto_error = auto_error
         self.policy = RequestPolicy(realm=realm, optional=not auto_error)
         self.realm = self.policy.realm
@@ -225,6 +236,31 @@ class JWTBearer(SecurityBase):
     def require_permissions(self, *permissions: str, any_of: bool = False) -> ClaimsDependency:
         """``require_roles`` for permissions (Auth0's ``permissions``, or wherever the mapping says)."""
         return self._guard(permissions_requirement(permissions, any_of=any_of))
+
+    def require_dpop(self) -> ClaimsDependency:
+        """A dependency yielding the claims of a DPoP-bound token only (the route needs proofs).
+
+        A plain bearer token gets 401 ``invalid_token`` with a ``DPoP`` challenge.
+        """
+        return self._guard(dpop_requirement())
+
+    def metadata_router(self) -> APIRouter:
+        """The routes serving ``resource_metadata`` (RFC 9728).
+
+        ``app.include_router(auth.metadata_router())``; answered without authentication.
+        """
+        metadata = self.resource_metadata
+        if metadata is None:
+            raise ConfigurationError("metadata_router needs JWTBearer(..., resource_metadata=...)")
+        router = APIRouter()
+
+        async def document(request: Request) -> Response:
+            answer = metadata.response(request.method)
+            return Response(answer.body, status_code=answer.status_code, headers=dict(answer.headers))
+
+        for path in metadata.paths:
+            router.add_api_route(path, document, methods=["GET", "HEAD", "OPTIONS"], include_in_schema=False)
+        return router
 
     def require_groups(self, *groups: str, any_of: bool = False) -> ClaimsDependency:
         """``require_roles`` for groups."""

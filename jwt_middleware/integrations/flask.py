@@ -55,12 +55,14 @@ from jwt_middleware.request_auth import RequestPolicy
 from jwt_middleware.request_view import WSGIRequestView
 from jwt_middleware.requirements import (
     Requirement,
+    dpop_requirement,
     grants_requirement,
     groups_requirement,
     permissions_requirement,
     roles_requirement,
     scopes_requirement,
 )
+from jwt_middleware.resource_metadata import ProtectedResourceMetadata, with_resource_metadata
 from jwt_middleware.verifier import JWTVerifier
 
 __all__ = [
@@ -70,6 +72,7 @@ __all__ = [
     "UnguardedClaimsError",
     "current_claims",
     "jwt_required",
+    "require_dpop",
     "require_groups",
     "require_permissions",
     "require_roles",
@@ -204,7 +207,9 @@ class JWTAuth:
     token's unsafe requests must come from the app's origin or ``JWT_TRUSTED_ORIGINS``) or
     ``authenticator`` (any ``Authenticator``; exactly one of the two) serves every app this
     extension is initialised on; without either, each app builds a verifier from its config,
-    once, in ``init_app``. ``realm`` overrides ``JWT_REALM``.
+    once, in ``init_app``. ``realm`` overrides ``JWT_REALM``. ``resource_metadata`` (or
+    ``JWT_RESOURCE_METADATA``), a ``ProtectedResourceMetadata``, is served at its RFC 9728
+    well-known paths and named in 401 challenges.
     """
 
     def __init__(
@@ -214,12 +219,14 @@ class JWTAuth:
         verifier: JWTVerifier | None = None,
         authenticator: Authenticator | None = None,
         realm: str | None = None,
+        resource_metadata: ProtectedResourceMetadata | None = None,
     ):
         if verifier is not None and authenticator is not None:
             raise ConfigurationError("JWTAuth needs exactly one of verifier or authenticator")
         self.verifier = verifier
         self.authenticator = authenticator
         self.realm = realm
+        self.resource_metadata = resource_metadata
         if app is not None:
             self.init_app(app)
 
@@ -242,7 +249,17 @@ class JWTAuth:
         )
         # The guards decide; anonymous only means "no claims yet".
         policy = RequestPolicy(realm=self.realm or config.get("JWT_REALM", "api"), optional=True)
-        app.extensions[EXTENSION] = _AppState(chosen, policy, challenges_of(chosen))
+        challenges = challenges_of(chosen)
+        metadata = self.resource_metadata or config.get("JWT_RESOURCE_METADATA")
+        if metadata is not None:
+            if not isinstance(metadata, ProtectedResourceMetadata):
+                raise ConfigurationError("JWT_RESOURCE_METADATA must be a ProtectedResourceMetadata")
+            metadata = metadata.for_verifier(
+                chosen.verifier if isinstance(chosen, BearerAuthenticator) else None
+            )
+            challenges = with_resource_metadata(challenges, metadata)
+            _serve_metadata(app, metadata)
+        app.extensions[EXTENSION] = _AppState(chosen, policy, challenges)
 
     @staticmethod
     def verifier_for(app: Flask) -> JWTVerifier:
@@ -288,6 +305,23 @@ class JWTAuth:
             check()
 
         target.before_request(authenticate_request)
+
+
+def _serve_metadata(app: Flask, metadata: ProtectedResourceMetadata) -> None:
+    """Routes answering the RFC 9728 document, unauthenticated (it is public)."""
+
+    def document() -> Response:
+        answer = metadata.response(request.method)
+        return Response(answer.body, status=answer.status_code, headers=list(answer.headers))
+
+    for index, path in enumerate(metadata.paths):
+        app.add_url_rule(
+            path,
+            endpoint=f"jwt_middleware_resource_metadata_{index}",
+            view_func=document,
+            methods=["GET", "HEAD", "OPTIONS"],
+            provide_automatic_options=False,
+        )
 
 
 def _requirements(declared: Iterable[tuple[GrantKind, Iterable[str], bool]]) -> tuple[Requirement, ...]:
@@ -363,6 +397,11 @@ def jwt_required(*, optional: bool = False) -> Callable[[View], View]:
 def require_scopes(*scopes: str, any_of: bool = False) -> Callable[[View], View]:
     """Require all of ``scopes`` (one of them with ``any_of``): 403 ``insufficient_scope`` otherwise."""
     return _guard((scopes_requirement(scopes, any_of=any_of),))
+
+
+def require_dpop(view: View) -> View:
+    """Require a DPoP-bound token (``@require_dpop``): a bearer one gets 401 with a DPoP challenge."""
+    return _guard((dpop_requirement(),))(view)
 
 
 def require_groups(*groups: str, any_of: bool = False) -> Callable[[View], View]:

@@ -24,13 +24,14 @@ from jwt_middleware.challenge import error_response
 from jwt_middleware.errors import ConfigurationError, JWTMiddlewareError
 from jwt_middleware.requirements import (
     Requirement,
+    dpop_requirement,
     groups_requirement,
     permissions_requirement,
     roles_requirement,
     scopes_requirement,
 )
 
-__all__ = ["require_groups", "require_permissions", "require_roles", "require_scopes"]
+__all__ = ["require_dpop", "require_groups", "require_permissions", "require_roles", "require_scopes"]
 
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
 
@@ -91,6 +92,14 @@ def _guard(requirement: Requirement) -> Callable[[Endpoint], Endpoint]:
 def require_scopes(*scopes: str, any_of: bool = False) -> Callable[[Endpoint], Endpoint]:
     """Guard an endpoint: the token must carry all of ``scopes`` (one of them with ``any_of``)."""
     return _guard(scopes_requirement(scopes, any_of=any_of))
+
+
+def require_dpop(endpoint: Endpoint) -> Endpoint:
+    """Guard an endpoint: DPoP-bound tokens only (``@require_dpop``), whatever the verifier allows.
+
+    A plain bearer token gets 401 ``invalid_token`` with a ``DPoP`` challenge (RFC 9449 7.1).
+    """
+    return _guard(dpop_requirement())(endpoint)
 
 
 def require_groups(*groups: str, any_of: bool = False) -> Callable[[Endpoint], Endpoint]:
