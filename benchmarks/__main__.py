@@ -16,10 +16,21 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks import concurrency, faults, instrumentation, memory, middleware, revocation, served, verify
+from benchmarks import (
+    concurrency,
+    dpop,
+    faults,
+    instrumentation,
+    memory,
+    middleware,
+    revocation,
+    served,
+    verify,
+)
 
 SECTIONS = (
     "verify",
+    "dpop",
     "middleware",
     "instrumentation",
     "uvicorn",
@@ -89,6 +100,38 @@ def _verify_section(report: dict[str, Any], rounds: int) -> None:
             "ratios": ratios,
         }
     report["verify"] = section
+
+
+def _dpop_section(report: dict[str, Any], rounds: int) -> None:
+    figures = dpop.run(rounds=rounds)
+    print("\n## DPoP: the added cost of a proof check next to a plain verify (median µs per request)\n")
+    names = list(figures[0].measurements)
+    print("| figure | " + " | ".join(f"{f.proof_alg} proof µs" for f in figures) + " |")
+    print("|---|" + "---:|" * len(figures))
+    for name in names:
+        print(f"| {name} | " + " | ".join(f"{f.median(name):.1f}" for f in figures) + " |")
+    print()
+    section: dict[str, Any] = {}
+    for f in figures:
+        bearer = f.median("bearer: token cache hit")
+        added = f.median("DPoP: token cache hit + proof") - bearer
+        ratios = {
+            "DPoP check's added cost (µs)": added,
+            "DPoP request (cached token) / bearer request (cached token)": f.median(
+                "DPoP: token cache hit + proof"
+            )
+            / bearer,
+            "DPoP check's added cost / full bearer verify": added / f.median("bearer: full verify"),
+            "DPoP full verify / bearer full verify": f.median("DPoP: full verify + proof")
+            / f.median("bearer: full verify"),
+        }
+        for name, value in ratios.items():
+            print(f"- {f.proof_alg} proof: {name} = {value:.2f}")
+        section[f.proof_alg] = {
+            "ratios": ratios,
+            "median_us": {name: m.median_us for name, m in f.measurements.items()},
+        }
+    report["dpop"] = section
 
 
 def _middleware_section(report: dict[str, Any], rounds: int) -> None:
@@ -303,6 +346,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"# jwt_middleware benchmarks (Python {report['python']}, {report['machine']})")
     if "verify" in sections:
         _verify_section(report, rounds)
+    if "dpop" in sections:
+        _dpop_section(report, rounds)
     if "middleware" in sections:
         _middleware_section(report, rounds)
     if "instrumentation" in sections:

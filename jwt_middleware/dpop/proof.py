@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -31,7 +32,7 @@ from jwt_middleware.errors import (
     UnsupportedAlgorithmError,
     UseDPoPNonceError,
 )
-from jwt_middleware.jwk import has_private_members, import_key, jwk_thumbprint
+from jwt_middleware.jwk import VerificationKey, has_private_members, import_key, jwk_thumbprint
 from jwt_middleware.jws import parse_compact, verify_signature
 from jwt_middleware.policy import MAX_LEEWAY, is_numeric_date
 from jwt_middleware.safe_json import JSONError, parse_object
@@ -60,6 +61,7 @@ _MAX_METHOD_LENGTH: Final = 32
 #: base64url of a SHA-256 digest, the only ``ath`` there is.
 _ATH_LENGTH: Final = 43
 _REQUIRED_CLAIMS: Final = ("jti", "htm", "htu", "iat")
+_KEY_CACHE_SIZE: Final = 1024
 _KEY_MEMBERS: Final = ("n", "e", "x", "y")
 
 
@@ -109,6 +111,56 @@ class VerifiedProof:
     def replay_ttl(self, rules: ProofRules, now: float) -> float:
         """How long the ``jti`` must be remembered: until the proof could no longer be accepted."""
         return max(1.0, self.iat + rules.tolerance - now + 1.0)
+
+
+class _ProofKeys:
+    """Imported proof keys by the exact header segment that carried them.
+
+    A client signs every proof with one key, so its proofs share one header segment (``typ``,
+    ``alg`` and ``jwk`` do not change): importing and checking the key once per client instead
+    of once per request takes a third off a proof's cost. Keyed by the exact string, so no other
+    header can ever be mapped to a cached key; bounded, and cleared when full.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._entries: dict[str, tuple[VerificationKey, str]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, segment: str) -> tuple[VerificationKey, str] | None:
+        return self._entries.get(segment)
+
+    def put(self, segment: str, value: tuple[VerificationKey, str]) -> None:
+        with self._lock:
+            if len(self._entries) >= self._size:
+                self._entries.clear()
+            self._entries[segment] = value
+
+
+_proof_keys: Final = _ProofKeys(_KEY_CACHE_SIZE)
+
+
+def _proof_key(segment: str, jwk: Mapping[str, Any]) -> tuple[VerificationKey, str]:
+    """Checks 6 and 7's key, public, canonical and strong, imported; and its RFC 7638 thumbprint.
+
+    A private key is refused before it is ever imported.
+    """
+    cached = _proof_keys.get(segment)
+    if cached is not None:
+        return cached
+    if has_private_members(jwk):
+        raise _refuse(
+            "The DPoP proof's key contains private key material", reasons.DPOP_JWK_PRIVATE, "jwk", "header"
+        )
+    _canonical_jwk(jwk)
+    try:
+        found = (import_key(jwk), jwk_thumbprint(jwk))
+    except JWKError:
+        raise _refuse(
+            "The DPoP proof's key is not usable", reasons.DPOP_JWK_INVALID, "jwk", "header"
+        ) from None
+    _proof_keys.put(segment, found)
+    return found
 
 
 def access_token_hash(token: str) -> str:
@@ -209,20 +261,8 @@ def check_proof(
         raise _refuse(
             "The DPoP proof's algorithm is not accepted", reasons.DPOP_ALG_NOT_ALLOWED, "alg", "header"
         )
-    # 6. and 7. The signature verifies with the header's key, which holds no private part: a
-    # private key is refused before it is ever imported.
-    if has_private_members(jwk):
-        raise _refuse(
-            "The DPoP proof's key contains private key material", reasons.DPOP_JWK_PRIVATE, "jwk", "header"
-        )
-    _canonical_jwk(jwk)
-    try:
-        key = import_key(jwk)
-        thumbprint = jwk_thumbprint(jwk)
-    except JWKError:
-        raise _refuse(
-            "The DPoP proof's key is not usable", reasons.DPOP_JWK_INVALID, "jwk", "header"
-        ) from None
+    # 6. and 7. The signature verifies with the header's key, which holds no private part.
+    key, thumbprint = _proof_key(proof.partition(".")[0], jwk)
     try:
         verify_signature(parsed, key)
     except UnsupportedAlgorithmError:

@@ -56,6 +56,8 @@ FRAMEWORK_BOUND: dict[str, frozenset[str]] = {
     # Outgoing calls are httpx2 Auth objects (the token cache and introspection load it on use).
     "jwt_middleware.oauth.client_credentials": frozenset({"httpx2", "httpcore"}),
     "jwt_middleware.oauth.forwarding": frozenset({"httpx2", "httpcore"}),
+    # The MCP integration binds the mcp SDK, which loads Starlette, httpx2 and uvicorn.
+    "jwt_middleware.integrations.mcp": frozenset({"starlette", "httpx2", "httpcore", "uvicorn"}),
     # The test kit's DPoP client is an httpx2.Auth; DPoPKey loads it only when .auth() is called.
     "jwt_middleware.testing.dpop_auth": frozenset({"httpx2", "httpcore"}),
     # A pytest plugin may load pytest, and nothing else (see test_pytest_plugin_is_light).

@@ -1,0 +1,211 @@
+"""An MCP server protected by our verifier, driven by the ``mcp`` SDK's own client over real HTTP.
+
+The server is the SDK's ``MCPServer`` (Streamable HTTP) under a real uvicorn on 127.0.0.1, with
+``MCPTokenVerifier`` as its ``TokenVerifier`` and ``protect`` in front; tokens come from a
+``LocalIssuer``. What the MCP authorization spec asks of a server is checked on the wire: the
+RFC 9728 document, ``resource_metadata`` in the 401 challenge, audience-bound tokens; then the
+SDK's client calls a tool with a bearer token, with a DPoP-bound one, and through the SDK's
+whole OAuth flow (discovery from the challenge, authorization code with PKCE at the issuer).
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx2
+import pytest
+import uvicorn
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.server.auth.middleware.auth_context import get_access_token
+from mcp.server.mcpserver import MCPServer
+
+from jwt_middleware import ProtectedResourceMetadata
+from jwt_middleware.integrations.mcp import MCPTokenVerifier
+from jwt_middleware.testing import DPoPKey, LocalIssuer
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+class MCPDeployment:
+    """A LocalIssuer, and an MCP server whose resource is ``http://127.0.0.1:{port}/mcp``."""
+
+    def __init__(self, issuer: LocalIssuer, port: int) -> None:
+        self.issuer = issuer
+        self.port = port
+        self.resource = f"http://127.0.0.1:{port}/mcp"
+        verifier = issuer.verifier(audience=self.resource)
+        metadata = ProtectedResourceMetadata(resource=self.resource, scopes_supported=["tools:call"])
+        self.token_verifier = MCPTokenVerifier(verifier, resource_metadata=metadata)
+        server = MCPServer(
+            "orders", token_verifier=self.token_verifier, auth=self.token_verifier.auth_settings()
+        )
+
+        @server.tool()
+        def whoami() -> str:
+            """Who the request's token names."""
+            token = get_access_token()
+            return f"{token.subject} via {token.client_id}" if token is not None else "nobody"
+
+        app = self.token_verifier.protect(server.streamable_http_app())
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> MCPDeployment:
+        self.thread.start()
+        deadline = time.monotonic() + 15
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.01)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+@pytest.fixture
+def deployment() -> Iterator[MCPDeployment]:
+    port = _free_port()
+    # The issuer's tokens name the MCP server as their audience (the resource, RFC 8707).
+    resource = f"http://127.0.0.1:{port}/mcp"
+    with (
+        LocalIssuer(alg="ES256", audience=resource, auto_approve=True) as issuer,
+        MCPDeployment(issuer, port) as running,
+    ):
+        yield running
+
+
+async def _call_whoami(url: str, http_client: httpx2.AsyncClient) -> str:
+    async with http_client, Client(streamable_http_client(url, http_client=http_client)) as client:
+        result = await client.call_tool("whoami", {})
+    text: str = result.content[0].text  # type: ignore[union-attr]
+    return text
+
+
+async def test_the_server_publishes_rfc9728_metadata_and_names_it_in_challenges(
+    deployment: MCPDeployment,
+) -> None:
+    async with httpx2.AsyncClient() as http:
+        refused = await http.post(deployment.resource, json={})
+        metadata_url = f"http://127.0.0.1:{deployment.port}/.well-known/oauth-protected-resource/mcp"
+        document = (await http.get(metadata_url)).json()
+        plain = (
+            await http.get(f"http://127.0.0.1:{deployment.port}/.well-known/oauth-protected-resource")
+        ).json()
+    assert refused.status_code == 401
+    challenge = refused.headers["www-authenticate"]
+    assert challenge.startswith(f'Bearer realm="mcp", resource_metadata="{metadata_url}", DPoP algs="')
+    assert document == plain
+    assert document["resource"] == deployment.resource
+    assert document["authorization_servers"] == [deployment.issuer.issuer]
+    assert document["scopes_supported"] == ["tools:call"]
+    assert document["bearer_methods_supported"] == ["header"]
+    assert "ES256" in document["dpop_signing_alg_values_supported"]
+
+
+async def test_the_sdk_client_calls_a_tool_with_a_bearer_token(deployment: MCPDeployment) -> None:
+    token = deployment.issuer.mint(aud=deployment.resource, sub="alice", client_id="cli")
+    client = httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"})
+    assert await _call_whoami(deployment.resource, client) == "alice via cli"
+
+
+async def test_a_token_for_another_resource_is_refused(deployment: MCPDeployment) -> None:
+    token = deployment.issuer.mint(aud="http://127.0.0.1:1/other", sub="alice")
+    async with httpx2.AsyncClient() as http:
+        response = await http.post(deployment.resource, json={}, headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 401
+    assert 'error="invalid_token"' in response.headers["www-authenticate"]
+
+
+async def test_the_sdk_client_calls_a_tool_with_a_dpop_bound_token(deployment: MCPDeployment) -> None:
+    key = DPoPKey.generate()
+    token = deployment.issuer.mint(aud=deployment.resource, sub="bob", client_id="agent", dpop_key=key)
+    assert (
+        await _call_whoami(deployment.resource, httpx2.AsyncClient(auth=key.auth(token))) == "bob via agent"
+    )
+    async with httpx2.AsyncClient() as http:  # the same token as a bearer one is refused
+        response = await http.post(deployment.resource, json={}, headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 401
+    assert "DPoP error=" in response.headers["www-authenticate"]
+
+
+async def test_the_sdk_oauth_flow_discovers_the_issuer_through_our_metadata(
+    deployment: MCPDeployment,
+) -> None:
+    from mcp.client.auth import OAuthClientProvider, TokenStorage
+    from mcp.shared.auth import (
+        AuthorizationCodeResult,
+        OAuthClientInformationFull,
+        OAuthClientMetadata,
+        OAuthToken,
+    )
+
+    redirect_uri = "http://127.0.0.1:9/callback"
+    issuer = deployment.issuer
+
+    class Storage(TokenStorage):
+        tokens: OAuthToken | None = None
+
+        async def get_tokens(self) -> OAuthToken | None:
+            return self.tokens
+
+        async def set_tokens(self, tokens: OAuthToken) -> None:
+            self.tokens = tokens
+
+        async def get_client_info(self) -> OAuthClientInformationFull | None:
+            return OAuthClientInformationFull(
+                client_id=issuer.default_client_id, redirect_uris=[redirect_uri]
+            )
+
+        async def set_client_info(self, client_info: OAuthClientInformationFull) -> None:
+            pass
+
+    codes: list[AuthorizationCodeResult] = []
+
+    async def redirect(authorization_url: str) -> None:
+        # The issuer approves at once (auto_approve) and redirects back with the code.
+        async with httpx2.AsyncClient() as browser:
+            answer = await browser.get(authorization_url)
+        query = parse_qs(urlsplit(answer.headers["location"]).query)
+        codes.append(
+            AuthorizationCodeResult(
+                code=query["code"][0], state=query.get("state", [None])[0], iss=query.get("iss", [None])[0]
+            )
+        )
+
+    async def callback() -> AuthorizationCodeResult:
+        return codes.pop()
+
+    storage = Storage()
+    provider = OAuthClientProvider(
+        server_url=deployment.resource,
+        client_metadata=OAuthClientMetadata(redirect_uris=[redirect_uri], client_name="tests"),  # type: ignore[list-item]
+        storage=storage,
+        redirect_handler=redirect,
+        callback_handler=callback,
+    )
+    text = await _call_whoami(deployment.resource, httpx2.AsyncClient(auth=provider))
+    assert text.endswith(f"via {issuer.default_client_id}")
+    assert storage.tokens is not None
+    claims: dict[str, Any] = deployment.token_verifier.verifier.verify_sync(storage.tokens.access_token)
+    assert claims["aud"] == deployment.resource
