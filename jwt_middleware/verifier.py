@@ -29,6 +29,7 @@ Either way only the exception's type is logged, never its message, the token or 
 from __future__ import annotations
 
 import contextlib
+import functools
 import inspect
 import logging
 import time
@@ -99,6 +100,9 @@ logger = logging.getLogger("jwt_middleware")
 #: reject; may be a coroutine function. Any other exception is a server-side failure (a revocation
 #: lookup that failed is not a bad token): ``VerificationUnavailableError``, answered 503.
 CustomCheck = Callable[[Mapping[str, Any], Claims, VerificationKey], "bool | Awaitable[bool | None] | None"]
+
+#: ``presented(claims)``: refuses a verified token presented the wrong way (a bound one as bearer).
+Presentation = Callable[[Claims], None]
 
 #: ``key_source_selector(header, payload)``: the ``KeySource`` whose key verifies this token,
 #: chosen from its protected header and its payload (parsed and strict, but not yet verified), before
@@ -382,7 +386,9 @@ class JWTVerifier:
             return None
         return None if claims is None or "cnf" in claims else claims
 
-    def _remembered(self, token: str, hook: VerificationHook | None = None) -> Claims | None:
+    def _remembered(
+        self, token: str, hook: VerificationHook | None = None, presented: Presentation | None = None
+    ) -> Claims | None:
         """The claims of a token in the cache; raises if it was revoked since it was verified.
 
         The revocation check costs a lookup only when the list changed (or went stale) since this
@@ -400,15 +406,17 @@ class JWTVerifier:
         if entry is None:
             return None
         revocations = self.revocations
-        if revocations is not None and not revocations.state.is_current(entry.revocation_generation, now):
-            try:
+        try:
+            if revocations is not None and not revocations.state.is_current(entry.revocation_generation, now):
                 entry.revocation_generation = revocations.check(entry.claims, now)
-            except JWTMiddlewareError as exc:
-                error = self._annotate(exc, entry.claims)
-                if hook is not None:
-                    issuer = entry.event.issuer if entry.event is not None else self._sole_issuer
-                    hook(self._outcome(issuer, error, None, cached=True))
-                raise error from None
+            if presented is not None:
+                presented(entry.claims)
+        except JWTMiddlewareError as exc:
+            error = self._annotate(exc, entry.claims)
+            if hook is not None:
+                issuer = entry.event.issuer if entry.event is not None else self._sole_issuer
+                hook(self._outcome(issuer, error, None, cached=True))
+            raise error from None
         if hook is not None and entry.event is not None:
             hook(entry.event)
         return entry.claims
@@ -500,17 +508,13 @@ class JWTVerifier:
 
         A token bound to a key (``cnf``) is refused: it is only good with a proof (``verify_dpop``).
         """
-        self.dpop.refuse_bearer_if_required()
-        claims = await self._verify_token(token)
-        self._bearer_presented(claims)
-        return claims
+        self._bearer_accepted()
+        return await self._verify_token(token, self._bearer_presented)
 
     def verify_sync(self, token: str) -> Claims:
         """``verify`` for threads without an event loop (WSGI, Django, Flask, Lambda)."""
-        self.dpop.refuse_bearer_if_required()
-        claims = self._verify_token_sync(token)
-        self._bearer_presented(claims)
-        return claims
+        self._bearer_accepted()
+        return self._verify_token_sync(token, self._bearer_presented)
 
     async def verify_dpop(self, token: str, request: RequestView) -> Claims:
         """Verify a DPoP-bound ``token`` and the ``DPoP`` proof of ``request`` (RFC 9449).
@@ -521,8 +525,7 @@ class JWTVerifier:
         """
         proof = self._dpop_proof(token, request)
         with _dpop_scheme():
-            claims = await self._verify_token(token)
-        self._dpop_bound(claims, proof)
+            claims = await self._verify_token(token, functools.partial(self._dpop_bound, proof=proof))
         with self._replay_store():
             first = await self.dpop.replay.afirst_use(proof.replay_key, self._replay_ttl(proof))
         return self._dpop_accepted(first, claims)
@@ -531,8 +534,7 @@ class JWTVerifier:
         """``verify_dpop`` for threads without an event loop."""
         proof = self._dpop_proof(token, request)
         with _dpop_scheme():
-            claims = self._verify_token_sync(token)
-        self._dpop_bound(claims, proof)
+            claims = self._verify_token_sync(token, functools.partial(self._dpop_bound, proof=proof))
         with self._replay_store():
             first = self.dpop.replay.first_use(proof.replay_key, self._replay_ttl(proof))
         return self._dpop_accepted(first, claims)
@@ -543,14 +545,25 @@ class JWTVerifier:
         try:
             return self.dpop.check_proof(token, request, self._clock())
         except JWTMiddlewareError as error:
+            self._report_refusal(error)
             raise self._annotate(error, None) from None
 
-    def _dpop_bound(self, claims: Claims, proof: VerifiedProof) -> None:
+    def _report_refusal(self, error: JWTMiddlewareError) -> None:
+        """A refusal decided before the token is looked at is a verification event too."""
+        hook = self.event_hook
+        if hook is not None:
+            hook(self._outcome(self._sole_issuer, error, None))
+
+    def _bearer_accepted(self) -> None:
         try:
-            self.dpop.check_binding(claims, proof)
+            self.dpop.refuse_bearer_if_required()
         except JWTMiddlewareError as error:
-            error.scheme = DPOP_SCHEME
-            raise self._annotate(error, claims) from None
+            self._report_refusal(error)
+            raise
+
+    def _dpop_bound(self, claims: Claims, *, proof: VerifiedProof) -> None:
+        """How the token was presented, checked as part of its verification: bound to this proof."""
+        self.dpop.check_binding(claims, proof)
 
     def _replay_ttl(self, proof: VerifiedProof) -> float:
         return proof.replay_ttl(self.dpop.rules, self._clock())
@@ -571,15 +584,17 @@ class JWTVerifier:
         return claims
 
     def _bearer_presented(self, claims: Claims) -> None:
-        try:
-            self.dpop.check_bearer(claims)
-        except JWTMiddlewareError as error:
-            raise self._annotate(error, claims) from None
+        """How the token was presented, checked as part of its verification: as a bearer token."""
+        self.dpop.check_bearer(claims)
 
-    async def _verify_token(self, token: str) -> Claims:
-        """The token's own checks, however it is presented (cache, signature, policy, custom check)."""
+    async def _verify_token(self, token: str, presented: Presentation) -> Claims:
+        """The token's checks (cache, signature, policy, custom check), then how it was presented.
+
+        ``presented(claims)`` refuses a token presented the wrong way (bound, sent as bearer);
+        its refusal is the verification's, from the cache or not, reported as one event.
+        """
         hook = self.event_hook
-        cached = self._remembered(token, hook)
+        cached = self._remembered(token, hook, presented)
         if cached is not None:
             return cached
         started = time.perf_counter() if hook is not None else 0.0
@@ -595,6 +610,7 @@ class JWTVerifier:
                 if inspect.isawaitable(result):
                     result = await result
                 self._check_result(result)
+            presented(claims)
         except JWTMiddlewareError as error:
             self._refusal(error, pending)
             if hook is not None:
@@ -611,10 +627,10 @@ class JWTVerifier:
             hook(self._ended(started, pending, None))
         return claims
 
-    def _verify_token_sync(self, token: str) -> Claims:
+    def _verify_token_sync(self, token: str, presented: Presentation) -> Claims:
         """``_verify_token`` for threads without an event loop."""
         hook = self.event_hook
-        cached = self._remembered(token, hook)
+        cached = self._remembered(token, hook, presented)
         if cached is not None:
             return cached
         started = time.perf_counter() if hook is not None else 0.0
@@ -630,6 +646,7 @@ class JWTVerifier:
                 if inspect.isawaitable(result):
                     result = _run_coroutine_here(result)
                 self._check_result(result)
+            presented(claims)
         except JWTMiddlewareError as error:
             self._refusal(error, pending)
             if hook is not None:

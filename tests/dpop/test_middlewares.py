@@ -203,3 +203,24 @@ def test_behind_a_proxy_the_external_url_is_configured(
         proof = dpop_key.headers("GET", "https://api.example.com/orders", token)
         response = client.get("/orders", headers={**proof, **headers})
     assert (response.status_code == 200) is accepted, response.text
+
+
+def test_a_dpop_token_without_the_scope_is_challenged_in_its_own_scheme(
+    verifier: JWTVerifier, dpop_key: DPoPKey, make_token: TokenFactory
+) -> None:
+    from jwt_middleware import require_scopes
+
+    app = Starlette(
+        routes=[Route("/admin", require_scopes("orders:admin")(whoami))],
+        middleware=[Middleware(JWTAuthMiddleware, verifier=verifier)],
+    )
+    with TestClient(app, base_url="https://api.example.com") as client:
+        dpop = client.get("/admin", auth=dpop_key.auth(make_token(dpop_key)))
+        bearer = client.get("/admin", headers={"Authorization": f"Bearer {make_token()}"})
+    assert dpop.status_code == bearer.status_code == 403
+    assert dpop.headers["www-authenticate"] == (
+        'DPoP error="insufficient_scope", error_description="The token lacks the required scope", '
+        f'scope="orders:admin", {ALGS}'
+    )
+    assert bearer.headers["www-authenticate"].startswith('Bearer realm="api", error="insufficient_scope"')
+    assert "DPoP" not in bearer.headers["www-authenticate"]

@@ -209,3 +209,43 @@ async def test_the_sdk_oauth_flow_discovers_the_issuer_through_our_metadata(
     assert storage.tokens is not None
     claims: dict[str, Any] = deployment.token_verifier.verifier.verify_sync(storage.tokens.access_token)
     assert claims["aud"] == deployment.resource
+
+
+def test_a_verifier_that_accepts_any_audience_is_refused() -> None:
+    from jwt_middleware import ConfigurationError, JWTVerifier
+
+    verifier = JWTVerifier(issuer="https://issuer.test", audience=None, jwks={"keys": []})
+    with pytest.raises(ConfigurationError):
+        MCPTokenVerifier(verifier)
+
+
+async def test_verify_token_alone_refuses_bad_and_bound_tokens(deployment: MCPDeployment) -> None:
+    token_verifier = deployment.token_verifier
+    issuer = deployment.issuer
+    good = await token_verifier.verify_token(issuer.mint(sub="carol", client_id="c"))
+    assert good is not None
+    assert (good.subject, good.client_id, good.resource) == ("carol", "c", deployment.resource)
+    assert await token_verifier.verify_token(issuer.mint_expired()) is None
+    bound = issuer.mint(dpop_key=DPoPKey.generate())
+    assert await token_verifier.verify_token(bound) is None  # its proof was never seen
+
+
+async def test_the_edge_answers_503_when_the_keys_cannot_be_fetched() -> None:
+    from starlette.testclient import TestClient
+
+    from jwt_middleware import JWTVerifier
+
+    resource = "http://127.0.0.1:9/mcp"
+    with LocalIssuer(audience=resource) as issuer:
+        token = issuer.mint()
+        dead = JWTVerifier(
+            issuer=issuer.issuer, audience=resource, jwks_url=f"http://127.0.0.1:{_free_port()}/jwks"
+        )
+        metadata = ProtectedResourceMetadata(resource=resource, authorization_servers=[issuer.issuer])
+        token_verifier = MCPTokenVerifier(dead, resource_metadata=metadata)
+        server = MCPServer("orders", token_verifier=token_verifier, auth=token_verifier.auth_settings())
+        app = token_verifier.protect(server.streamable_http_app())
+        with TestClient(app, base_url="http://127.0.0.1:9") as client:
+            response = client.post("/mcp", json={}, headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 503
+    assert response.headers["retry-after"]
