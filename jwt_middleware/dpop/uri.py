@@ -31,6 +31,11 @@ _UNRESERVED: Final = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstu
 #: What a path may hold unescaped: unreserved, sub-delims, ":", "@" and "/" (RFC 3986 section 3.3).
 _PATH_CHARACTERS: Final = _UNRESERVED | frozenset(b"!$&'()*+,;=:@/")
 _HEX_DIGITS: Final = frozenset(b"0123456789ABCDEFabcdef")
+#: Controls, space and DEL: never in a URI (``urlsplit`` would drop tabs and newlines silently).
+_FORBIDDEN: Final = re.compile(r"[\x00-\x20\x7f]")
+#: Normal forms already computed, by exact input: a service has few URIs, each seen many times.
+_NORMAL_FORMS: dict[str, str | None] = {}
+_NORMAL_FORMS_SIZE: Final = 1024
 #: A trailing ``:port`` of an authority (after an IPv6 literal's bracket, if any).
 _HOST_PORT: Final = re.compile(r":[0-9]*$")
 _HOST: Final = re.compile(r"[a-z0-9.\-]+|[0-9a-f:.]*:[0-9a-f:.]*")
@@ -77,8 +82,20 @@ def normalize_uri(uri: str) -> str | None:
     """
     if not isinstance(uri, str) or not uri or len(uri) > MAX_URI_LENGTH:
         return None
-    if any(ord(ch) <= 0x20 or ord(ch) == 0x7F for ch in uri):
-        return None  # urlsplit would silently drop tabs and newlines
+    try:
+        return _NORMAL_FORMS[uri]
+    except KeyError:
+        pass
+    normal = _normal_form(uri)
+    if len(_NORMAL_FORMS) >= _NORMAL_FORMS_SIZE:
+        _NORMAL_FORMS.clear()  # cheaper than LRU bookkeeping; a dict operation is atomic
+    _NORMAL_FORMS[uri] = normal
+    return normal
+
+
+def _normal_form(uri: str) -> str | None:
+    if _FORBIDDEN.search(uri):
+        return None
     try:
         parts = urlsplit(uri)
         port = parts.port
