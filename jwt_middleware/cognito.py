@@ -1,10 +1,10 @@
 """Amazon Cognito user pools: issuers, key URLs and the token rules Cognito documents.
 
-Cognito issues two kinds of JWT from one issuer and one key set: ID tokens (``token_use: "id"``,
-the app client in ``aud``) and access tokens (``token_use: "access"``, the app client in
-``client_id``, no ``aud``). A verifier that only checks signature and issuer accepts either where
-only one is meant, so the preset makes ``token_use`` and ``client_id`` explicit decisions, the way
-aws-jwt-verify does.
+Cognito issues two kinds of JWT from one issuer and one key set (two keys: one signs ID tokens,
+the other access tokens): ID tokens (``token_use: "id"``, the app client in ``aud``) and access
+tokens (``token_use: "access"``, the app client in ``client_id``, no ``aud``). A verifier that
+only checks signature and issuer accepts either where only one is meant, so the preset makes
+``token_use`` and ``client_id`` explicit decisions, the way aws-jwt-verify does.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Final, Literal
 
+from jwt_middleware.aws.partitions import REGION_PATTERN, partition_of
 from jwt_middleware.claim_mapping import ClaimMapping
 from jwt_middleware.errors import ConfigurationError
 from jwt_middleware.policy import (
@@ -36,12 +37,13 @@ __all__ = [
     "parse_user_pool_id",
 ]
 
-# Commercial regions (us-east-1, ap-southeast-4, il-central-1, ...) and GovCloud (us-gov-west-1).
-_REGION: Final = r"[a-z]{2}(?:-gov)?-[a-z]+-[0-9]{1,2}"
-_USER_POOL_ID: Final = re.compile(rf"(?P<region>{_REGION})_[A-Za-z0-9]{{1,55}}")
-#: Both issuer forms a pool's tokens can carry (see ``cognito_issuer`` and ``global_cognito_issuer``).
+_POOL_SUFFIX: Final = r"_[A-Za-z0-9]{1,55}"
+_USER_POOL_ID: Final = re.compile(rf"(?P<region>{REGION_PATTERN}){_POOL_SUFFIX}")
+#: Both issuer forms a pool's tokens can carry (see ``cognito_issuer`` and ``global_cognito_issuer``);
+#: the domain and the pool's own region are checked against the host's after the match.
 _ISSUER: Final = re.compile(
-    rf"https://(?P<form>issuer-)?cognito-idp\.{_REGION}\.amazonaws\.com/(?P<pool>{_USER_POOL_ID.pattern})"
+    rf"https://(?P<form>issuer-)?cognito-idp\.(?P<region>{REGION_PATTERN})\.(?P<domain>[a-z0-9.-]+)"
+    rf"/(?P<pool>{REGION_PATTERN}{_POOL_SUFFIX})"
 )
 _NOT_GIVEN: Final[Any] = object()
 
@@ -59,27 +61,46 @@ def parse_user_pool_id(user_pool_id: str) -> str:
     return match["region"]
 
 
-def cognito_issuer(user_pool_id: str) -> str:
-    """The ``iss`` of a pool's tokens: ``https://cognito-idp.{region}.amazonaws.com/{pool}``."""
+def _host(user_pool_id: str, prefix: str) -> str:
     region = parse_user_pool_id(user_pool_id)
-    return f"https://cognito-idp.{region}.amazonaws.com/{user_pool_id}"
+    return f"https://{prefix}cognito-idp.{region}.{partition_of(region).dns_suffix}/{user_pool_id}"
+
+
+def cognito_issuer(user_pool_id: str) -> str:
+    """The classic ``iss`` of a pool's tokens: ``https://cognito-idp.{region}.{domain}/{pool}``.
+
+    ``domain`` is the region's partition's: ``amazonaws.com`` (GovCloud too), ``amazonaws.com.cn``
+    in China, ``amazonaws.eu`` in the European Sovereign Cloud.
+    """
+    return _host(user_pool_id, "")
 
 
 def global_cognito_issuer(user_pool_id: str) -> str:
-    """The global issuer form, ``https://issuer-cognito-idp.{region}.amazonaws.com/{pool}``."""
-    region = parse_user_pool_id(user_pool_id)
-    return f"https://issuer-cognito-idp.{region}.amazonaws.com/{user_pool_id}"
+    """The updated issuer form, ``https://issuer-cognito-idp.{region}.{domain}/{pool}``.
+
+    A pool whose ``IssuerConfiguration`` is ``UPDATED`` (the form multi-Region pools need) signs
+    its tokens with this ``iss``, and publishes its keys under it.
+    """
+    return _host(user_pool_id, "issuer-")
 
 
 def parse_cognito_issuer(issuer: str) -> tuple[str, bool] | None:
-    """The user pool id in a Cognito issuer URL and whether it is the global form; else ``None``."""
+    """The user pool id in a Cognito issuer URL and whether it is the updated form; else ``None``.
+
+    Only an exact issuer counts: the pool's own region in the host, that partition's domain.
+    """
     match = _ISSUER.fullmatch(issuer) if isinstance(issuer, str) else None
-    return (match["pool"], match["form"] is not None) if match else None
+    if match is None or match["pool"].partition("_")[0] != match["region"]:
+        return None
+    if match["domain"] != partition_of(match["region"]).dns_suffix:
+        return None
+    return match["pool"], match["form"] is not None
 
 
-def cognito_jwks_url(user_pool_id: str) -> str:
-    """Where a pool publishes its keys (no discovery round trip needed)."""
-    return f"{cognito_issuer(user_pool_id)}/.well-known/jwks.json"
+def cognito_jwks_url(user_pool_id: str, *, updated: bool = False) -> str:
+    """Where a pool publishes its keys (no discovery round trip needed), under either issuer form."""
+    issuer = global_cognito_issuer(user_pool_id) if updated else cognito_issuer(user_pool_id)
+    return f"{issuer}/.well-known/jwks.json"
 
 
 def cognito_verifier(
@@ -91,7 +112,7 @@ def cognito_verifier(
     groups: str | Iterable[str] | None = None,
     scopes: str | Iterable[str] | None = None,
     jwks_url: str | Mapping[str, str] | None = None,
-    global_issuer: bool = False,
+    global_issuer: bool = True,
     **options: Any,
 ) -> JWTVerifier:
     """Build a ``JWTVerifier`` for one or several Cognito user pools.
@@ -100,10 +121,18 @@ def cognito_verifier(
     and ``scopes`` are any-of requirements on ``cognito:groups`` and ``scope``, the only claims
     Cognito puts them in (``COGNITO_CLAIM_MAPPING``, which route guards read too). ``jwks_url``
     overrides where keys come from (LocalStack, moto) while the issuer stays the AWS one; with
-    several pools it maps each pool id to its URL. ``global_issuer`` also accepts the
-    ``issuer-cognito-idp`` form, verified with the same pool's keys. ``jwks`` (a static key set,
-    for tests and offline use) or ``jwks_cache`` (keyed by issuer) replace the pool URLs and pass
-    straight through to ``JWTVerifier``; they cannot be combined with ``jwks_url``.
+    several pools it maps each pool id to its URL, used for both issuer forms of that pool.
+
+    Both issuer forms are accepted, as aws-jwt-verify 5 accepts them: the classic
+    ``cognito-idp`` one and the updated ``issuer-cognito-idp`` one a pool signs with once its
+    ``IssuerConfiguration`` is ``UPDATED``, so switching a pool over does not lock its users out.
+    Each form is its own issuer, bound to its own pool and verified with keys from its own
+    ``/.well-known/jwks.json``; ``global_issuer=False`` accepts the classic form only.
+
+    ``jwks`` (a static key set, for tests and offline use) or ``jwks_cache`` replace the pool URLs
+    and pass through to ``JWTVerifier``; they cannot be combined with ``jwks_url``. A
+    ``jwks_cache`` mapping is keyed by issuer; a pool's updated form falls back to the entry of its
+    classic form.
     """
     if client_id is _NOT_GIVEN or token_use is _NOT_GIVEN:
         raise ConfigurationError(
@@ -124,10 +153,20 @@ def cognito_verifier(
 
     issuer_urls: dict[str, str] = {}
     for pool in pools:
-        url = _pool_jwks_url(pool, jwks_url, several=len(pools) > 1)
-        issuer_urls[cognito_issuer(pool)] = url
+        issuer_urls[cognito_issuer(pool)] = _pool_jwks_url(pool, jwks_url, several=len(pools) > 1)
         if global_issuer:
-            issuer_urls[global_cognito_issuer(pool)] = url
+            updated_url = None if jwks_url is not None else cognito_jwks_url(pool, updated=True)
+            issuer_urls[global_cognito_issuer(pool)] = updated_url or issuer_urls[cognito_issuer(pool)]
+    caches = options.get("jwks_cache")
+    if isinstance(caches, Mapping) and global_issuer:
+        options["jwks_cache"] = {
+            **{
+                global_cognito_issuer(pool): caches[cognito_issuer(pool)]
+                for pool in pools
+                if cognito_issuer(pool) in caches
+            },
+            **caches,
+        }
 
     checks: list[ClaimCheck] = [
         CognitoTokenCheck(

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from jwt_middleware import reasons
 from jwt_middleware.aws.alb_keys import ALB_KID, ALBKeySource
+from jwt_middleware.aws.partitions import REGION_PATTERN, partition_of
 from jwt_middleware.claim_mapping import ClaimMapping
 from jwt_middleware.claims import Claims
 from jwt_middleware.errors import (
@@ -66,8 +67,7 @@ ALB_IDENTITY_HEADER: Final = "x-amzn-oidc-identity"
 ALB_ACCESS_TOKEN_HEADER: Final = "x-amzn-oidc-accesstoken"  # noqa: S105 - a header name
 
 _ALB_ARN: Final = re.compile(
-    r"arn:(?P<partition>aws|aws-us-gov|aws-cn):elasticloadbalancing:"
-    r"(?P<region>[a-z]{2}(?:-gov)?-[a-z]+-[0-9]{1,2}):[0-9]{12}:"
+    rf"arn:(?P<partition>aws[a-z-]*):elasticloadbalancing:(?P<region>{REGION_PATTERN}):[0-9]{{12}}:"
     r"loadbalancer/app/[A-Za-z0-9-]{1,32}/[0-9a-f]{16}"
 )
 #: GovCloud keys live in S3 (AWS's ALB guide); commercial regions share one pattern.
@@ -80,7 +80,7 @@ _GOVCLOUD_KEY_URLS: Final = {
 def parse_alb_arn(arn: str) -> tuple[str, str]:
     """Validate an Application Load Balancer ARN; return its partition and region."""
     match = _ALB_ARN.fullmatch(arn) if isinstance(arn, str) else None
-    if match is None:
+    if match is None or partition_of(match["region"]).name != match["partition"]:
         raise ConfigurationError(
             f"{arn!r} is not an Application Load Balancer ARN "
             "(arn:aws:elasticloadbalancing:<region>:<account>:loadbalancer/app/<name>/<id>)"

@@ -37,7 +37,7 @@ from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
 from jwt_middleware import b64
 from jwt_middleware.claims import Claims
-from jwt_middleware.cognito import parse_user_pool_id
+from jwt_middleware.cognito import parse_cognito_issuer
 from jwt_middleware.csrf import CrossSiteRequestError, OriginPolicy
 from jwt_middleware.errors import (
     BlockingCallError,
@@ -205,15 +205,7 @@ def _decode_login(value: str | None) -> dict[str, str] | None:
 
 
 def _is_cognito(issuer: str) -> bool:
-    parts = urlsplit(issuer)
-    host = parts.hostname or ""
-    if not (host.startswith(("cognito-idp.", "issuer-cognito-idp.")) and host.endswith(".amazonaws.com")):
-        return False
-    try:
-        parse_user_pool_id(parts.path.strip("/"))
-    except ConfigurationError:
-        return False
-    return True
+    return parse_cognito_issuer(issuer) is not None
 
 
 def run_blocking(operation: Callable[[], Awaitable[T]]) -> T:

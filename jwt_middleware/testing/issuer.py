@@ -17,6 +17,8 @@ Keys are generated when the issuer starts (RSA costs ~50 ms); the URL, and with 
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import ssl
 import threading
@@ -26,10 +28,11 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Final, Literal, Self
 
 import anyio.to_thread
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from jwt_middleware import b64
 from jwt_middleware.algorithms import ALGORITHMS
-from jwt_middleware.cognito import cognito_issuer, parse_user_pool_id
+from jwt_middleware.cognito import cognito_issuer, global_cognito_issuer, parse_user_pool_id
 from jwt_middleware.jwk import KeySet
 from jwt_middleware.jwks_state import CacheSettings
 from jwt_middleware.testing.authorization import (
@@ -207,7 +210,7 @@ class LocalIssuer:
     def start(self) -> Self:
         """Generate the first key (before listening, so the JWKS is never empty) and listen."""
         if self._current is None:
-            key = SigningKey.generate(self.alg)
+            key = self.generate_key(self.alg)
             with self._lock:
                 if self._current is None:
                     self._current = key
@@ -440,6 +443,10 @@ class LocalIssuer:
 
     # -- keys ---------------------------------------------------------------------------------------
 
+    def generate_key(self, alg: str, *, kid: str | None = None) -> SigningKey:
+        """A new key of ``alg`` as this provider makes them (its ``kid`` shape); not yet published."""
+        return SigningKey.generate(alg, kid=kid)
+
     @property
     def keys(self) -> tuple[SigningKey, ...]:
         """The published keys, oldest first."""
@@ -458,7 +465,7 @@ class LocalIssuer:
         self, alg: str | None = None, *, kid: str | None = None, make_current: bool = False
     ) -> SigningKey:
         """Generate and publish another key (default: the current key's algorithm)."""
-        key = SigningKey.generate(alg or self.current_key.alg, kid=kid)
+        key = self.generate_key(alg or self.current_key.alg, kid=kid)
         with self._lock:
             if key.kid in self._published:
                 raise ValueError(f"a published key already has kid {key.kid!r}")
@@ -474,7 +481,7 @@ class LocalIssuer:
         in an emergency rotation; other published keys stay.
         """
         previous = self.current_key
-        key = SigningKey.generate(previous.alg)
+        key = self.generate_key(previous.alg)
         with self._lock:
             self._published[key.kid] = key
             self._current = key
@@ -806,8 +813,14 @@ class LocalCognitoIssuer(LocalIssuer):
       auth_time jti version=2 iss iat exp``; no ``username``, no ``aud``.
 
     ``sub`` is a UUID derived from the username (``subject_for``), so the ID and access tokens of
-    one user agree. Real pools sign ID and access tokens with two different keys; this one signs
-    both with ``current_key`` (``add_key`` and ``kid=`` on ``mint`` cover two-key tests).
+    one user agree. Like a real pool, it publishes two RS256 keys and signs ID tokens with one
+    (``id_token_key``) and access tokens with the other (``access_token_key``, the ``current_key``
+    that ``mint`` uses too), so a verifier that only knew one of them fails here as in production.
+    Their key ids have Cognito's shape: 44 characters of standard base64 (``+``, ``/``, a final
+    ``=``), here the SHA-256 digest of the public key.
+
+    ``updated_issuer=True`` mints the ``issuer-cognito-idp`` form of ``iss``, as a pool whose
+    ``IssuerConfiguration`` is ``UPDATED`` does.
 
     Its authorization server answers at the hosted UI's paths (``/oauth2/authorize``,
     ``/oauth2/token``, ``/oauth2/revoke``, ``/oauth2/userInfo``, ``/logout``) and issues tokens of
@@ -823,6 +836,7 @@ class LocalCognitoIssuer(LocalIssuer):
         *,
         user_pool_id: str = "us-east-1_TestPool1",
         client_id: str = "test-client",
+        updated_issuer: bool = False,
         **options: Any,
     ) -> None:
         if "issuer" in options or "audience" in options:
@@ -830,11 +844,43 @@ class LocalCognitoIssuer(LocalIssuer):
         self.region = parse_user_pool_id(user_pool_id)
         self.user_pool_id = user_pool_id
         self.client_id = client_id
-        super().__init__(issuer=cognito_issuer(user_pool_id), **options)
+        self._id_key: SigningKey | None = None
+        issuer = global_cognito_issuer(user_pool_id) if updated_issuer else cognito_issuer(user_pool_id)
+        super().__init__(issuer=issuer, **options)
 
     @property
     def default_client_id(self) -> str:
         return self.client_id
+
+    def generate_key(self, alg: str, *, kid: str | None = None) -> SigningKey:
+        key = SigningKey.generate(alg, kid=kid)
+        if kid is None:
+            der = key.private_key.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+            digest = hashlib.sha256(der).digest()
+            key = SigningKey(key.private_key, alg=alg, kid=base64.b64encode(digest).decode())
+        return key
+
+    def start(self) -> Self:
+        """Generate the pool's ID-token key, then (in ``LocalIssuer.start``) its access-token key."""
+        if self._id_key is None:
+            key = self.generate_key(self.alg)
+            with self._lock:
+                if self._id_key is None:
+                    self._id_key = key
+                    self._published[key.kid] = key
+        return super().start()
+
+    @property
+    def id_token_key(self) -> SigningKey:
+        """The key ID tokens are signed with (published next to ``access_token_key``)."""
+        if self._id_key is None:
+            raise RuntimeError("start the issuer first: 'with LocalIssuer.cognito() as pool:'")
+        return self._id_key
+
+    @property
+    def access_token_key(self) -> SigningKey:
+        """The key access tokens (user and M2M) are signed with: the ``current_key``."""
+        return self.current_key
 
     def access_token_for(self, client_id: str, user: SignedInUser | None, scope: str, expires_in: int) -> str:
         if user is None:
@@ -878,9 +924,9 @@ class LocalCognitoIssuer(LocalIssuer):
         """The stable ``sub`` (a UUID, as Cognito's) of ``username`` in this pool."""
         return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.issuer}/users/{username}"))
 
-    def _cognito_token(self, claims: dict[str, Any], overrides: Mapping[str, Any]) -> str:
+    def _cognito_token(self, claims: dict[str, Any], overrides: Mapping[str, Any], key: SigningKey) -> str:
         # Cognito's header is {"kid", "alg"}: no "typ".
-        return encode_compact(_merge(claims, overrides), self.current_key, headers={"typ": None})
+        return encode_compact(_merge(claims, overrides), key, headers={"typ": None})
 
     def mint_id_token(
         self,
@@ -912,7 +958,7 @@ class LocalCognitoIssuer(LocalIssuer):
         }
         if email is not None:
             token["email"] = email
-        return self._cognito_token(token, claims)
+        return self._cognito_token(token, claims, self.id_token_key)
 
     def mint_access_token(
         self,
@@ -942,7 +988,7 @@ class LocalCognitoIssuer(LocalIssuer):
             "jti": _new_id(),
             "username": username,
         }
-        return self._cognito_token(token, claims)
+        return self._cognito_token(token, claims, self.access_token_key)
 
     def mint_m2m_access_token(
         self,
@@ -965,7 +1011,7 @@ class LocalCognitoIssuer(LocalIssuer):
             "jti": _new_id(),
             "client_id": self.client_id,
         }
-        return self._cognito_token(token, claims)
+        return self._cognito_token(token, claims, self.access_token_key)
 
     def verifier(self, **options: Any) -> JWTVerifier:
         """``JWTVerifier.cognito`` for this pool and client, with keys from ``jwks_url``.

@@ -272,6 +272,8 @@ def test_key_urls_by_partition() -> None:
     cn = "arn:aws-cn:elasticloadbalancing:cn-north-1:123456789012:loadbalancer/app/x/0123456789abcdef"
     assert parse_alb_arn(cn) == ("aws-cn", "cn-north-1")
     assert ALBVerifier(alb_arn=cn, client_id=None, issuer=None, key_url="https://keys.example.cn/{kid}")
+    eusc = "arn:aws-eusc:elasticloadbalancing:eusc-de-east-1:123456789012:loadbalancer/app/x/0123456789abcdef"
+    assert parse_alb_arn(eusc) == ("aws-eusc", "eusc-de-east-1")
 
 
 @pytest.mark.parametrize(
@@ -282,6 +284,10 @@ def test_key_urls_by_partition() -> None:
         "arn:aws:elasticloadbalancing:us-east-1:12345:loadbalancer/app/x/0123456789abcdef",
         "arn:aws:elasticloadbalancing:US-EAST-1:123456789012:loadbalancer/app/x/0123456789abcdef",
         "arn:aws:ec2:us-east-1:123456789012:loadbalancer/app/x/0123456789abcdef",
+        # The partition must be the region's own.
+        "arn:aws:elasticloadbalancing:cn-north-1:123456789012:loadbalancer/app/x/0123456789abcdef",
+        "arn:aws-cn:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/x/0123456789abcdef",
+        "arn:aws:elasticloadbalancing:eusc-de-east-1:123456789012:loadbalancer/app/x/0123456789abcdef",
         DEFAULT_ALB_ARN + "/extra",
     ],
 )

@@ -2,12 +2,13 @@
 
 Covers what aws-jwt-verify's ``CognitoJwtVerifier`` promises: several pools in one verifier, keys
 cached per pool, tokens from other pools refused as wrong issuers without a fetch, ``client_id``
-one or several, ``token_use``, ``groups`` and ``scopes`` any-of, the global issuer form, a
+one or several, ``token_use``, ``groups`` and ``scopes`` any-of, both issuer forms, a
 ``jwks_url`` override, and M2M (client credentials) access tokens.
 """
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 
 import pytest
@@ -18,7 +19,9 @@ from jwt_middleware import (
     InvalidClaimError,
     InvalidIssuerError,
     JWTVerifier,
+    UnknownKeyError,
 )
+from jwt_middleware.cli.inspection import decode_unverified
 from jwt_middleware.cognito import global_cognito_issuer
 from jwt_middleware.testing import LocalCognitoIssuer, LocalIssuer
 
@@ -77,8 +80,6 @@ def test_a_pool_key_does_not_verify_another_pools_issuer(
     pool_a: LocalCognitoIssuer, pool_b: LocalCognitoIssuer
 ) -> None:
     """Pool A's key signing a token that claims pool B's iss: B's keys are used, and refuse it."""
-    from jwt_middleware import UnknownKeyError
-
     forged = pool_a.mint_access_token(iss=pool_b.issuer)
     with pytest.raises(UnknownKeyError):
         two_pools(pool_a, pool_b).verify_sync(forged)
@@ -142,18 +143,53 @@ def test_m2m_access_tokens_verify_and_expose_their_scopes(pool_a: LocalCognitoIs
         )
 
 
-def test_the_global_issuer_form_is_accepted_only_when_asked(pool_a: LocalCognitoIssuer) -> None:
-    token = pool_a.mint_access_token(iss=global_cognito_issuer(POOL_A))
-    with pytest.raises(InvalidIssuerError):
-        pool_a.verifier(token_use="access").verify_sync(token)
-    assert pool_a.verifier(token_use="access", global_issuer=True).verify_sync(token)
+def test_a_pool_switched_to_the_updated_issuer_keeps_verifying(pool_a: LocalCognitoIssuer) -> None:
+    """``IssuerConfiguration: UPDATED``: tokens say ``issuer-cognito-idp``; the default accepts them."""
+    with LocalIssuer.cognito(user_pool_id=POOL_A, client_id="client-a", updated_issuer=True) as updated:
+        assert updated.issuer == global_cognito_issuer(POOL_A)
+        token = updated.mint_access_token()
+        assert updated.verifier(token_use="access").verify_sync(token).issuer == updated.issuer
+        with pytest.raises(InvalidIssuerError):
+            updated.verifier(token_use="access", global_issuer=False).verify_sync(token)
+        # Both forms of pool A are pool A's: the keys of the pool at that URL, no other pool's.
+        with pytest.raises(UnknownKeyError):
+            pool_a.verifier(token_use="access").verify_sync(token)
+
+
+def test_the_pool_signs_id_and_access_tokens_with_two_cognito_shaped_keys(pool_a: LocalCognitoIssuer) -> None:
+    kids = [key["kid"] for key in pool_a.jwks()["keys"]]
+    assert len(kids) == 2
+    assert {pool_a.id_token_key.kid, pool_a.access_token_key.kid} == set(kids)
+    for kid in kids:
+        assert len(kid) == 44
+        assert kid.endswith("=")
+        assert base64.b64decode(kid, validate=True)  # standard base64, as Cognito's kids are
+    assert decode_unverified(pool_a.mint_id_token())[0]["kid"] == pool_a.id_token_key.kid
+    assert decode_unverified(pool_a.mint_access_token())[0]["kid"] == pool_a.access_token_key.kid
+    assert decode_unverified(pool_a.mint_m2m_access_token())[0]["kid"] == pool_a.access_token_key.kid
+    verifier = pool_a.verifier(token_use=None)
+    assert verifier.verify_sync(pool_a.mint_id_token()).token_use == "id"
+    assert verifier.verify_sync(pool_a.mint_access_token()).token_use == "access"
+
+
+def test_a_verifier_that_knows_only_the_access_key_refuses_id_tokens(pool_a: LocalCognitoIssuer) -> None:
+    access_only = {"keys": [pool_a.access_token_key.public_jwk()]}
+    verifier = JWTVerifier.cognito(
+        user_pool_id=POOL_A, client_id="client-a", token_use=None, jwks=access_only
+    )
+    assert verifier.verify_sync(pool_a.mint_access_token())
+    with pytest.raises(UnknownKeyError):
+        verifier.verify_sync(pool_a.mint_id_token())
 
 
 def test_jwks_url_override_keeps_the_aws_issuer(pool_a: LocalCognitoIssuer) -> None:
     verifier = JWTVerifier.cognito(
         user_pool_id=POOL_A, client_id="client-a", token_use="access", jwks_url=pool_a.jwks_url
     )
-    assert verifier.issuers == (f"https://cognito-idp.eu-west-1.amazonaws.com/{POOL_A}",)
+    assert set(verifier.issuers) == {
+        f"https://cognito-idp.eu-west-1.amazonaws.com/{POOL_A}",
+        f"https://issuer-cognito-idp.eu-west-1.amazonaws.com/{POOL_A}",
+    }
     assert verifier.verify_sync(pool_a.mint_access_token())
 
 

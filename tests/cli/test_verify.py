@@ -277,7 +277,7 @@ def test_json_rejection(cli: Run, cognito: LocalCognitoIssuer) -> None:
     assert explanation["expected"] == ["access"]
     assert explanation["actual"] == "id"
     assert document["unverified_claims"]["token_use"] == "id"
-    assert document["unverified_header"]["kid"] == cognito.current_key.kid
+    assert document["unverified_header"]["kid"] == cognito.id_token_key.kid
     result.assert_token_not_printed(token)
 
 

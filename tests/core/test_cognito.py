@@ -23,6 +23,7 @@ from jwt_middleware.cognito import (
     cognito_issuer,
     cognito_jwks_url,
     global_cognito_issuer,
+    parse_cognito_issuer,
     parse_user_pool_id,
 )
 from jwt_middleware.keysource import StaticKeySource
@@ -91,6 +92,9 @@ def _sign(keyring: Keyring, payload: dict[str, Any]) -> str:
         "us-east-1_" + "a" * 56,
         "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_abc",
         "us-east-1_\u0430bc",
+        "xx-east-1_abc",  # no partition has an "xx-" region
+        "eusc-east-1_abc",  # the European Sovereign Cloud's regions name their country
+        "cn-north_abc",
         123,
         None,
     ],
@@ -103,17 +107,47 @@ def test_malformed_user_pool_id_is_a_configuration_error(keyring: Keyring, pool:
 
 
 @pytest.mark.parametrize(
-    ("pool", "region"),
+    ("pool", "region", "domain"),
     [
-        ("us-gov-west-1_abc", "us-gov-west-1"),
-        ("us-east-1_AbCdEf123", "us-east-1"),
-        ("ap-southeast-4_X", "ap-southeast-4"),
-        ("il-central-1_a1", "il-central-1"),
+        ("us-east-1_AbCdEf123", "us-east-1", "amazonaws.com"),
+        ("ap-southeast-4_X", "ap-southeast-4", "amazonaws.com"),
+        ("il-central-1_a1", "il-central-1", "amazonaws.com"),
+        ("mx-central-1_a1", "mx-central-1", "amazonaws.com"),
+        ("us-gov-west-1_abc", "us-gov-west-1", "amazonaws.com"),
+        ("us-gov-east-1_abc", "us-gov-east-1", "amazonaws.com"),
+        ("cn-north-1_abc", "cn-north-1", "amazonaws.com.cn"),
+        ("cn-northwest-1_abc", "cn-northwest-1", "amazonaws.com.cn"),
+        ("eusc-de-east-1_abc", "eusc-de-east-1", "amazonaws.eu"),
+        ("us-isob-east-1_abc", "us-isob-east-1", "sc2s.sgov.gov"),
     ],
 )
-def test_well_formed_user_pool_ids_are_accepted(keyring: Keyring, pool: str, region: str) -> None:
+def test_every_partitions_pool_ids_and_domains(keyring: Keyring, pool: str, region: str, domain: str) -> None:
+    """The partition follows from the region, and with it the domain of both issuer forms."""
     assert parse_user_pool_id(pool) == region
-    assert _cognito(keyring, user_pool_id=pool).issuers == (cognito_issuer(pool),)
+    classic = f"https://cognito-idp.{region}.{domain}/{pool}"
+    updated = f"https://issuer-cognito-idp.{region}.{domain}/{pool}"
+    assert (cognito_issuer(pool), global_cognito_issuer(pool)) == (classic, updated)
+    assert cognito_jwks_url(pool) == f"{classic}/.well-known/jwks.json"
+    assert cognito_jwks_url(pool, updated=True) == f"{updated}/.well-known/jwks.json"
+    assert set(_cognito(keyring, user_pool_id=pool).issuers) == {classic, updated}
+    assert parse_cognito_issuer(classic) == (pool, False)
+    assert parse_cognito_issuer(updated) == (pool, True)
+
+
+@pytest.mark.parametrize(
+    "issuer",
+    [
+        "https://cognito-idp.us-east-1.amazonaws.com/eu-west-1_AbC",  # pool of another region
+        "https://cognito-idp.cn-north-1.amazonaws.com/cn-north-1_AbC",  # China's domain is .com.cn
+        "https://cognito-idp.eusc-de-east-1.amazonaws.com/eusc-de-east-1_AbC",  # the EUSC's is .eu
+        "https://cognito-idp.eu-west-1.amazonaws.eu/eu-west-1_AbC",
+        "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC/",
+        "https://issuer-cognito-idp.eu-west-1.amazonaws.com.evil.example/eu-west-1_AbC",
+        "http://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC",
+    ],
+)
+def test_only_exact_issuers_of_a_pool_are_cognito_issuers(issuer: str) -> None:
+    assert parse_cognito_issuer(issuer) is None
 
 
 def test_issuer_and_jwks_url_are_derived_from_the_pool() -> None:
@@ -122,20 +156,18 @@ def test_issuer_and_jwks_url_are_derived_from_the_pool() -> None:
     assert cognito_jwks_url(POOL) == f"{ISS}/.well-known/jwks.json"
 
 
-def test_default_key_source_is_the_pools_jwks_url_without_network() -> None:
+def test_each_issuer_form_fetches_its_own_keys_without_network() -> None:
     verifier = JWTVerifier.cognito(user_pool_id=POOL, client_id=CLIENT, token_use="access")
-    (source,) = verifier.key_sources.values()
-    assert isinstance(source, JWKSCache)
-    assert source.url == cognito_jwks_url(POOL)
+    sources = verifier.key_sources
+    assert {issuer: source.url for issuer, source in sources.items() if isinstance(source, JWKSCache)} == {
+        ISS: cognito_jwks_url(POOL),
+        global_cognito_issuer(POOL): cognito_jwks_url(POOL, updated=True),
+    }
 
 
-def test_jwks_url_override_keeps_the_aws_issuer() -> None:
+def test_jwks_url_override_keeps_the_aws_issuers() -> None:
     verifier = JWTVerifier.cognito(
-        user_pool_id=POOL,
-        client_id=CLIENT,
-        token_use="access",
-        global_issuer=True,
-        jwks_url="https://example.invalid/jwks",
+        user_pool_id=POOL, client_id=CLIENT, token_use="access", jwks_url="https://example.invalid/jwks"
     )
     assert set(verifier.issuers) == {ISS, global_cognito_issuer(POOL)}
     sources = verifier.key_sources
@@ -279,18 +311,37 @@ def test_several_pools_dispatch_by_issuer_to_their_own_keys(keyring: Keyring) ->
 
 def test_token_from_an_unconfigured_pool_is_an_invalid_issuer(keyring: Keyring) -> None:
     check = _cognito(keyring, user_pool_id=[POOL, OTHER_POOL])
-    for iss in (cognito_issuer("eu-west-1_Unconfigured1"), ISS + "/", global_cognito_issuer(POOL)):
+    unconfigured = "eu-west-1_Unconfigured1"
+    for iss in (cognito_issuer(unconfigured), global_cognito_issuer(unconfigured), ISS + "/"):
         with pytest.raises(InvalidIssuerError):
             check.verify_sync(_sign(keyring, _access(iss=iss)))
 
 
-def test_global_issuer_form_is_accepted_only_when_enabled(keyring: Keyring) -> None:
-    global_token = _sign(keyring, _access(iss=global_cognito_issuer(POOL)))
+def test_the_updated_issuer_form_is_accepted_by_default(keyring: Keyring) -> None:
+    """A pool switched to ``IssuerConfiguration: UPDATED`` keeps working, as with aws-jwt-verify 5."""
+    updated_token = _sign(keyring, _access(iss=global_cognito_issuer(POOL)))
+    check = _cognito(keyring)
+    assert check.verify_sync(updated_token).issuer == global_cognito_issuer(POOL)
+    assert check.verify_sync(_sign(keyring, _access())).issuer == ISS
     with pytest.raises(InvalidIssuerError):
-        _cognito(keyring).verify_sync(global_token)
-    check = _cognito(keyring, global_issuer=True)
-    assert check.verify_sync(global_token)
-    assert check.verify_sync(_sign(keyring, _access()))
+        _cognito(keyring, global_issuer=False).verify_sync(updated_token)
+
+
+def test_each_issuer_form_is_bound_to_its_own_pool(keyring: Keyring) -> None:
+    """A pool's key never verifies another pool's token, whichever issuer form the token names."""
+    other_key = SigningKey(keyring["attacker-RS256"].private_key, alg="RS256", kid="other-pool-key")
+    sources = {  # keyed by the classic issuers only: each updated form falls back to its own pool
+        ISS: StaticKeySource(KeySet([import_key(keyring["RS256"].public_jwk())])),
+        cognito_issuer(OTHER_POOL): StaticKeySource(KeySet([import_key(other_key.public_jwk())])),
+    }
+    check = _cognito(keyring, user_pool_id=[POOL, OTHER_POOL], jwks_cache=sources)
+    assert check.key_sources[global_cognito_issuer(POOL)] is sources[ISS]
+    for iss in (global_cognito_issuer(POOL), ISS):
+        assert check.verify_sync(token(keyring["RS256"], _access(iss=iss)))
+        with pytest.raises(UnknownKeyError):
+            check.verify_sync(token(other_key, _access(iss=iss)))
+    with pytest.raises(UnknownKeyError):
+        check.verify_sync(token(keyring["RS256"], _access(iss=global_cognito_issuer(OTHER_POOL))))
 
 
 def test_only_rs256_is_accepted_by_default(keyring: Keyring) -> None:
