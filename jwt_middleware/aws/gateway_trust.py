@@ -7,14 +7,14 @@ this is sound); this module only wires it into the ASGI middleware, for existing
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from starlette.types import ASGIApp
 
 from jwt_middleware.asgi import ErrorHandler, JWTAuthMiddleware
 from jwt_middleware.aws.gateway_authenticator import AWS_EVENT_KEY, APIGatewayClaimsAuthenticator
-from jwt_middleware.aws.gateway_claims import LIST_CLAIMS
+from jwt_middleware.aws.gateway_claims import LIST_CLAIMS, ClaimType
 from jwt_middleware.claim_mapping import ClaimMapping
 
 if TYPE_CHECKING:
@@ -28,8 +28,8 @@ class APIGatewayClaimsMiddleware(JWTAuthMiddleware):
 
     The request then looks exactly as under ``JWTAuthMiddleware`` (``request.user``,
     ``request.auth`` scopes, ``scope["jwt_middleware.claims"]``, the route guards, RFC 6750
-    answers). ``issuer`` must be given, and ``claim_mapping`` and ``revocations`` may be, as for
-    the authenticator.
+    answers). ``issuer`` must be given, and ``claim_types``, ``claim_mapping`` and ``revocations``
+    may be, as for the authenticator.
     """
 
     def __init__(
@@ -43,11 +43,16 @@ class APIGatewayClaimsMiddleware(JWTAuthMiddleware):
         optional: bool = False,
         on_error: ErrorHandler | None = None,
         list_claims: Iterable[str] = LIST_CLAIMS,
+        claim_types: Mapping[str, ClaimType] | None = None,
         claim_mapping: ClaimMapping | None = None,
         revocations: RevocationList | None = None,
     ) -> None:
         authenticator = APIGatewayClaimsAuthenticator(
-            issuer=issuer, list_claims=list_claims, claim_mapping=claim_mapping, revocations=revocations
+            issuer=issuer,
+            list_claims=list_claims,
+            claim_types=claim_types,
+            claim_mapping=claim_mapping,
+            revocations=revocations,
         )
         super().__init__(
             app,

@@ -1,4 +1,4 @@
-"""API Gateway Lambda authorizers: one handler for HTTP APIs and REST APIs, that never raises.
+"""API Gateway Lambda authorizers: one handler for HTTP APIs and REST APIs, answering as AWS documents.
 
 ``lambda_authorizer(verifier, routes=...)`` returns a Lambda handler. Build it at module level,
 so the verifier (and the JWKS cache inside it) lives as long as the execution environment and a
@@ -7,53 +7,62 @@ warm invocation verifies without fetching::
     verifier = JWTVerifier.cognito(user_pool_id="eu-west-1_AbC123", client_id="...", token_use="access")
     handler = lambda_authorizer(verifier, routes={"GET /orders": ["orders/read"]})
 
-It reads the event shapes AWS documents for Lambda authorizers:
+It reads the event shapes AWS documents for Lambda authorizers (and ``sam local generate-event``
+produces): REST API ``TOKEN`` events (``authorizationToken``, ``methodArn``), REST API
+``REQUEST`` events (headers, query, ``methodArn``), and HTTP API events in payload format 1.0
+(``"version": "1.0"``, REST's shape) and 2.0 (``routeArn``, ``identitySource`` as a list).
 
-* HTTP API, payload format 2.0: ``routeKey``, ``routeArn``, ``identitySource`` (a list), headers
-  with lower-case names. Answers a simple response, ``{"isAuthorized": ..., "context": {...}}``,
-  or with ``simple_responses=False`` an IAM policy.
-* HTTP API, payload format 1.0, and REST API ``REQUEST`` authorizers: ``methodArn``, ``httpMethod``
-  and ``resource``, headers. Answers an IAM policy.
-* REST API ``TOKEN`` authorizers: ``authorizationToken`` and ``methodArn``. Answers an IAM policy.
+What API Gateway answers, and so what the handler returns or raises:
 
-The token is the identity source value, alone or after ``Bearer`` (what the JWT authorizer itself
-accepts): ``IdentitySourceAuthenticator``, which is what ``verifier=`` means. ``authenticator=``
-takes any ``Authenticator`` instead; it reads the event through ``LambdaRequestView`` (headers,
-method, path, query and cookies of the request the gateway is authorizing). Every failure of the
-request (no token, a bad token, a missing scope, a malformed event) and every bug of the handler
-is a deny, logged with the error's type and the route, never the token. A deny is an explicit
-policy: REST APIs answer it with 403.
+* A missing, malformed or invalid token (expired, bad signature, wrong issuer...): on a REST API
+  the handler raises ``Unauthorized``, whose message is exactly ``Unauthorized``, and API Gateway
+  answers 401, so clients refresh their token. HTTP APIs have no such contract: a simple response
+  ``{"isAuthorized": false}`` or a ``Deny`` is a 403, and a raised error a 500; the handler denies
+  (403). There API Gateway itself answers 401, without invoking the function, when an identity
+  source is missing from the request.
+* A valid token: the handler answers with the decision for every route at once. API Gateway
+  caches an authorizer's answer per identity source (the token) for the authorizer's TTL
+  (300 s by default on REST APIs) and applies a cached policy to every later method and path,
+  so the policy allows exactly the routes whose requirements the token meets and denies the
+  others (``jwt_middleware.aws.route_policy``); without ``routes``, it allows the API stage.
+  A route the token does not meet is then a 403 (an explicit or implicit deny).
+* A server-side failure (no signing keys, a ``checks=`` rule or ``custom_check`` that crashed):
+  the handler re-raises the ``TemporarilyUnavailableError``. A deny would blame the token and be
+  cached for the TTL; an error is never cached, and API Gateway answers it with its
+  ``AUTHORIZER_FAILURE`` gateway response (500; a REST API can set it to 503 with
+  ``Retry-After``). Its message is the fixed description, never token content.
+* A malformed event or a bug of the handler (a ``context`` builder that raises): a deny, logged.
 
-Server-side failures are the one exception: when the authenticator raises a
-``TemporarilyUnavailableError`` (no signing keys, a ``checks=`` rule or ``custom_check`` that
-crashed), the handler re-raises it. A deny would tell the client its token is bad, and the gateway
-caches decisions for the authorizer's TTL, locking good tokens out long after the outage. An
-authorizer error is never cached; API Gateway answers it with its ``AUTHORIZER_FAILURE`` gateway
-response, which a REST API can set to 503 with a ``Retry-After`` header (HTTP APIs answer 500 and
-offer no setting). The error names no token content: its message is the fixed description.
+Routes map to requirements: a list of scopes (any one of them, like a JWT authorizer's
+``authorizationScopes``; an empty list needs only a valid token) or a dict
+``{"scopes": [...], "roles": [...], "permissions": [...], "groups": [...]}``, every listed kind
+required; ``scopes`` keep the any-one rule, the others need all their names unless
+``"any_role"``/``"any_permission"``/``"any_group"`` is true, as ``require_roles`` and its
+siblings do. Keys are API Gateway route keys (``"GET /orders/{id}"``, ``"ANY /{proxy+}"``,
+``"$default"``), matched against the request in the method ARN the way API Gateway picks a
+route (``jwt_middleware.aws.routes``), so a ``TOKEN`` event's concrete path finds its templated
+route. With ``routes``, a request no route matches is denied. List every route of the API that
+uses the authorizer: the cached policy knows only the table.
 
-Routes map to the scopes they need, any one of them (like a JWT authorizer's
-``authorizationScopes``): keys are the route key, ``"GET /orders/{id}"`` (method and resource
-template; for ``TOKEN`` events, method and request path, since that is all the ARN carries), with
-``ANY /path`` and ``$default`` as fallbacks; an empty list needs only a valid token. A route may
-instead map to a dict: ``{"scopes": [...], "roles": [...], "permissions": [...], "groups": [...]}``,
-every listed kind required; ``scopes`` keep the any-one rule, the others need all their names
-unless ``"any_role"``/``"any_permission"``/``"any_group"`` is true, as ``require_roles`` and its
-siblings do. With ``routes``, a route that is not listed is denied. Per-route decisions must not
-be cached across routes: add ``$context.routeKey`` to an HTTP API authorizer's identity sources,
-or keep a REST authorizer's TTL at 0, when requirements differ between routes.
+HTTP API simple responses carry no policy: API Gateway applies a cached ``isAuthorized`` to every
+route. When routes differ in what they require, add ``$context.routeKey`` to the authorizer's
+identity sources (the handler warns once when an event shows it missing), or set its TTL to 0.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Final
-from urllib.parse import urlencode
+from typing import Any, Final, Literal
+from urllib.parse import parse_qs, urlencode
 
 from jwt_middleware.authenticator import Authenticator, BearerAuthenticator, authenticator_from
 from jwt_middleware.aws.apigateway import identity_source_token
 from jwt_middleware.aws.gateway_claims import render_claim
+from jwt_middleware.aws.identity_sources import DEFAULT_IDENTITY_SOURCES, IdentitySources
+from jwt_middleware.aws.partitions import partition_of
+from jwt_middleware.aws.route_policy import PolicyStatements, RouteTable
+from jwt_middleware.aws.routes import MethodArn, parse_method_arn
 from jwt_middleware.claim_mapping import GrantKind
 from jwt_middleware.claims import Claims
 from jwt_middleware.errors import (
@@ -61,6 +70,7 @@ from jwt_middleware.errors import (
     InsufficientScopeError,
     InvalidRequestError,
     JWTMiddlewareError,
+    JWTMiddlewareException,
     MissingTokenError,
     TemporarilyUnavailableError,
 )
@@ -74,6 +84,8 @@ __all__ = [
     "LambdaHandler",
     "LambdaRequestView",
     "RouteEntry",
+    "Unauthorized",
+    "UsageKeyBuilder",
     "default_context",
     "lambda_authorizer",
 ]
@@ -85,16 +97,38 @@ LambdaHandler = Callable[[Mapping[str, Any], Any], dict[str, Any]]
 RouteEntry = Iterable[str] | Mapping[str, Any]
 #: Builds the ``context`` passed to the integration from the verified claims.
 ContextBuilder = Callable[[Claims], Mapping[str, Any]]
+#: The usage plan API key for the verified claims (``None``: none), sent as ``usageIdentifierKey``.
+UsageKeyBuilder = Callable[[Claims], str | None]
 
-_DEFAULT: Final = "$default"
-_ANY: Final = "ANY"
+#: The event shapes: REST ``TOKEN``, REST ``REQUEST``, HTTP API payload 1.0 and 2.0, or none of them.
+EventKind = Literal["token", "request", "http-1.0", "http-2.0", "unknown"]
 
 
-def default_context(claims: Claims) -> dict[str, str]:
+class Unauthorized(JWTMiddlewareException):
+    """Raised for a REST API request without a valid token: API Gateway then answers 401.
+
+    AWS's contract for Lambda authorizers: a function that fails with the error message exactly
+    ``Unauthorized`` gets the request a 401 (the ``UNAUTHORIZED`` gateway response); any other
+    error is a 500. ``str()`` is that message and nothing else; ``code`` is the reason code of the
+    refusal (``jwt_middleware.reasons``), for logs and metrics.
+    """
+
+    status_code: Final = 401
+
+    def __init__(self, code: str) -> None:
+        super().__init__("Unauthorized")
+        self.code = code
+
+    def __str__(self) -> str:
+        return "Unauthorized"
+
+
+def default_context(claims: Claims) -> dict[str, Any]:
     """``sub``, ``iss``, the client, the user name, ``token_use``, scopes, groups, roles, permissions.
 
-    All strings, the only type every authorizer response accepts everywhere (REST APIs stringify
-    the rest and refuse lists); lists are rendered as the JWT authorizer renders them.
+    Scopes are one space-separated string, as in the token; groups, roles and permissions are
+    sorted lists, which a payload 2.0 context keeps as arrays and a REST (1.0) context renders as
+    the JWT authorizer renders arrays (``[a b]``).
     """
     values: dict[str, Any] = {
         "sub": claims.subject,
@@ -103,17 +137,31 @@ def default_context(claims: Claims) -> dict[str, str]:
         "username": claims.username,
         "token_use": claims.token_use,
         "scope": " ".join(sorted(claims.scopes)) if claims.scopes else None,
-        "groups": render_claim(sorted(claims.groups)) if claims.groups else None,
-        "roles": render_claim(sorted(claims.roles)) if claims.roles else None,
-        "permissions": render_claim(sorted(claims.permissions)) if claims.permissions else None,
+        "groups": sorted(claims.groups) if claims.groups else None,
+        "roles": sorted(claims.roles) if claims.roles else None,
+        "permissions": sorted(claims.permissions) if claims.permissions else None,
     }
     return {name: value for name, value in values.items() if value is not None}
 
 
-def _context_value(value: Any) -> str | int | float | bool:
+def _flat_value(value: Any) -> str | int | float | bool:
+    """A REST (payload 1.0) context value: strings, numbers and booleans only, as AWS requires."""
     if isinstance(value, str | int | float | bool):
         return value
     return render_claim(value)
+
+
+def _json_value(value: Any) -> Any:
+    """A payload 2.0 context value: JSON as it is (arrays, objects); sets become sorted arrays."""
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, Mapping):
+        return {str(key): _json_value(item) for key, item in value.items()}
+    if isinstance(value, set | frozenset):
+        return sorted(_json_value(item) for item in value)
+    if isinstance(value, list | tuple):
+        return [_json_value(item) for item in value]
+    return str(value)
 
 
 #: A route's dict form: kind -> its any-of key (``None``: always any-of, the authorizer's scope rule).
@@ -152,27 +200,36 @@ def _route_requirements(route: str, entry: RouteEntry) -> tuple[Requirement, ...
     return tuple(requirements)
 
 
-def _requirements(routes: Mapping[str, RouteEntry]) -> dict[str, tuple[Requirement, ...]]:
-    table: dict[str, tuple[Requirement, ...]] = {}
-    for route, entry in routes.items():
-        if not isinstance(route, str) or not (route == _DEFAULT or " /" in route):
-            raise ConfigurationError(f"route {route!r} must be '$default' or 'METHOD /path'")
-        method, _, path = route.partition(" ")
-        key = route if route == _DEFAULT else f"{method.upper()} {path}"
-        table[key] = _route_requirements(route, entry)
-    return table
-
-
-def _arn_parts(arn: object) -> tuple[str, str, str, str] | None:
-    """``arn:...:{api}/{stage}/{METHOD}/{path}`` as its prefix, stage, method and path."""
-    parts = arn.split("/", 3) if isinstance(arn, str) else []
-    if len(parts) < 3:
-        return None
-    return parts[0], parts[1], parts[2], parts[3] if len(parts) > 3 else ""
+def _meets(requirements: object, claims: Claims) -> bool:
+    """Whether ``claims`` meet every requirement of a route (a route's ``RouteTable`` requirement)."""
+    assert isinstance(requirements, tuple)
+    try:
+        for requirement in requirements:
+            requirement.enforce(claims)
+    except InsufficientScopeError:
+        return False
+    return True
 
 
 def _mapping(value: object) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
+
+
+def event_kind(event: Mapping[str, Any]) -> EventKind:
+    """Which of the four authorizer event shapes ``event`` has (``"unknown"``: none, a deny)."""
+    if event.get("type") == "TOKEN":
+        return "token"
+    version = event.get("version")
+    if version == "2.0":
+        return "http-2.0"
+    if version == "1.0":
+        return "http-1.0"
+    return "request" if event.get("type") == "REQUEST" else "unknown"
+
+
+def _event_arn(event: Mapping[str, Any]) -> MethodArn | None:
+    key = "routeArn" if event_kind(event) == "http-2.0" else "methodArn"
+    return parse_method_arn(event.get(key))
 
 
 class LambdaRequestView(RequestView):
@@ -199,17 +256,13 @@ class LambdaRequestView(RequestView):
         return self._event.get("version") == "2.0"
 
     @property
-    def _arn(self) -> tuple[str, str, str, str] | None:
-        return _arn_parts(self._event.get("methodArn"))
-
-    @property
     def method(self) -> str:
         event = self._event
         if self._is_v2:
             method = _mapping(_mapping(event.get("requestContext")).get("http")).get("method")
         elif event.get("type") == "TOKEN":
-            arn = self._arn
-            method = arn[2] if arn is not None else None
+            arn = _event_arn(event)
+            method = arn.method if arn is not None else None
         else:
             method = event.get("httpMethod")
         return method.upper() if isinstance(method, str) else "GET"
@@ -218,8 +271,8 @@ class LambdaRequestView(RequestView):
     def path(self) -> str:
         event = self._event
         if event.get("type") == "TOKEN":
-            arn = self._arn
-            return "/" + arn[3] if arn is not None else "/"
+            arn = _event_arn(event)
+            return "/" + "/".join(arn.segments) if arn is not None else "/"
         path = event.get("rawPath") if self._is_v2 else event.get("path")
         return path if isinstance(path, str) and path else "/"
 
@@ -246,12 +299,11 @@ class LambdaRequestView(RequestView):
     def url(self) -> str:
         event = self._event
         if event.get("type") == "TOKEN":
-            arn = self._arn
+            arn = _event_arn(event)
             if arn is None:
                 return ""
-            _, partition, _, region, _, api = (arn[0].split(":") + [""] * 6)[:6]
-            domain = "amazonaws.com.cn" if partition == "aws-cn" else "amazonaws.com"
-            return f"https://{api}.execute-api.{region}.{domain}/{arn[1]}/{arn[3]}"
+            domain = partition_of(arn.region).dns_suffix
+            return f"https://{arn.api}.execute-api.{arn.region}.{domain}/{arn.stage}/{'/'.join(arn.segments)}"
         host = next(iter(self.header("host")), None) or _mapping(event.get("requestContext")).get(
             "domainName"
         )
@@ -291,13 +343,21 @@ class LambdaRequestView(RequestView):
 class IdentitySourceAuthenticator(BearerAuthenticator):
     """A ``BearerAuthenticator`` reading the token where API Gateway's authorizers find it.
 
-    The identity source value, alone or after ``Bearer`` (what the JWT authorizer accepts): a
-    ``TOKEN`` event's ``authorizationToken``, a 2.0 event's single identity source, else the
-    ``Authorization`` header (several are a 400, as RFC 6750 requires).
+    A ``TOKEN`` event's token is its ``authorizationToken`` (the value of the authorizer's one
+    header source). Other events are read at the token source of ``identity_sources``
+    (``jwt_middleware.aws.identity_sources``; default: the ``Authorization`` header): a header
+    or a query-string parameter, given once (twice is a 400, as RFC 6750 requires). The value is
+    the token alone or after ``Bearer``, what the JWT authorizer itself accepts.
     """
 
-    def __init__(self, verifier: JWTVerifier) -> None:
+    __slots__ = ("identity_sources",)
+
+    def __init__(
+        self, verifier: JWTVerifier, identity_sources: str | Iterable[str] = DEFAULT_IDENTITY_SOURCES
+    ) -> None:
         super().__init__(verifier)
+        #: The authorizer's identity sources, as configured on API Gateway.
+        self.identity_sources = IdentitySources.parse(identity_sources)
 
     def token(self, request: RequestView) -> str | None:
         event = request.raw
@@ -306,46 +366,18 @@ class IdentitySourceAuthenticator(BearerAuthenticator):
         value: object
         if event.get("type") == "TOKEN":
             value = event.get("authorizationToken")
-        elif event.get("version") == "2.0":
-            sources = event.get("identitySource")
-            value = sources[0] if isinstance(sources, list) and len(sources) == 1 else _authorization(request)
         else:
-            value = _authorization(request)
-            if value is None:
-                value = event.get("authorizationToken")
+            source = self.identity_sources.token_source
+            if source.kind == "header":
+                values = request.header(source.name)
+            else:
+                values = parse_qs(request.query_string, keep_blank_values=True).get(source.name, [])
+            if len(values) > 1:
+                raise InvalidRequestError("The request carries its token more than once")
+            value = values[0] if values else None
         if not isinstance(value, str) or not value:
             return None
         return identity_source_token(value)
-
-
-def _authorization(request: RequestView) -> str | None:
-    """The ``Authorization`` header, whatever the letter case of its name; several are refused."""
-    values = request.header("authorization")
-    if len(values) > 1:
-        raise InvalidRequestError("The request has more than one Authorization header")
-    return values[0] if values else None
-
-
-def _route_key(event: Mapping[str, Any]) -> str:
-    if event.get("version") == "2.0":
-        route = event.get("routeKey")
-        return route if isinstance(route, str) else ""
-    if event.get("type") == "TOKEN":
-        # arn:aws:execute-api:{region}:{account}:{api}/{stage}/{METHOD}/{path...}
-        arn = _arn_parts(event.get("methodArn"))
-        return f"{arn[2]} /{arn[3]}" if arn is not None else ""
-    method, resource = event.get("httpMethod"), event.get("resource")
-    return f"{method} {resource}" if isinstance(method, str) and isinstance(resource, str) else ""
-
-
-def _resource_arn(event: Mapping[str, Any], *, wildcard: bool) -> str:
-    arn = event.get("routeArn") if event.get("version") == "2.0" else event.get("methodArn")
-    if not isinstance(arn, str) or not arn.startswith("arn:"):
-        return "*"  # Only ever used in a Deny: denying everything is the safe reading.
-    if wildcard:
-        api_and_stage = arn.split("/", 2)[:2]
-        return "/".join(api_and_stage) + "/*"
-    return arn
 
 
 class _Authorizer:
@@ -356,88 +388,173 @@ class _Authorizer:
         authenticator: Authenticator,
         routes: Mapping[str, RouteEntry] | None,
         simple_responses: bool,
-        allow_all_methods: bool,
         context: ContextBuilder,
+        usage_identifier_key: UsageKeyBuilder | None,
     ) -> None:
-        if allow_all_methods and routes is not None:
-            raise ConfigurationError(
-                "allow_all_methods would let a cached allow for one route open routes needing other scopes"
-            )
         self.authenticator = authenticator
         #: The verifier behind ``verifier=`` (``None`` for another authenticator).
         self.verifier = authenticator.verifier if isinstance(authenticator, BearerAuthenticator) else None
-        self.routes = _requirements(routes) if routes is not None else None
+        self.routes = (
+            RouteTable((route, _route_requirements(route, entry)) for route, entry in routes.items())
+            if routes is not None
+            else None
+        )
         self.simple_responses = simple_responses
-        self.allow_all_methods = allow_all_methods
         self.context = context
+        self.usage_identifier_key = usage_identifier_key
+        self._route_key_warned = False
 
-    def _requirements_for(self, route: str) -> tuple[Requirement, ...]:
-        assert self.routes is not None
-        path = route.partition(" ")[2]
-        for key in (route, f"{_ANY} {path}" if path else None, _DEFAULT):
-            if key is not None and key in self.routes:
-                return self.routes[key]
-        raise InsufficientScopeError("The route is not open to tokens")
+    # -- answers ------------------------------------------------------------------------------------
 
-    def authorize(self, event: Mapping[str, Any]) -> Claims:
-        claims = self.authenticator.authenticate_sync(LambdaRequestView(event))
-        if claims is None:
-            raise MissingTokenError()
-        if self.routes is not None:
-            for requirement in self._requirements_for(_route_key(event)):
-                requirement.enforce(claims)
-        return claims
-
-    def respond(self, event: Mapping[str, Any], claims: Claims | None) -> dict[str, Any]:
-        allowed = claims is not None
-        context: dict[str, Any] = {}
-        if claims is not None:
-            built = self.context(claims)
-            context = {str(name): _context_value(value) for name, value in built.items() if value is not None}
-        if event.get("version") == "2.0" and self.simple_responses:
-            return {"isAuthorized": allowed, "context": context}
-        statement = {
-            "Action": "execute-api:Invoke",
-            "Effect": "Allow" if allowed else "Deny",
-            "Resource": _resource_arn(event, wildcard=allowed and self.allow_all_methods),
-        }
-        principal = (claims.subject or claims.client_id) if claims is not None else None
+    def _policy(
+        self,
+        kind: EventKind,
+        principal: str,
+        statements: PolicyStatements,
+        context: Mapping[str, Any],
+        usage_key: str | None,
+    ) -> dict[str, Any]:
+        listed = [
+            {"Action": "execute-api:Invoke", "Effect": effect, "Resource": list(resources)}
+            for effect, resources in (("Allow", statements.allow), ("Deny", statements.deny))
+            if resources
+        ]
         response: dict[str, Any] = {
-            "principalId": principal or "anonymous",
-            "policyDocument": {"Version": "2012-10-17", "Statement": [statement]},
+            "principalId": principal,
+            "policyDocument": {"Version": "2012-10-17", "Statement": listed},
         }
         if context:
             response["context"] = context
+        if usage_key is not None and kind in ("token", "request"):
+            response["usageIdentifierKey"] = usage_key
         return response
 
+    def refuse(self, event: Mapping[str, Any]) -> dict[str, Any]:
+        """The answer for a request without a valid token where no 401 can be asked for."""
+        kind = event_kind(event)
+        if kind == "http-2.0" and self.simple_responses:
+            return {"isAuthorized": False, "context": {}}
+        arn = _event_arn(event)
+        everything = PolicyStatements((), ((arn.prefix if arn is not None else "") + "*",))
+        return self._policy(kind, "anonymous", everything, {}, None)
+
+    def _context(self, kind: EventKind, claims: Claims) -> dict[str, Any]:
+        built = self.context(claims)
+        convert = _json_value if kind == "http-2.0" else _flat_value
+        return {str(name): convert(value) for name, value in built.items() if value is not None}
+
+    def _usage_key(self, claims: Claims) -> str | None:
+        if self.usage_identifier_key is None:
+            return None
+        key = self.usage_identifier_key(claims)
+        if key is not None and not (isinstance(key, str) and key):
+            raise TypeError("usage_identifier_key must return a non-empty string or None")
+        return key
+
+    def _decide(self, arn: MethodArn | None, claims: Claims) -> tuple[bool, PolicyStatements | None]:
+        """Whether the invoked request is allowed, and the policy for every route (``None``: no ARN)."""
+        if self.routes is None:
+            if arn is None:
+                return True, None
+            return True, PolicyStatements((arn.prefix + "*",), ())
+        if arn is None:
+            raise InvalidRequestError("The authorizer event names no method ARN")
+        index = self.routes.route_for(arn)
+        allowed = index is not None and _meets(self.routes.requirements[index], claims)
+        statements = self.routes.statements(arn.prefix, lambda requirements: _meets(requirements, claims))
+        # Where IAM wildcards cannot say exactly what the table says, the invoked request itself
+        # must still get its own verdict (see ``route_policy``): never more, and never less.
+        if not allowed and statements.allows(arn.arn):
+            statements = PolicyStatements(statements.allow, (*statements.deny, arn.arn))
+        elif allowed and not statements.allows(arn.arn):
+            if "*" in arn.arn or "?" in arn.arn:  # the path would be a wildcard of its own
+                return False, PolicyStatements((), (arn.prefix + "*",))
+            statements = PolicyStatements((arn.arn,), ())
+        return allowed, statements
+
+    def _warn_about_route_caching(self, event: Mapping[str, Any]) -> None:
+        """Once: a simple response is cached across routes unless the route key is an identity source."""
+        if self._route_key_warned or self.routes is None:
+            return
+        if len(set(self.routes.requirements)) < 2:
+            return
+        sources = event.get("identitySource")
+        if isinstance(sources, list) and event.get("routeKey") in sources:
+            return
+        self._route_key_warned = True
+        logger.warning(
+            "jwt_middleware: lambda authorizer: routes require different grants but $context.routeKey is "
+            "not an identity source; API Gateway applies a cached simple response to every route"
+        )
+
+    def allow(self, event: Mapping[str, Any], claims: Claims) -> dict[str, Any]:
+        """The answer for a valid token: the decision for the invoked route and, cached, every other."""
+        kind = event_kind(event)
+        arn = _event_arn(event)
+        context = self._context(kind, claims)
+        if kind == "http-2.0" and self.simple_responses:
+            self._warn_about_route_caching(event)
+            allowed, _ = self._decide(arn, claims)
+            return {"isAuthorized": allowed, "context": context}
+        allowed, statements = self._decide(arn, claims)
+        if statements is None:
+            raise InvalidRequestError("The authorizer event names no method ARN")
+        if not allowed:
+            logger.info(
+                "jwt_middleware: lambda authorizer denied %r: route not open to the token", _where(arn)
+            )
+        principal = claims.subject or claims.client_id or "anonymous"
+        return self._policy(kind, principal, statements, context, self._usage_key(claims))
+
     def __call__(self, event: Any, lambda_context: Any = None) -> dict[str, Any]:
-        claims: Claims | None = None
-        route = "?"
+        if not isinstance(event, Mapping):
+            logger.error("jwt_middleware: lambda authorizer got an event that is not an object; denied")
+            return {"isAuthorized": False, "context": {}}
+        where = _where(_event_arn(event))
         try:
-            if not isinstance(event, Mapping):
-                raise InvalidRequestError("The authorizer event is not an object")
-            route = _route_key(event) or "?"
-            claims = self.authorize(event)
-            return self.respond(event, claims)
+            claims = self.authenticator.authenticate_sync(LambdaRequestView(event))
+            if claims is None:
+                raise MissingTokenError()
         except TemporarilyUnavailableError as error:
             # Not a deny: see the module docstring. The gateway answers AUTHORIZER_FAILURE, uncached.
             logger.warning(
                 "jwt_middleware: lambda authorizer cannot decide %r now (%s, %s); raising",
-                route,
+                where,
                 type(error).__name__,
                 error.code,
             )
             raise
         except JWTMiddlewareError as error:
-            logger.info("jwt_middleware: lambda authorizer denied %r: %s", route, type(error).__name__)
+            logger.info("jwt_middleware: lambda authorizer refused %r: %s", where, type(error).__name__)
+            if error.status_code in (400, 401) and event_kind(event) in ("token", "request"):
+                raise Unauthorized(error.code) from None
+            return self._safe(self.refuse, event)
         except Exception as error:
             logger.error(
-                "jwt_middleware: lambda authorizer failed on %r with %s; denied", route, type(error).__name__
+                "jwt_middleware: lambda authorizer failed on %r with %s; denied", where, type(error).__name__
             )
+            return self._safe(self.refuse, event)
         try:
-            return self.respond(event if isinstance(event, Mapping) else {}, None)
-        except Exception:  # pragma: no cover - respond(None) builds literals only
+            return self.allow(event, claims)
+        except Exception as error:
+            logger.error(
+                "jwt_middleware: lambda authorizer failed on %r with %s; denied", where, type(error).__name__
+            )
+            return self._safe(self.refuse, event)
+
+    @staticmethod
+    def _safe(
+        answer: Callable[[Mapping[str, Any]], dict[str, Any]], event: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        try:
+            return answer(event)
+        except Exception:  # pragma: no cover - refuse builds literals from a parsed ARN only
             return {"isAuthorized": False}
+
+
+def _where(arn: MethodArn | None) -> str:
+    """The request for a log line: method and path template-free (no query, no token)."""
+    return arn.tail if arn is not None else "?"
 
 
 def lambda_authorizer(
@@ -445,28 +562,38 @@ def lambda_authorizer(
     *,
     authenticator: Authenticator | None = None,
     routes: Mapping[str, RouteEntry] | None = None,
+    identity_sources: str | Iterable[str] = DEFAULT_IDENTITY_SOURCES,
     simple_responses: bool = True,
-    allow_all_methods: bool = False,
     context: ContextBuilder = default_context,
+    usage_identifier_key: UsageKeyBuilder | None = None,
 ) -> LambdaHandler:
     """A Lambda authorizer handler that verifies with ``verifier`` (see the module docstring).
 
     ``authenticator`` replaces ``verifier`` (exactly one of them) with any ``Authenticator``,
-    given each event as a ``LambdaRequestView``; returning ``None`` (no credentials) denies.
+    given each event as a ``LambdaRequestView``; returning ``None`` (no credentials) refuses.
 
-    ``routes`` maps route keys to the scopes they accept (any one), or to a dict of scopes, roles,
-    permissions and groups (see the module docstring); ``None`` accepts any valid token on every
-    route. ``simple_responses`` answers HTTP API 2.0 events with
-    ``{"isAuthorized", "context"}`` (enable simple responses on the authorizer) instead of a
-    policy. Policies allow or deny exactly the invoked method or route ARN; ``allow_all_methods``
-    (only without ``routes``) allows ``{api}/{stage}/*`` instead, so that a cached result is right
-    for every method, which holds only when every method accepts the same tokens. ``context(claims)``
-    chooses what the integration receives (default: ``default_context``).
+    ``routes`` maps route keys to requirements (see the module docstring); ``None`` accepts any
+    valid token on every route. ``identity_sources`` are the authorizer's, in API Gateway's
+    syntax (``"$request.header.HeaderAuth1"``, ``"$request.querystring.token"``,
+    ``"method.request.header.Auth"``, with ``"$context.routeKey"`` and the like beside them): the
+    token is read from the first header or query-string one; default: the ``Authorization``
+    header. ``simple_responses`` answers HTTP API 2.0 events with ``{"isAuthorized", "context"}``
+    (enable simple responses on the authorizer) instead of a policy. ``context(claims)`` chooses
+    what the integration receives (default: ``default_context``): REST and payload 1.0 contexts
+    hold strings, numbers and booleans only, so other values are rendered as the JWT authorizer
+    renders claims; payload 2.0 contexts keep arrays and objects. ``usage_identifier_key(claims)``
+    returns the usage plan API key of the caller (API key source ``AUTHORIZER``), sent as the
+    response's ``usageIdentifierKey`` on REST APIs (HTTP APIs have no usage plans).
     """
     chosen = authenticator_from(
         "lambda_authorizer",
         verifier=verifier,
         authenticator=authenticator,
-        bearer=IdentitySourceAuthenticator,
+        bearer=lambda given: IdentitySourceAuthenticator(given, identity_sources),
     )
-    return _Authorizer(chosen, routes, simple_responses, allow_all_methods, context)
+    sources = IdentitySources.parse(identity_sources)
+    if authenticator is not None and sources != IdentitySources.parse(DEFAULT_IDENTITY_SOURCES):
+        raise ConfigurationError(
+            "identity_sources configure verifier=; an authenticator reads the event itself"
+        )
+    return _Authorizer(chosen, routes, simple_responses, context, usage_identifier_key)

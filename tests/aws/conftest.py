@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from jwt_middleware import JWTVerifier
 from jwt_middleware.testing import LocalALB, LocalIssuer
 
 EVENTS = Path(__file__).parent / "events"
@@ -28,6 +29,12 @@ def issuer() -> Iterator[LocalIssuer]:
     """An RS256 provider on loopback (discovery and JWKS), shared by a module's tests."""
     with LocalIssuer(audience="orders-api") as provider:
         yield provider
+
+
+@pytest.fixture(scope="module")
+def verifier(issuer: LocalIssuer) -> JWTVerifier:
+    """Built once, like a module-level verifier in a Lambda: warm invocations reuse its keys."""
+    return JWTVerifier.api_gateway(issuer=issuer.issuer, audience="orders-api")
 
 
 @pytest.fixture

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
 
 from jwt_middleware import ClaimMapping, Claims, InvalidClaimError
 from jwt_middleware.aws import (
+    CLAIM_TYPES,
     authorizer_context,
     claims_from_event,
     gateway_claims,
     parse_gateway_claims,
     render_claim,
+    rest_gateway_claims,
 )
 from jwt_middleware.testing import LocalIssuer
 
@@ -78,7 +81,8 @@ def test_a_real_shaped_v2_event_reads_back_into_claims() -> None:
     assert claims.groups == {"admins", "editors"}
     assert claims.scopes == {"orders/read", "openid"}
     assert claims.client_id == "3n4b5urk1ft4fl3mg5e62d9ado"
-    assert claims["version"] == "2"  # only known date claims become numbers
+    assert claims["version"] == 2  # Cognito's access token version is a number, as in the token
+    assert claims["origin_jti"] == "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d"
     assert claims.header == {}
 
 
@@ -88,7 +92,7 @@ def test_a_real_shaped_v1_event_reads_back_into_claims() -> None:
     assert claims.token_use == "id"
     assert claims.audience == {"3n4b5urk1ft4fl3mg5e62d9ado"}
     assert claims.groups == {"admins"}
-    assert claims["email_verified"] == "true"
+    assert claims["email_verified"] is True  # "true" is not left as a (truthy) string
     assert claims.scopes == frozenset()
 
 
@@ -121,9 +125,9 @@ def test_event_scopes_fill_scope_when_the_claims_carry_none() -> None:
         {"version": "2.0", "requestContext": {"authorizer": {"jwt": {"claims": {}}}}},
         {"version": "2.0", "requestContext": {"authorizer": {"jwt": {"claims": "sub=x"}}}},
         {"version": "2.0", "requestContext": {"authorizer": {"jwt": None}}},
-        # REST API events (no version): a Lambda authorizer's context, or a Cognito authorizer's
-        # claims in another rendering, are not JWT-authorizer claims.
-        {"requestContext": {"authorizer": {"claims": {"sub": "x"}}}},
+        # A REST API Lambda authorizer's context is not claims.
+        {"requestContext": {"authorizer": {"principalId": "x", "sub": "x"}}},
+        {"requestContext": {"authorizer": {"claims": {}}}},
         {"version": "3.0", "requestContext": {"authorizer": {"claims": {"sub": "x"}}}},
     ],
 )
@@ -171,3 +175,94 @@ def test_an_empty_identity_from_the_gateway_is_refused(rendered: dict[str, str])
     }
     with pytest.raises(InvalidClaimError):
         claims_from_event(event)
+
+
+# -- every claim of a known type gets its type back -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("exp", 1710000000),
+        ("nbf", 1710000000),
+        ("iat", 1710000000),
+        ("auth_time", 1710000000),
+        ("updated_at", 1710000000),
+        ("email_verified", True),
+        ("email_verified", False),
+        ("phone_number_verified", False),
+        ("version", 2),
+        ("aud", ["a", "b"]),
+        ("aud", "a"),
+        ("amr", ["pwd", "mfa"]),
+        ("scp", ["orders.read", "orders.write"]),
+        ("roles", ["Task.Read", "Task.Write"]),  # Entra app roles: "[Task.Read Task.Write]"
+        ("wids", ["62e90394-69f5-4237-9190-012177145e10"]),
+        ("groups", ["g1"]),
+        ("permissions", ["read:orders"]),
+        ("entitlements", []),
+        ("allowed-origins", ["https://app.example"]),
+        ("cognito:groups", ["admins", "editors"]),
+        ("cognito:roles", ["arn:aws:iam::123456789012:role/admins"]),
+    ],
+)
+def test_known_claims_read_back_as_the_type_the_token_had(name: str, value: Any) -> None:
+    assert name in CLAIM_TYPES
+    rendered = gateway_claims({name: value})
+    assert isinstance(rendered[name], str)
+    assert parse_gateway_claims(rendered)[name] == value
+    rest = rest_gateway_claims({name: value})
+    assert isinstance(rest[name], str)
+    assert parse_gateway_claims(rest, rendering="rest")[name] == value
+
+
+def test_claims_of_unknown_type_stay_the_strings_the_gateway_sent() -> None:
+    rendered = gateway_claims(
+        {"level": 3, "ver": "2.0", "acr": "1", "address": {"city": "Lyon"}, "nick": "[x y]"}
+    )
+    claims = parse_gateway_claims(rendered)
+    assert claims["level"] == "3"  # a custom number: API Gateway sends "3", and so it stays
+    assert claims["ver"] == "2.0"  # Entra's ver is a string ("2.0"), Okta's a number (1): untyped
+    assert claims["acr"] == "1"
+    assert claims["address"] == "map[city:Lyon]"
+    assert claims["nick"] == "[x y]"
+    typed = parse_gateway_claims(rendered, claim_types={"level": "number", "nick": "list"})
+    assert (typed["level"], typed["nick"]) == (3, ["x", "y"])
+
+
+@pytest.mark.parametrize("value", ["yes", "1", "True", ""])
+def test_a_boolean_claim_that_is_not_true_or_false_is_kept_as_sent(value: str) -> None:
+    assert parse_gateway_claims({"email_verified": value})["email_verified"] == value
+
+
+def test_a_rest_api_cognito_authorizer_event_reads_back_into_claims() -> None:
+    """REST's Cognito user pool authorizer: Java dates for exp and iat, commas between groups."""
+    claims = claims_from_event(load_event("rest_api_cognito_integration"))
+    assert claims is not None
+    assert (claims["exp"], claims["iat"], claims["auth_time"]) == (4102444800, 1710086400, 1710086400)
+    assert claims.expires_at is not None
+    assert claims["cognito:groups"] == ["admins", "editors"]
+    assert claims["cognito:roles"] == [
+        "arn:aws:iam::123456789012:role/admins",
+        "arn:aws:iam::123456789012:role/editors",
+    ]
+    assert claims["email_verified"] is True
+    assert claims["aud"] == "3n4b5urk1ft4fl3mg5e62d9ado"  # one audience stays a string
+    assert claims["custom:tenant"] == "acme"
+    assert claims.token_use == "id"
+
+
+def test_rest_rendering_round_trips_a_cognito_id_token() -> None:
+    with LocalIssuer.cognito(user_pool_id="eu-west-1_Rest12345", client_id="app") as pool:
+        claims = pool.verifier(token_use="id").verify_sync(
+            pool.mint_id_token(username="ann", groups=["a", "b"], email="ann@example.com")
+        )
+    rendered = rest_gateway_claims(claims)
+    assert rendered["cognito:groups"] == "a,b"
+    assert rendered["email_verified"] == "true"
+    assert re.fullmatch(r"[A-Z][a-z]{2} [A-Z][a-z]{2} [0-9]{2} [0-9:]{8} UTC [0-9]{4}", rendered["exp"])
+    assert rendered["auth_time"].isdigit()
+    event = {"requestContext": {"authorizer": {"claims": rendered}}}
+    back = claims_from_event(event)
+    assert back is not None
+    assert dict(back) == dict(claims)

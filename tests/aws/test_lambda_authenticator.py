@@ -10,6 +10,7 @@ from jwt_middleware import BearerAuthenticator, ConfigurationError, JWTVerifier,
 from jwt_middleware.integrations.aws_lambda import (
     IdentitySourceAuthenticator,
     LambdaRequestView,
+    Unauthorized,
     lambda_authorizer,
 )
 from jwt_middleware.testing import LocalIssuer
@@ -36,7 +37,7 @@ def with_key(event: dict[str, Any], key: str | None) -> dict[str, Any]:
 def effect(response: dict[str, Any]) -> bool:
     if "isAuthorized" in response:
         return bool(response["isAuthorized"])
-    return bool(response["policyDocument"]["Statement"][0]["Effect"] == "Allow")
+    return any(statement["Effect"] == "Allow" for statement in response["policyDocument"]["Statement"])
 
 
 @pytest.mark.parametrize(
@@ -45,10 +46,17 @@ def effect(response: dict[str, Any]) -> bool:
 def test_a_custom_authenticator_decides_for_every_event_shape(name: str) -> None:
     handler = lambda_authorizer(authenticator=ApiKeys())
     assert effect(handler(with_key(load_event(name, "unused"), GOOD_KEY), None))
-    assert not effect(handler(with_key(load_event(name, "unused"), "key-mallory"), None))  # refused
     with pytest.raises(TemporarilyUnavailableError):  # server-side: an uncached failure, not a deny
         handler(with_key(load_event(name, "unused"), UNAVAILABLE_KEY), None)
-    assert not effect(handler(load_event(name, "unused"), None))  # no credentials: never optional here
+    refused = with_key(load_event(name, "unused"), "key-mallory")
+    anonymous = load_event(name, "unused")  # no credentials: never optional here
+    if name == "authorizer_rest_request":  # REST APIs answer a refused credential with 401
+        for event in (refused, anonymous):
+            with pytest.raises(Unauthorized):
+                handler(event, None)
+    else:
+        assert not effect(handler(refused, None))
+        assert not effect(handler(anonymous, None))
 
 
 def test_the_allow_carries_the_authenticators_claims_and_routes_apply() -> None:
@@ -61,15 +69,22 @@ def test_the_allow_carries_the_authenticators_claims_and_routes_apply() -> None:
             "sub": "alice",
             "iss": "https://keys.example",
             "scope": "orders:read",
-            "groups": "[admins]",
+            "groups": ["admins"],
         },
     }
-    assert handler({**event, "routeKey": "POST /orders"}, None) == {"isAuthorized": False, "context": {}}
+    post = {**event, "routeArn": event["routeArn"].replace("/GET/", "/POST/")}
+    assert handler(post, None) == {"isAuthorized": False, "context": allowed["context"]}
 
 
 def test_token_events_carry_no_headers_for_a_custom_authenticator() -> None:
     handler = lambda_authorizer(authenticator=ApiKeys())
-    assert not effect(handler(load_event("authorizer_rest_token", GOOD_KEY), None))
+    with pytest.raises(Unauthorized):
+        handler(load_event("authorizer_rest_token", GOOD_KEY), None)
+
+
+def test_identity_sources_configure_the_verifier_not_an_authenticator() -> None:
+    with pytest.raises(ConfigurationError, match="identity_sources"):
+        lambda_authorizer(authenticator=ApiKeys(), identity_sources="$request.header.X-Api-Key")
 
 
 def test_exactly_one_of_verifier_and_authenticator(provider_verifier: JWTVerifier) -> None:
