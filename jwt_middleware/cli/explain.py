@@ -71,6 +71,8 @@ class Configuration:
     any_scope: bool = False
     token_types: tuple[str, ...] = ()
     timeout: float = 3.0
+    #: The accepted signing load balancers, when ALB tokens are verified (``--alb-arn``).
+    alb_arns: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -725,6 +727,37 @@ def _generic(case: _Case) -> Explanation:
     )
 
 
+def _wrong_signer(case: _Case) -> Explanation:
+    expected = case.expected or list(case.config.alb_arns)
+    signer = case.found
+    if signer is ABSENT:
+        return Explanation("signer", "the header names no signing load balancer ('signer')", expected)
+    return Explanation(
+        "signer",
+        f"signed by load balancer {quote(signer)}, not {_one_of(expected)}",
+        expected,
+        signer,
+        (
+            "every ALB of a region signs with the same keys, so only the signer tells yours apart; "
+            f"if this API sits behind that load balancer too, add --alb-arn {signer}",
+        ),
+    )
+
+
+def _wrong_alb_client(case: _Case) -> Explanation:
+    expected = case.expected or list(case.config.client_ids or ())
+    client = case.found
+    if client is ABSENT:
+        return Explanation("client", "the header names no IdP app client ('client')", expected)
+    return Explanation(
+        "client",
+        f"the header's client {quote(client)} is not the app client {_one_of(expected)}",
+        expected,
+        client,
+        (f"if the listener rule authenticates with that app client, use --client-id {client}",),
+    )
+
+
 _Handler = Callable[[_Case], Explanation]
 
 #: One handler per reason code...
@@ -760,6 +793,8 @@ _HANDLERS: Final[dict[str, _Handler]] = {
     reasons.IDENTITY_INVALID: _invalid_identity,
     reasons.TENANT_NOT_ALLOWED: _tenant_not_allowed,
     reasons.KID_CERTIFICATE_NOT_VALID: _certificate_not_valid,
+    reasons.SIGNER_MISMATCH: _wrong_signer,
+    reasons.CLIENT_MISMATCH: _wrong_alb_client,
 }
 #: ...and one per family, by the code's subject (the part before the dot).
 _FAMILIES: Final[dict[str, _Handler]] = {

@@ -6,6 +6,10 @@ is the opposite: it decodes as far as it possibly can (padding, standard base64,
 two or five segments) so that it can show the content *and* name each deviation: "segment 2
 (payload) has '=' padding", "the header has duplicate key 'alg'".
 
+AWS ALB tokens (``x-amzn-oidc-data``) are recognised by the ``signer`` in their header: their
+``=`` padding is then noted as ALB's format, and they are judged by the parser ``ALBVerifier``
+uses, which admits it.
+
 Leniency only ever serves the diagnosis. A token is reported well-formed only when the library's
 own strict parser (``jws.parse_compact`` and ``safe_json.parse_object``) accepts it too, so a
 token the verifier would refuse as malformed is never presented as fine. Nothing here checks a
@@ -32,10 +36,11 @@ from typing import Any, Final, Literal
 
 from jwt_middleware import b64
 from jwt_middleware.algorithms import ALGORITHMS
+from jwt_middleware.aws.alb import parse_alb_arn
 from jwt_middleware.claims import granted
 from jwt_middleware.cli.humanize import describe_time, duration, iso_utc, relative
 from jwt_middleware.cognito import parse_cognito_issuer
-from jwt_middleware.errors import MalformedTokenError, UnsupportedAlgorithmError
+from jwt_middleware.errors import ConfigurationError, MalformedTokenError, UnsupportedAlgorithmError
 from jwt_middleware.jwk import MAX_KID_LENGTH, MIN_RSA_BITS
 from jwt_middleware.jws import DEFAULT_MAX_TOKEN_LENGTH, IGNORED_KEY_HEADERS, REJECTED_HEADERS, parse_compact
 from jwt_middleware.policy import MAX_NUMERIC_DATE, is_numeric_date, media_type
@@ -167,8 +172,11 @@ def _segment_label(index: int) -> str:
     return f"segment {index + 1} ({name})"
 
 
-def _decode_segment(index: int, segment: str, found: _Findings) -> bytes | None:
-    """Decode one segment as leniently as possible, recording every way it is not base64url."""
+def _decode_segment(index: int, segment: str, found: _Findings, *, alb: bool = False) -> bytes | None:
+    """Decode one segment as leniently as possible, recording every way it is not base64url.
+
+    ``alb``: the token is an AWS ALB token, whose segments carry ``=`` padding by design.
+    """
     label = _segment_label(index)
     text = segment
     if "=" in text:
@@ -176,7 +184,8 @@ def _decode_segment(index: int, segment: str, found: _Findings) -> bytes | None:
         if "=" in stripped:
             found.error("base64url_alphabet", f"{label} contains '=' inside it: not base64url")
             return None
-        found.error("base64url_padding", f"{label} has '=' padding; JWS uses unpadded base64url")
+        if not alb:  # an ALB token's padding is its format, said once by _check_alb_header
+            found.error("base64url_padding", f"{label} has '=' padding; JWS uses unpadded base64url")
         text = stripped
     if "+" in text or "/" in text:
         found.error(
@@ -295,7 +304,7 @@ def _decode_json(part: str, raw: bytes, found: _Findings) -> dict[str, Any] | No
 # -- header -------------------------------------------------------------------------------------
 
 
-def _check_header(header: Mapping[str, Any], found: _Findings) -> None:
+def _check_header(header: Mapping[str, Any], found: _Findings, *, alb: bool = False) -> None:
     alg = header.get("alg")
     refused = unsupported_algorithm(alg)
     if "alg" not in header:
@@ -320,6 +329,8 @@ def _check_header(header: Mapping[str, Any], found: _Findings) -> None:
                 "kid_invalid",
                 f"the header's 'kid' must be a non-empty string of at most {MAX_KID_LENGTH} characters",
             )
+        elif alb:
+            found.note("kid", f"kid {quote(kid)}: the ALB key published under that id")
         else:
             found.note("kid", f"kid {quote(kid)}: the key in the issuer's JWKS that should verify it")
 
@@ -535,10 +546,49 @@ def _check_shape(token: str, segments: list[str], found: _Findings) -> None:
         found.error("segments", f"{count} segments; a JWS has exactly 3 (header.payload.signature)")
 
 
-def _strict_refusal(token: str) -> str | None:
+def _alb_signer(segments: list[str]) -> tuple[str, str] | None:
+    """The signing load balancer's ARN and region, when the header says an AWS ALB signed the token.
+
+    ALB tokens (``x-amzn-oidc-data``) name their signer in the header; only then is ``=`` padding
+    part of the format rather than a defect.
+    """
+    try:
+        raw = base64.urlsafe_b64decode(segments[0].rstrip("=") + "=" * (-len(segments[0].rstrip("=")) % 4))
+        header = json.loads(raw)
+    except (binascii.Error, ValueError):
+        return None
+    signer = header.get("signer") if isinstance(header, dict) else None
+    if not isinstance(signer, str):
+        return None
+    try:
+        return signer, parse_alb_arn(signer)[1]
+    except ConfigurationError:
+        return None
+
+
+def _check_alb_header(
+    header: Mapping[str, Any], signer: tuple[str, str], now: float, found: _Findings
+) -> None:
+    arn, region = signer
+    found.note(
+        "alb",
+        f"an AWS ALB token (x-amzn-oidc-data) signed by load balancer {quote(arn)} in {region}, "
+        "'=' padding and all; verify it with ALBVerifier, or 'jwt-middleware verify --alb-arn'",
+    )
+    for name, what in (("client", "the IdP app client"), ("iss", "the IdP")):
+        if isinstance(header.get(name), str):
+            found.note(f"alb_{name}", f"header {name} {quote(header[name])}: {what}")
+    exp = header.get("exp")
+    if isinstance(exp, int | float) and is_numeric_date(exp):
+        found.note("alb_exp", f"header exp {iso_utc(float(exp))} ({describe_time('exp', float(exp), now)})")
+    elif "exp" not in header:
+        found.warning("alb_exp_missing", "no 'exp' in the header: ALBVerifier requires the ALB's own expiry")
+
+
+def _strict_refusal(token: str, *, alb: bool = False) -> str | None:
     """What the verifier's strict parser answers for ``token``: its error's description, or ``None``."""
     try:
-        parsed = parse_compact(token)
+        parsed = parse_compact(token, allow_padding=alb)
     except (MalformedTokenError, UnsupportedAlgorithmError) as exc:
         return exc.description
     try:
@@ -558,12 +608,14 @@ def inspect_token(token: str, *, now: float) -> TokenReport:
     claims: dict[str, Any] | None = None
     times: tuple[TimeClaim, ...] = ()
     json_like = token.lstrip().startswith("{")
+    signer = _alb_signer(segments) if len(segments) == 3 else None
+    alb = signer is not None
     if not json_like and len(segments) > 1:
         # The encoding of every segment is judged before any content, in the verifier's order
         # (jws.parse_compact), so the first problem named is the one the API's error describes.
         decoded = 1 if len(segments) == 5 else 3  # a JWE's other segments are not a JWS's
         raw = [
-            _decode_segment(index, segment, found) if segment or index == 0 else b""
+            _decode_segment(index, segment, found, alb=alb) if segment or index == 0 else b""
             for index, segment in enumerate(segments[:decoded])
         ]
         if raw[0] is not None:
@@ -573,7 +625,9 @@ def inspect_token(token: str, *, now: float) -> TokenReport:
                 found.note("jwe_enc", f"encrypted with {quote(header.get('alg'))} / {quote(header['enc'])}")
             return TokenReport(len(segments), header, None, (), tuple(found.items), _strict_refusal(token))
         if header is not None:
-            _check_header(header, found)
+            _check_header(header, found, alb=alb)
+            if signer is not None:
+                _check_alb_header(header, signer, now, found)
         if segments[1] == "":
             found.error(
                 "payload_empty", "segment 2 (payload) is empty (a detached payload), which is not accepted"
@@ -585,7 +639,7 @@ def inspect_token(token: str, *, now: float) -> TokenReport:
         if claims is not None:
             times = _time_claims(claims, now, found)
             _check_claims(claims, found)
-    refusal = _strict_refusal(token)
+    refusal = _strict_refusal(token, alb=alb)
     if refusal is not None and not any(item.severity == "error" for item in found.items):
         # A refusal the lenient decoding above did not explain is still reported.
         found.error("strict_parser", f"the verifier's parser refuses it: {refusal}")

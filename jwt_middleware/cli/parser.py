@@ -49,6 +49,7 @@ examples:
   jwt-middleware verify "$TOKEN" --issuer https://auth.example.com/ --audience orders-api
   jwt-middleware verify - --issuer http://127.0.0.1:8765 --no-audience --jwks-url http://127.0.0.1:8765/.well-known/jwks.json
   jwt-middleware verify "$TOKEN" --cognito-pool eu-west-1_AbC123 --client-id 3n4b5urk1ft --token-use access
+  jwt-middleware verify "$ALB_DATA" --alb-arn "$LOAD_BALANCER_ARN" --client-id my-app --issuer https://idp.example
 
 {exit_codes_help("verify")}"""
 
@@ -235,6 +236,26 @@ def _add_verify(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         "--token-use",
         choices=("access", "id", "any"),
         help="which Cognito token the API accepts (required with --cognito-pool)",
+    )
+
+    alb = verify.add_argument_group(
+        "AWS Application Load Balancer (ALBVerifier, x-amzn-oidc-data); --client-id and --any-client "
+        "name the IdP app client in the ALB token's header"
+    )
+    alb.add_argument(
+        "--alb-arn",
+        metavar="ARN",
+        action="append",
+        dest="alb_arns",
+        help="an accepted signing load balancer (repeat for several); verifies ALB tokens",
+    )
+    alb.add_argument(
+        "--alb-key-url",
+        metavar="TEMPLATE",
+        help="where the ALB keys are, with {kid} (default: AWS's public-keys.auth.elb URL of the region)",
+    )
+    alb.add_argument(
+        "--any-issuer", action="store_true", help="with --alb-arn: accept any IdP 'iss' (explicit choice)"
     )
     verify.set_defaults(command="verify")
 

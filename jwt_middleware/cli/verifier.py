@@ -20,11 +20,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from jwt_middleware.algorithms import DEFAULT_ALGORITHMS
+from jwt_middleware.aws.alb import ALBVerifier, alb_key_url, parse_alb_arn
 from jwt_middleware.cli.errors import CommandError
 from jwt_middleware.cli.explain import Configuration
 from jwt_middleware.cognito import cognito_issuer, cognito_jwks_url
 from jwt_middleware.discovery import discovery_url
 from jwt_middleware.events import EventHook
+from jwt_middleware.jwk import KeySet
 from jwt_middleware.jwks_cache import CacheSettings, JWKSCache
 from jwt_middleware.policy import ClaimCheck, ScopesCheck
 from jwt_middleware.verifier import JWTVerifier
@@ -35,10 +37,22 @@ __all__ = ["VerifierSetup", "build_verifier"]
 @dataclass(frozen=True, slots=True)
 class VerifierSetup:
     verifier: JWTVerifier
-    cache: JWKSCache
+    #: The key cache behind the verifier (``None`` for ALB tokens: one cache per ``kid``, inside).
+    cache: JWKSCache | None
     config: Configuration
-    #: Where keys come from: the JWKS URL, or the discovery URL that will find it.
+    #: Where keys come from: the JWKS URL, the discovery URL that will find it, or (ALB) a
+    #: template with ``{kid}``.
     key_url: str
+
+    def key_url_for(self, kid: object) -> str:
+        """Where the key of ``kid`` was (or would be) fetched from."""
+        if self.cache is not None and self.cache.url is not None:
+            return self.cache.url
+        return self.key_url.replace("{kid}", kid) if isinstance(kid, str) else self.key_url
+
+    @property
+    def keys(self) -> KeySet | None:
+        return self.cache.keys if self.cache is not None else None
 
 
 def _unique(values: Sequence[str] | None) -> tuple[str, ...]:
@@ -46,6 +60,19 @@ def _unique(values: Sequence[str] | None) -> tuple[str, ...]:
 
 
 def _check_combinations(args: argparse.Namespace) -> None:
+    if args.alb_arns:
+        if args.cognito_pool or args.audiences or args.no_audience or args.token_use or args.jwks_url:
+            raise CommandError(
+                "--alb-arn verifies ALB tokens: --cognito-pool, --audience, --no-audience, --token-use "
+                "and --jwks-url do not apply (--alb-key-url says where the keys are)"
+            )
+        if not args.client_ids and not args.any_client:
+            raise CommandError("--alb-arn needs --client-id ID (the IdP app client) or --any-client")
+        if bool(args.issuer) == bool(args.any_issuer):
+            raise CommandError("--alb-arn needs --issuer URL (the IdP's 'iss') or --any-issuer, not both")
+        return
+    if args.alb_key_url or args.any_issuer:
+        raise CommandError("--alb-key-url and --any-issuer need --alb-arn")
     if args.cognito_pool:
         if args.audiences or args.no_audience:
             raise CommandError(
@@ -67,7 +94,7 @@ def _check_combinations(args: argparse.Namespace) -> None:
             )
         return
     if args.client_ids or args.any_client or args.token_use:
-        raise CommandError("--client-id, --any-client and --token-use need --cognito-pool")
+        raise CommandError("--client-id, --any-client and --token-use need --cognito-pool or --alb-arn")
     if not args.issuer:
         raise CommandError(
             "--issuer URL is required (the exact 'iss' your API accepts), or use --cognito-pool"
@@ -111,6 +138,8 @@ def build_verifier(args: argparse.Namespace, on_event: EventHook) -> VerifierSet
     if args.algorithms:
         options["algorithms"] = _unique(args.algorithms)
 
+    if args.alb_arns:
+        return _alb_setup(args, settings, scopes, on_event)
     if args.cognito_pool:
         pool = args.cognito_pool
         key_url = args.jwks_url or cognito_jwks_url(pool)
@@ -155,3 +184,38 @@ def build_verifier(args: argparse.Namespace, on_event: EventHook) -> VerifierSet
         timeout=args.timeout,
     )
     return VerifierSetup(verifier, cache, config, key_url)
+
+
+def _alb_setup(
+    args: argparse.Namespace, settings: CacheSettings, scopes: tuple[str, ...], on_event: EventHook
+) -> VerifierSetup:
+    """``ALBVerifier`` for ``--alb-arn``: the signer, client and issuer checks of the ALB token."""
+    arns = _unique(args.alb_arns)
+    client_ids = None if args.any_client else _unique(args.client_ids)
+    issuer = None if args.any_issuer else args.issuer
+    checks: list[ClaimCheck] = [ScopesCheck(frozenset(scopes), any_of=args.any_scope)] if scopes else []
+    verifier = ALBVerifier(
+        alb_arn=arns,
+        client_id=client_ids,
+        issuer=issuer,
+        key_url=args.alb_key_url,
+        leeway=args.leeway,
+        checks=checks,
+        cache_settings=settings,
+        on_event=on_event,
+        expose_unverified_claims=True,
+    )
+    partition, region = parse_alb_arn(arns[0])
+    key_url = args.alb_key_url or alb_key_url(region, partition)
+    config = Configuration(
+        issuers=(issuer,) if issuer else (),
+        audiences=None,
+        algorithms=("ES256",),
+        leeway=args.leeway,
+        client_ids=client_ids,
+        scopes=scopes,
+        any_scope=args.any_scope,
+        timeout=args.timeout,
+        alb_arns=arns,
+    )
+    return VerifierSetup(verifier, None, config, key_url.replace("{region}", region))

@@ -61,7 +61,14 @@ def _describe_setup(setup: VerifierSetup) -> str:
         if config.audiences is None
         else ", ".join(quote(value) for value in config.audiences)
     )
-    source = "discovery at" if setup.cache.url is None else "JWKS at"
+    if config.alb_arns:
+        issuer = ", ".join(quote(value) for value in config.issuers) or "any (--any-issuer)"
+        clients = ", ".join(quote(value) for value in config.client_ids or ()) or "any (--any-client)"
+        return (
+            f"verifying an ALB token: signer {', '.join(quote(arn) for arn in config.alb_arns)}; client "
+            f"{clients}; issuer {issuer}; leeway {config.leeway:g} s; keys from {setup.key_url}"
+        )
+    source = "discovery at" if setup.cache is None or setup.cache.url is None else "JWKS at"
     return (
         f"verifying: issuer {', '.join(quote(value) for value in config.issuers)}; audience {audience}; "
         f"algorithms {', '.join(sorted(config.algorithms))}; leeway {config.leeway:g} s; keys from {source} "
@@ -83,10 +90,11 @@ def run_verify(args: argparse.Namespace, console: Console, stdin: TextIO | None)
         claims = setup.verifier.verify_sync(token)
     except JWTMiddlewareError as error:
         failures = tuple(event for event in events if isinstance(event, FetchFailed))
-        keys = KeyState(setup.cache.keys, setup.cache.url or setup.key_url, failures)
+        header, unverified = decode_unverified(token)
+        kid = header.get("kid") if header is not None else None
+        keys = KeyState(setup.keys, setup.key_url_for(kid), failures)
         explanation = explain(error, token=token, config=setup.config, keys=keys, now=time.time())
         code = ExitCode.UNAVAILABLE if isinstance(error, TemporarilyUnavailableError) else ExitCode.REJECTED
-        header, unverified = decode_unverified(token)
         if error.unverified_claims is not None:
             unverified = dict(error.unverified_claims)
         if args.json:
@@ -96,7 +104,7 @@ def run_verify(args: argparse.Namespace, console: Console, stdin: TextIO | None)
         return code
     finally:
         setup.verifier.close()
-    key_url = setup.cache.url or setup.key_url
+    key_url = setup.key_url_for(claims.header.get("kid"))
     if args.json:
         console.json(_success_document(claims, key_url))
     else:
