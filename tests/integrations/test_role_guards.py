@@ -349,7 +349,7 @@ def test_lambda_route_table_roles_and_permissions(
             answer = handler(_event(_LAMBDA_ROUTES[route], tokens[user]["Authorization"]), None)
             assert answer["isAuthorized"] is (status == 200), (route, user)
     admitted = handler(_event("GET /support", tokens["admin"]["Authorization"]), None)
-    assert admitted["context"]["roles"] == "[offline_access orders.admin]"
+    assert admitted["context"]["roles"] == ["offline_access", "orders.admin"]  # payload 2.0: an array
 
 
 @pytest.mark.parametrize(
