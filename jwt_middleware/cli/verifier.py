@@ -23,7 +23,7 @@ from jwt_middleware.algorithms import DEFAULT_ALGORITHMS
 from jwt_middleware.aws.alb import ALBVerifier, alb_key_url, parse_alb_arn
 from jwt_middleware.cli.errors import CommandError
 from jwt_middleware.cli.explain import Configuration
-from jwt_middleware.cognito import cognito_issuer, cognito_jwks_url
+from jwt_middleware.cognito import cognito_issuer, cognito_jwks_url, global_cognito_issuer
 from jwt_middleware.discovery import discovery_url
 from jwt_middleware.events import EventHook
 from jwt_middleware.jwk import KeySet
@@ -87,10 +87,11 @@ def _check_combinations(args: argparse.Namespace) -> None:
             raise CommandError(
                 "--cognito-pool needs --client-id ID (or --any-client to accept every app client)"
             )
-        if args.issuer and args.issuer != cognito_issuer(args.cognito_pool):
-            derived = cognito_issuer(args.cognito_pool)
+        forms = (cognito_issuer(args.cognito_pool), global_cognito_issuer(args.cognito_pool))
+        if args.issuer and args.issuer not in forms:
             raise CommandError(
-                f"--issuer conflicts with --cognito-pool, whose issuer is {derived}; drop --issuer"
+                f"--issuer conflicts with --cognito-pool, whose issuers are {forms[0]} and {forms[1]}; "
+                "drop --issuer"
             )
         return
     if args.client_ids or args.any_client or args.token_use:

@@ -302,7 +302,10 @@ class LambdaRequestView(RequestView):
             arn = _event_arn(event)
             if arn is None:
                 return ""
-            domain = partition_of(arn.region).dns_suffix
+            try:
+                domain = partition_of(arn.region).dns_suffix
+            except ConfigurationError:  # a region no partition has: no URL can be right, this one is plain
+                domain = "amazonaws.com"
             return f"https://{arn.api}.execute-api.{arn.region}.{domain}/{arn.stage}/{'/'.join(arn.segments)}"
         host = next(iter(self.header("host")), None) or _mapping(event.get("requestContext")).get(
             "domainName"

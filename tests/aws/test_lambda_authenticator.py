@@ -167,6 +167,21 @@ def test_the_view_of_a_rest_token_event() -> None:
     assert view.cookie("session") is None
 
 
+def test_the_view_of_a_token_event_in_other_partitions() -> None:
+    event = load_event("authorizer_rest_token", "t")
+    event["methodArn"] = "arn:aws-eusc:execute-api:eusc-de-east-1:123456789012:s4x3opwd6i/prod/GET/orders"
+    assert (
+        LambdaRequestView(event).url
+        == "https://s4x3opwd6i.execute-api.eusc-de-east-1.amazonaws.eu/prod/orders"
+    )
+    event["methodArn"] = "arn:aws-cn:execute-api:cn-north-1:123456789012:s4x3opwd6i/prod/GET/orders"
+    assert LambdaRequestView(event).url.startswith(
+        "https://s4x3opwd6i.execute-api.cn-north-1.amazonaws.com.cn/"
+    )
+    event["methodArn"] = "arn:aws:execute-api:nowhere-1:123456789012:s4x3opwd6i/prod/GET/orders"
+    assert LambdaRequestView(event).url.startswith("https://s4x3opwd6i.execute-api.nowhere-1.amazonaws.com/")
+
+
 def test_a_malformed_event_reads_as_an_empty_request() -> None:
     view = LambdaRequestView({"version": "2.0", "headers": "nope", "requestContext": []})
     assert (view.method, view.path, view.header("host"), view.query("x")) == ("GET", "/", [], [])

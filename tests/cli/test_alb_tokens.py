@@ -1,4 +1,5 @@
-"""The command line and AWS ALB tokens: ``inspect`` reads their format, ``verify --alb-arn`` checks them."""
+"""The command line and AWS: ALB tokens (``inspect`` reads their format, ``verify --alb-arn`` checks
+them) and Cognito's updated issuer form."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from jwt_middleware.testing import LocalALB
+from jwt_middleware.cognito import global_cognito_issuer
+from jwt_middleware.testing import LocalALB, LocalIssuer
 from tests.cli.conftest import Run
 
 ARN = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/orders/50dc6c495c0c9188"
@@ -135,3 +137,16 @@ def test_verify_refuses_an_expired_alb_token(cli: Run, alb: LocalALB) -> None:
 def test_verify_alb_options_are_explicit_decisions(cli: Run, options: list[str]) -> None:
     result = cli("verify", "e30.e30.e30", *options)
     assert result.code == 2, result.out + result.err
+
+
+def test_verify_cognito_pool_accepts_the_updated_issuer_form(cli: Run) -> None:
+    pool_id = "eu-west-1_Updated12"
+    with LocalIssuer.cognito(user_pool_id=pool_id, client_id="app", updated_issuer=True) as pool:
+        token = pool.mint_access_token()
+        options = ["--cognito-pool", pool_id, "--client-id", "app", "--token-use", "access"]
+        result = cli("verify", token, *options, "--jwks-url", pool.jwks_url)
+        assert result.code == 0, result.out + result.err
+        assert f"issuer    '{global_cognito_issuer(pool_id)}'" in result.out
+        explicit = cli("verify", token, *options, "--jwks-url", pool.jwks_url, "--issuer", pool.issuer)
+        assert explicit.code == 0, explicit.out + explicit.err
+        assert cli("verify", token, *options, "--issuer", "https://other.example").code == 2

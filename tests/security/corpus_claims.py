@@ -464,8 +464,23 @@ cognito(
     lambda k: k.cognito_access(client_id=None),
     "cognito-access",
 )
+# A pool whose IssuerConfiguration is UPDATED signs with the issuer-cognito-idp form: accepted by
+# default (as by aws-jwt-verify 5), bound to this pool like the classic form.
+cognito(
+    "cognito-iss-updated-form",
+    "'iss' in the pool's updated form (issuer-cognito-idp)",
+    None,
+    lambda k: k.cognito_access(iss=COGNITO_ISSUER.replace("cognito-idp", "issuer-cognito-idp")),
+    "cognito-access",
+    "RFC 8725 §3.8; Cognito issuer (aws-jwt-verify 5)",
+)
 for label, iss in {
-    "global-form-not-enabled": COGNITO_ISSUER.replace("cognito-idp", "issuer-cognito-idp"),
+    "updated-form-other-pool": COGNITO_ISSUER.replace("cognito-idp", "issuer-cognito-idp").replace(
+        "AbCdEf123", "AbCdEf124"
+    ),
+    "updated-form-other-domain": COGNITO_ISSUER.replace("cognito-idp", "issuer-cognito-idp").replace(
+        "amazonaws.com", "amazonaws.eu"
+    ),
     "other-pool": COGNITO_ISSUER.replace("AbCdEf123", "AbCdEf124"),
     "other-region": COGNITO_ISSUER.replace("eu-west-1.", "us-east-1."),
     "trailing-slash": COGNITO_ISSUER + "/",
