@@ -85,12 +85,17 @@ def _step(tokens: Sequence[Token], states: frozenset[int], segment: str) -> froz
     return _closure(tokens, moved)
 
 
+#: The routes still matching a prefix of a request: ``(route index, state in its language)`` pairs.
+_Live = frozenset[tuple[int, int]]
+
+
 class _Reach:
     """Which routes' requests each resource pattern matches, by a search over segment sequences.
 
     The alphabet is every method, every literal of the table, the empty segment and one stand-in
     for all other segments: no route or pattern tells two segments outside that set apart, so a
-    sequence over it exists for every way a real request can be matched.
+    sequence over it exists for every way a real request can be matched. The routes are followed
+    together as one set of live states, whose steps are shared by every pattern's search.
     """
 
     def __init__(self, routes: Sequence[Route]) -> None:
@@ -98,34 +103,43 @@ class _Reach:
         self.languages = [route.language for route in routes]
         literals = {value for tokens in self.languages for token in tokens for value in token.values or ()}
         self.alphabet = sorted({*HTTP_METHODS, *literals, "", _OTHER})
+        self._steps: dict[tuple[_Live, str], _Live] = {}
+        self.start: _Live = frozenset(
+            (index, state) for index, tokens in enumerate(self.languages) for state in _closure(tokens, (0,))
+        )
+
+    def _advance(self, live: _Live, segment: str) -> _Live:
+        key = (live, segment)
+        moved = self._steps.get(key)
+        if moved is None:
+            moved = frozenset(
+                (index, state)
+                for index, before in live
+                for state in _step(self.languages[index], frozenset((before,)), segment)
+            )
+            self._steps[key] = moved
+        return moved
+
+    def winner(self, live: _Live) -> int | None:
+        """The route API Gateway picks among those a complete request matches (``None``: none)."""
+        accepting = {index for index, state in live if state == len(self.languages[index])}
+        return min(accepting, key=lambda index: self.routes[index].precedence, default=None)
 
     def __call__(self, pattern: ResourcePattern) -> frozenset[int | None]:
         """The routes (``None``: no route) that requests matched by ``pattern`` are sent to."""
-        start = (
-            _closure(pattern.language, (0,)),
-            tuple(_closure(tokens, (0,)) for tokens in self.languages),
-        )
+        start = (_closure(pattern.language, (0,)), self.start)
         reached: set[int | None] = set()
         seen = {start}
         pending = [start]
         while pending:
-            own, others = pending.pop()
+            own, live = pending.pop()
             if len(pattern.language) in own:
-                accepting = [
-                    index for index, states in enumerate(others) if len(self.languages[index]) in states
-                ]
-                reached.add(min(accepting, key=lambda index: self.routes[index].precedence, default=None))
+                reached.add(self.winner(live))
             for segment in self.alphabet:
                 moved = _step(pattern.language, own, segment)
                 if not moved:
                     continue
-                state = (
-                    moved,
-                    tuple(
-                        _step(tokens, states, segment)
-                        for tokens, states in zip(self.languages, others, strict=True)
-                    ),
-                )
+                state = (moved, self._advance(live, segment))
                 if state not in seen:
                     seen.add(state)
                     pending.append(state)
@@ -163,11 +177,15 @@ class RouteTable:
         self.inseparable: tuple[tuple[str, str], ...] = tuple(
             (self.routes[denied].key, self.routes[allowed].key) for denied, allowed in self._conflicts()
         )
-        for denied_key, allowed_key in self.inseparable:
+        if self.inseparable:
+            # One line for the table, however many pairs: the attribute lists them all.
+            denied_key, allowed_key = self.inseparable[0]
             logger.warning(
-                "jwt_middleware: lambda authorizer: a token allowed on %r but not on %r gets a policy whose "
-                "Deny of %r also matches requests of %r; a cached policy refuses it there (set the "
-                "authorizer's TTL to 0, or give the routes distinct paths)",
+                "jwt_middleware: lambda authorizer: %d route pair(s) an IAM policy cannot tell apart for "
+                "some tokens, such as a token allowed on %r but not on %r: the Deny of %r also matches "
+                "requests of %r, so a cached policy refuses it there (RouteTable.inseparable lists them; "
+                "set the authorizer's TTL to 0, or give the routes distinct paths)",
+                len(self.inseparable),
                 allowed_key,
                 denied_key,
                 denied_key,
