@@ -15,7 +15,12 @@ from jwt_middleware import CacheSettings, JWKSCache, JWTVerifier, KeysUnavailabl
 from jwt_middleware.events import CacheEvent, FetchFailed
 from jwt_middleware.testing import Fault, LocalIssuer, LoopbackServer
 
-SETTINGS = CacheSettings(timeout=0.3)
+#: Every fault but the slow one answers at once, so nothing here should ever come near this deadline;
+#: a tight one would turn a refusal or a 404 into "timed out" on a loaded machine.
+SETTINGS = CacheSettings(timeout=30.0)
+#: The slow case's own deadline: short, and still far below the delay it has to cut short.
+SLOW_TIMEOUT = 0.5
+SLOW_DELAY = 60.0
 
 FaultFor = Callable[[LocalIssuer], tuple[str | None, Fault]]
 
@@ -35,7 +40,7 @@ JWKS_CASES: list[tuple[str, FaultFor, str, str]] = [
     ("500", _jwks(Fault.status(500)), reasons.FETCH_HTTP_STATUS, "HTTP 500"),
     ("redirect", _jwks(Fault.redirect("https://example.invalid/jwks")), reasons.FETCH_REDIRECT, "redirect"),
     ("huge", _jwks(Fault.huge(2 * 1024 * 1024)), reasons.FETCH_TOO_LARGE, "response too large"),
-    ("slow", _jwks(Fault.delay(5)), reasons.FETCH_TIMEOUT, "timed out"),
+    ("slow", _jwks(Fault.delay(SLOW_DELAY)), reasons.FETCH_TIMEOUT, "timed out"),
     (
         "no usable key",
         _jwks(Fault.body('{"keys": [{"kty": "oct", "k": "c2VjcmV0"}]}')),
@@ -86,7 +91,8 @@ def test_a_failed_jwks_fetch_names_its_reason(
     issuer: LocalIssuer, fault: FaultFor, code: str, phrase: str
 ) -> None:
     events: list[CacheEvent] = []
-    cache = JWKSCache(issuer.jwks_url, settings=SETTINGS, on_event=events.append)
+    settings = CacheSettings(timeout=SLOW_TIMEOUT) if code == reasons.FETCH_TIMEOUT else SETTINGS
+    cache = JWKSCache(issuer.jwks_url, settings=settings, on_event=events.append)
     error = _refusal(cache, issuer, fault)
     failed = [event for event in events if isinstance(event, FetchFailed)]
     assert [event.code for event in failed] == [code]
