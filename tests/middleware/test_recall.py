@@ -78,11 +78,15 @@ def test_a_recalled_token_is_refused_once_it_expires(issuer: LocalIssuer) -> Non
     verifier = issuer.verifier(clock=clock)
     client = asgi_client(verifier)
     wsgi = Client(WSGIJWTMiddleware(wsgi_app, verifier=verifier))
-    token = issuer.mint(sub="alice", expires_in=60)
+    # The token's times come from the test's clock, not the wall clock: minted from the wall clock,
+    # a second lost to a loaded machine between seeding the clock and minting would leave the
+    # token still valid at "61 s later".
+    issued = int(clock.now)
+    token = issuer.mint(sub="alice", iat=issued, exp=issued + 60)
     for _ in range(3):
         assert client.get("/me", headers=bearer(token)).json()["sub"] == "alice"
         assert wsgi.get("/me", headers=bearer(token)).json == {"sub": "alice"}
-    clock.now += 61
+    clock.now = issued + 61
     assert client.get("/me", headers=bearer(token)).status_code == 401
     assert wsgi.get("/me", headers=bearer(token)).status_code == 401
 
