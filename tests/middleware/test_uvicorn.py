@@ -35,21 +35,19 @@ async def orders(request: Request) -> JSONResponse:
     return JSONResponse({"orders": []})
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 class RunningServer:
+    """uvicorn on a listening socket bound here first, so no other process (tests run in parallel
+    on this machine) can take the port between choosing it and serving on it."""
+
     def __init__(self, app: Starlette, loop: str = "asyncio") -> None:
-        self.port = free_port()
+        self.socket = socket.socket()
+        self.socket.bind(("127.0.0.1", 0))
+        self.port: int = self.socket.getsockname()[1]
         config = uvicorn.Config(
             app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on", loop=loop
         )
         self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True)
 
     @property
     def url(self) -> str:
@@ -67,6 +65,7 @@ class RunningServer:
     def __exit__(self, *exc_info: object) -> None:
         self.server.should_exit = True
         self.thread.join(10)
+        self.socket.close()
 
 
 @pytest.fixture(params=["asyncio", "uvloop"])
@@ -118,13 +117,21 @@ def test_requests_through_a_real_uvicorn(issuer: LocalIssuer, loop: str) -> None
     assert issuer.jwks_requests == 1
 
 
+class CacheClock:
+    """The cache's monotonic clock, which the test can move past every retry delay."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.monotonic() + self.offset
+
+
 def test_startup_survives_a_provider_that_is_down(issuer: LocalIssuer, loop: str) -> None:
-    verifier = JWTVerifier(
-        issuer=issuer.issuer,
-        audience="orders-api",
-        jwks_url=issuer.jwks_url,
-        cache_settings=CacheSettings(retry_initial=0.1),
-    )
+    clock = CacheClock()
+    settings = CacheSettings(retry_initial=0.1)
+    cache = JWKSCache(issuer.jwks_url, settings=settings, clock=clock)
+    verifier = JWTVerifier(issuer=issuer.issuer, audience="orders-api", jwks_cache=cache)
     app = Starlette(routes=[Route("/me", me)], middleware=[Middleware(JWTAuthMiddleware, verifier=verifier)])
     issuer.server.set_fault(issuer.jwks_path, Fault.status(500))
     with RunningServer(app, loop) as server, httpx2.Client(base_url=server.url) as http:
@@ -133,5 +140,8 @@ def test_startup_survives_a_provider_that_is_down(issuer: LocalIssuer, loop: str
         assert response.status_code == 503
         assert response.headers["retry-after"] == "1"
         issuer.server.set_fault(issuer.jwks_path, None)
-        time.sleep(0.15)  # past the first retry delay
+        # Past any retry delay. A fixed sleep past the first one was not enough on a loaded
+        # machine: when the request came more than that delay after startup's failed fetch, it
+        # fetched (and failed) too, and the delay had doubled.
+        clock.offset += settings.retry_max
         assert http.get("/me", headers={"Authorization": f"Bearer {token}"}).status_code == 200
