@@ -13,6 +13,8 @@ from pathlib import Path
 
 import httpx2
 
+from tests.interrupts import interruptible
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -65,7 +67,7 @@ def _finish(demo: subprocess.Popen[str]) -> tuple[int, str, str]:
 
 def test_demo_keeps_serving_with_working_curl_lines_until_interrupted() -> None:
     demo = subprocess.Popen(
-        [sys.executable, "-m", "integrations.demo", "--port", "0"],
+        interruptible([sys.executable, "-m", "integrations.demo", "--port", "0"]),
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -105,7 +107,7 @@ def test_ctrl_c_in_a_terminal_through_dev_py_prints_stopped_and_exits_0() -> Non
         "raise SystemExit(dev._call([sys.executable, '-m', 'integrations.demo', '--port', '0']))"
     )
     demo = subprocess.Popen(
-        [sys.executable, "-c", wrapper],
+        interruptible([sys.executable, "-c", wrapper]),
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

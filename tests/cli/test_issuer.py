@@ -17,6 +17,7 @@ from jwt_middleware.cli.issuer import parse_claim
 from jwt_middleware.cli.mint_endpoint import MINT_PATH, MintRequest, install, request_token
 from jwt_middleware.testing import LocalIssuer
 from tests.cli.conftest import CONSOLE_SCRIPT, OutputLines, Run
+from tests.interrupts import interruptible
 
 
 def _claims(token: str) -> dict[str, object]:
@@ -31,7 +32,7 @@ def serve() -> Iterator[Callable[..., subprocess.Popen[str]]]:
 
     def start(*options: str) -> subprocess.Popen[str]:
         process = subprocess.Popen(
-            [str(CONSOLE_SCRIPT), "issuer", "serve", "--port", "0", *options],
+            interruptible([str(CONSOLE_SCRIPT), "issuer", "serve", "--port", "0", *options]),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
