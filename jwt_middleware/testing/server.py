@@ -262,6 +262,18 @@ class _Listener(ThreadingHTTPServer):
         with self._registry_lock:
             self._connections.pop(connection, None)
 
+    def process_request(self, request: Any, client_address: Any) -> None:
+        # ThreadingMixIn's, with the thread named after this server: a thread dump, or a test
+        # checking that stop() left nothing running, can tell this server's connections from
+        # another server's in the same process.
+        thread = threading.Thread(
+            target=self.process_request_thread,
+            args=(request, client_address),
+            name=f"{self.owner._thread_name}-connection",
+            daemon=self.daemon_threads,
+        )
+        thread.start()
+
     def handle_error(self, request: Any, client_address: Any) -> None:
         # Connection errors are the normal end of faults (client gave up, server stopping) and
         # not worth a traceback on stderr; anything else is a bug worth surfacing to the test.
@@ -501,6 +513,11 @@ class LoopbackServer:
         return self.url + _checked_path(path)
 
     @property
+    def _thread_name(self) -> str:
+        """What this server's threads are called (its connections' threads add ``-connection``)."""
+        return f"loopback-server-{self.port}"
+
+    @property
     def running(self) -> bool:
         """Started and not stopped (possibly refusing connections because of a fault)."""
         return self._started
@@ -541,7 +558,7 @@ class LoopbackServer:
         thread = threading.Thread(
             target=listener.serve_forever,
             kwargs={"poll_interval": 0.05},
-            name=f"loopback-server-{self._port}",
+            name=self._thread_name,
             daemon=True,
         )
         self._listener, self._thread = listener, thread
