@@ -20,6 +20,8 @@ _TO_STANDARD = bytes.maketrans(b"-_", b"+/")
 
 # For a final group of 2 characters only the top 2 bits of the last one carry data, for a group of
 # 3 characters the top 4: the canonical last characters are those whose unused bits are zero.
+#: The padding that completes a segment of each length modulo 4 (1 is impossible).
+_PADDING = {0: b"", 2: b"==", 3: b"="}
 _CANONICAL_LAST = {
     2: frozenset("AQgw"),
     3: frozenset("AEIMQUYcgkosw048"),
@@ -31,13 +33,19 @@ def is_alphabet(segment: str) -> bool:
     return _ALPHABET.fullmatch(segment) is not None
 
 
-def _decode_checked(segment: str) -> bytes:
+def decode_prevalidated(segment: str) -> bytes:
+    """Like ``decode``, for a segment the caller has checked holds no ``+``, ``/`` or ``=``.
+
+    Those are the only characters outside the base64url alphabet that the strict standard-alphabet
+    decoder would accept after translation; it refuses every other one (whitespace, ``.``,
+    non-ASCII...), so the whole-string alphabet scan can be skipped on the hot path.
+    """
     remainder = len(segment) % 4
     if remainder == 1:
         raise ValueError("impossible base64url length")
     if remainder and segment[-1] not in _CANONICAL_LAST[remainder]:
         raise ValueError("non-canonical base64url")
-    data = segment.encode("ascii").translate(_TO_STANDARD) + b"=" * (-len(segment) % 4)
+    data = segment.encode("ascii").translate(_TO_STANDARD) + _PADDING[remainder]
     try:
         return binascii.a2b_base64(data, strict_mode=True)
     except binascii.Error:
@@ -48,17 +56,7 @@ def decode(segment: str) -> bytes:
     """Decode one unpadded, canonical base64url segment; raise ``ValueError`` on anything else."""
     if _ALPHABET.fullmatch(segment) is None:
         raise ValueError("invalid base64url alphabet")
-    return _decode_checked(segment)
-
-
-def decode_prevalidated(segment: str) -> bytes:
-    """Like ``decode``, for a segment the caller has checked holds no ``+``, ``/`` or ``=``.
-
-    Those are the only characters outside the base64url alphabet that the strict standard-alphabet
-    decoder would accept after translation; it refuses every other one (whitespace, ``.``,
-    non-ASCII...), so the whole-string alphabet scan can be skipped on the hot path.
-    """
-    return _decode_checked(segment)
+    return decode_prevalidated(segment)
 
 
 def decode_padded(segment: str) -> bytes:
@@ -68,7 +66,7 @@ def decode_padded(segment: str) -> bytes:
     unpadded = segment.rstrip("=")
     if segment != unpadded and len(segment) % 4:
         raise ValueError("incorrect base64url padding")
-    return _decode_checked(unpadded)
+    return decode_prevalidated(unpadded)
 
 
 def encode(data: bytes) -> str:

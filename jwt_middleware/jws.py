@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -80,9 +80,9 @@ class _HeaderCache:
         self._size = size
         self._entries: dict[str, tuple[FrozenDict, Algorithm, str | None]] = {}
         self._lock = threading.Lock()
-
-    def get(self, segment: str) -> tuple[FrozenDict, Algorithm, str | None] | None:
-        return self._entries.get(segment)
+        #: The parsed header for a segment, if memoised: the dict's own ``get`` (``put`` clears the
+        #: dict in place, never replaces it), so that a hit runs no Python code.
+        self.get: Callable[[str], tuple[FrozenDict, Algorithm, str | None] | None] = self._entries.get
 
     def put(self, segment: str, value: tuple[FrozenDict, Algorithm, str | None]) -> None:
         with self._lock:
@@ -95,13 +95,15 @@ class _HeaderCache:
 _header_cache: Final = _HeaderCache(_HEADER_CACHE_SIZE)
 
 
+def _not_base64url() -> MalformedTokenError:
+    return MalformedTokenError("The token is not canonical base64url", code=reasons.TOKEN_NOT_BASE64URL)
+
+
 def _decode_segment(segment: str, padded: bool) -> bytes:
     try:
         return b64.decode_padded(segment) if padded else b64.decode_prevalidated(segment)
     except ValueError:
-        raise MalformedTokenError(
-            "The token is not canonical base64url", code=reasons.TOKEN_NOT_BASE64URL
-        ) from None
+        raise _not_base64url() from None
 
 
 def _parse_header(segment: str, padded: bool) -> tuple[FrozenDict, Algorithm, str | None]:
@@ -188,15 +190,26 @@ def parse_compact(
         # Split rather than match a regex over the whole token: the strict base64url decoding
         # of each segment below refuses every character outside the alphabet anyway, except the
         # standard alphabet's own "+", "/" and "=", which are refused here.
-        if not token.isascii() or token.count(".") != 2 or "+" in token or "/" in token or "=" in token:
+        segments = token.split(".", 3)  # a fourth part is enough to refuse
+        if (
+            len(segments) != 3
+            or not token.isascii()
+            or "+" in token
+            or "/" in token
+            or "=" in token
+            or not segments[0]
+            or not segments[2]
+        ):
             raise _not_compact(token)
-        header_segment, payload_segment, signature_segment = token.split(".")
-        if not header_segment or not signature_segment:
-            raise _not_compact(token)
+        header_segment, payload_segment, signature_segment = segments
     # The encoding of every segment is judged before the header's content, so a token that is
     # not strict base64url is always reported as malformed, whatever its header says.
-    payload = _decode_segment(payload_segment, allow_padding)
-    signature = _decode_segment(signature_segment, allow_padding)
+    decode = b64.decode_padded if allow_padding else b64.decode_prevalidated
+    try:
+        payload = decode(payload_segment)
+        signature = decode(signature_segment)
+    except ValueError:
+        raise _not_base64url() from None
     parsed_header = None if allow_padding else _header_cache.get(header_segment)
     if parsed_header is None:
         parsed_header = _parse_header(header_segment, allow_padding)
@@ -204,14 +217,8 @@ def parse_compact(
             _header_cache.put(header_segment, parsed_header)
     header, algorithm, kid = parsed_header
     signing_input_length = len(header_segment) + 1 + len(payload_segment)
-    return ParsedJWS(
-        header=header,
-        algorithm=algorithm,
-        kid=kid,
-        signing_input=token[:signing_input_length].encode("ascii"),
-        payload=payload,
-        signature=signature,
-    )
+    signing_input = token[:signing_input_length].encode("ascii")
+    return ParsedJWS(header, algorithm, kid, signing_input, payload, signature)
 
 
 def check_algorithm(parsed: ParsedJWS, allowed: Collection[str]) -> None:
