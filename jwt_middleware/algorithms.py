@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -60,7 +60,8 @@ class Algorithm:
 
 def _rsa(hash_algorithm: hashes.HashAlgorithm, pad: padding.AsymmetricPadding) -> _Verify:
     def verify(key: PublicKey, data: bytes, signature: bytes) -> bool:
-        assert isinstance(key, rsa.RSAPublicKey)
+        if TYPE_CHECKING:  # bound by type at import (jws.verify_signature): no cost per token
+            assert isinstance(key, rsa.RSAPublicKey)
         # RFC 7518 3.3: the signature is exactly as long as the modulus.
         if len(signature) != (key.key_size + 7) // 8:
             return False
@@ -83,7 +84,8 @@ def _ecdsa(hash_algorithm: hashes.HashAlgorithm, curve: str, size: int) -> _Veri
     signature_algorithm = ec.ECDSA(hash_algorithm)
 
     def verify(key: PublicKey, data: bytes, signature: bytes) -> bool:
-        assert isinstance(key, ec.EllipticCurvePublicKey)
+        if TYPE_CHECKING:
+            assert isinstance(key, ec.EllipticCurvePublicKey)
         # RFC 7518 3.4: R || S, each exactly the curve size; DER signatures are not JWS.
         if len(signature) != 2 * size:
             return False
@@ -115,7 +117,8 @@ def _eddsa_algorithm(name: str, curves: frozenset[str]) -> Algorithm:
 
 
 def _eddsa(key: PublicKey, data: bytes, signature: bytes) -> bool:
-    assert isinstance(key, ed25519.Ed25519PublicKey | ed448.Ed448PublicKey)
+    if TYPE_CHECKING:
+        assert isinstance(key, ed25519.Ed25519PublicKey | ed448.Ed448PublicKey)
     try:
         key.verify(signature, data)
     except InvalidSignature:

@@ -90,10 +90,11 @@ class Claims(FrozenDict):
 
     header: FrozenDict
     _mapping: ClaimMapping
-    _scopes: frozenset[str] | None
-    _groups: frozenset[str] | None
-    _roles: frozenset[str] | None
-    _permissions: frozenset[str] | None
+    # Unset until first read: see ``grants``.
+    _scopes: frozenset[str]
+    _groups: frozenset[str]
+    _roles: frozenset[str]
+    _permissions: frozenset[str]
 
     def __init__(
         self,
@@ -101,14 +102,12 @@ class Claims(FrozenDict):
         header: dict[str, Any] | None = None,
         claim_mapping: ClaimMapping | None = None,
     ) -> None:
-        super().__init__(payload)
-        set_slot = object.__setattr__
-        set_slot(self, "header", header if isinstance(header, FrozenDict) else FrozenDict(header or {}))
-        set_slot(self, "_mapping", claim_mapping if claim_mapping is not None else DEFAULT_CLAIM_MAPPING)
-        set_slot(self, "_scopes", None)
-        set_slot(self, "_groups", None)
-        set_slot(self, "_roles", None)
-        set_slot(self, "_permissions", None)
+        # Built once per verified token: the dict's own __init__ and the slots' own setters, not
+        # super() and object.__setattr__, which cost twice as much. The grants' slots stay unset
+        # until first read (see ``grants``).
+        dict.__init__(self, payload)
+        _set_header(self, header if isinstance(header, FrozenDict) else FrozenDict(header or {}))
+        _set_mapping(self, claim_mapping if claim_mapping is not None else DEFAULT_CLAIM_MAPPING)
 
     def __setattr__(self, name: str, value: object) -> None:
         raise TypeError("Claims is read-only")
@@ -171,7 +170,7 @@ class Claims(FrozenDict):
     def grants(self, kind: GrantKind) -> frozenset[str]:
         """The names of ``kind`` (``"scopes"``, ``"groups"``, ``"roles"``, ``"permissions"``)."""
         slot = "_" + kind
-        found: frozenset[str] | None = getattr(self, slot)
+        found: frozenset[str] | None = getattr(self, slot, None)
         if found is None:
             found = self._mapping.read(kind, self)
             object.__setattr__(self, slot, found)
@@ -180,26 +179,34 @@ class Claims(FrozenDict):
     @property
     def scopes(self) -> frozenset[str]:
         """OAuth scopes: ``scope`` (space-delimited, RFC 8693/9068) or ``scp`` by default."""
-        found = self._scopes
-        return found if found is not None else self.grants("scopes")
+        try:
+            return self._scopes
+        except AttributeError:
+            return self.grants("scopes")
 
     @property
     def groups(self) -> frozenset[str]:
         """Group membership: ``cognito:groups`` or ``groups`` by default."""
-        found = self._groups
-        return found if found is not None else self.grants("groups")
+        try:
+            return self._groups
+        except AttributeError:
+            return self.grants("groups")
 
     @property
     def roles(self) -> frozenset[str]:
         """Roles: ``roles`` by default (Entra); ``realm_access.roles`` and more for Keycloak."""
-        found = self._roles
-        return found if found is not None else self.grants("roles")
+        try:
+            return self._roles
+        except AttributeError:
+            return self.grants("roles")
 
     @property
     def permissions(self) -> frozenset[str]:
         """Permissions: ``permissions`` by default (Auth0 with RBAC)."""
-        found = self._permissions
-        return found if found is not None else self.grants("permissions")
+        try:
+            return self._permissions
+        except AttributeError:
+            return self.grants("permissions")
 
     # -- times ------------------------------------------------------------------------------------
 
@@ -214,3 +221,7 @@ class Claims(FrozenDict):
     @property
     def not_before(self) -> datetime | None:
         return _timestamp(self.get("nbf"))
+
+
+_set_header: Final = Claims.__dict__["header"].__set__
+_set_mapping: Final = Claims.__dict__["_mapping"].__set__

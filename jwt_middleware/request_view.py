@@ -166,7 +166,11 @@ class ASGIRequestView(RequestView):
             wanted = name.lower().encode("latin-1")
         except UnicodeEncodeError:
             return []
-        return [value.decode("latin-1") for key, value in self._scope["headers"] if key == wanted]
+        found = []  # a loop, not a comprehension: this runs on every request, and 3.11 calls those
+        for key, value in self._scope["headers"]:
+            if key == wanted:
+                found.append(value.decode("latin-1"))
+        return found
 
 
 # -- WSGI -------------------------------------------------------------------------------------------
