@@ -5,13 +5,22 @@ API Gateway) compose the rules they need instead of growing flags on one functio
 rejection names exactly one rule. Nothing here does I/O or reads a clock: ``now`` is passed in,
 which keeps the async and sync verifiers on one implementation and makes the rules testable at
 exact boundaries.
+
+The policy runs on every request, so each check of this module also states its rule in a fast form,
+``accepts(header, claims, now)``, beside the full one: a yes/no that answers ``True`` only where
+the check would return, and ``False`` for a refusal or anything unusual (a float date, a list
+audience of mixed types...). ``ClaimPolicy`` binds the fast forms once, at construction, and runs
+only those while they answer ``True``; from the first ``False`` on, the checks themselves run and
+decide, so a refusal (and its report) always comes from the full rule, and a fast form can only
+ever cost a token the slower path, never let one through that the full rule refuses. The test
+suite holds every fast form to its check over a corpus of tokens (``tests/core/test_compiled_policy.py``).
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 
@@ -31,6 +40,7 @@ from jwt_middleware.errors import (
     VerificationUnavailableError,
 )
 from jwt_middleware.issuer_template import IssuerTemplate
+from jwt_middleware.safe_json import FrozenList
 
 __all__ = [
     "GROUP_CLAIMS",
@@ -44,6 +54,7 @@ __all__ = [
     "ClaimValueCheck",
     "ClientIdCheck",
     "CognitoTokenCheck",
+    "CompiledCheck",
     "GrantCheck",
     "GroupsCheck",
     "IdentityClaimsCheck",
@@ -77,10 +88,28 @@ class ClaimCheck(Protocol):
 
     Any other exception is the service's failure, not the token's: ``ClaimPolicy`` answers it with
     ``VerificationUnavailableError`` (503), see ``extension_failure``.
+
+    A check may also have a fast form (``CompiledCheck``): see the module docstring.
     """
 
     def __call__(self, header: Mapping[str, Any], claims: Mapping[str, Any], now: float) -> None:
         """Raise to reject; return to accept."""
+
+
+class CompiledCheck(ClaimCheck, Protocol):
+    """A ``ClaimCheck`` that also states its rule as a yes/no for the hot path.
+
+    ``accepts`` answers ``True`` only where ``__call__`` would return; ``False`` whenever it would
+    raise, and may also answer ``False`` for what it does not decide quickly (the check itself then
+    runs). It never raises and builds no report: reports come from ``__call__`` alone.
+    """
+
+    def accepts(self, header: Mapping[str, Any], claims: Mapping[str, Any], now: float) -> bool:
+        """``True`` only when ``__call__`` would return."""
+
+
+#: What a fast form reads for a claim that is not there (``None`` is a claim's JSON ``null``).
+_MISSING: Final = object()
 
 
 def extension_failure(
@@ -202,6 +231,27 @@ class TimeCheck:
                     found=iat,
                 )
 
+    def accepts(self, header: Mapping[str, Any], claims: Mapping[str, Any], now: float) -> bool:
+        """``check``'s rules for integer dates (floats and the rest are left to ``check``)."""
+        leeway = self.leeway
+        exp = claims.get("exp", _MISSING)
+        if exp is _MISSING:
+            if self.require_exp:
+                return False
+        elif type(exp) is not int or not 0 <= exp <= MAX_NUMERIC_DATE or now >= exp + leeway:
+            return False
+        nbf = claims.get("nbf", _MISSING)
+        if nbf is not _MISSING and (
+            type(nbf) is not int or not 0 <= nbf <= MAX_NUMERIC_DATE or now < nbf - leeway
+        ):
+            return False
+        iat = claims.get("iat", _MISSING)
+        if iat is _MISSING:
+            return self.max_age is None
+        if type(iat) is not int or not 0 <= iat <= MAX_NUMERIC_DATE or iat > now + leeway:
+            return False
+        return self.max_age is None or now - iat <= self.max_age + leeway
+
     def valid_until(self, claims: Mapping[str, Any]) -> float:
         """The instant this check stops accepting ``claims`` (for caching verified tokens)."""
         limits = [math.inf]
@@ -239,11 +289,24 @@ def _audience_values(claims: Mapping[str, Any]) -> list[str] | None:
     )
 
 
+def _audience_accepted(claims: Mapping[str, Any], audiences: frozenset[str]) -> bool:
+    """``aud`` is a string or a non-empty list of strings, and names one of ``audiences``."""
+    aud = claims.get("aud")
+    if type(aud) is str:
+        return aud in audiences
+    return (
+        type(aud) is FrozenList and all(type(item) is str for item in aud) and not audiences.isdisjoint(aud)
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class AudienceCheck:
     """``aud`` (string or list) must contain one of the configured audiences, exactly."""
 
     audiences: frozenset[str]
+
+    def accepts(self, header: Mapping[str, Any], claims: Mapping[str, Any], now: float) -> bool:
+        return _audience_accepted(claims, self.audiences)
 
     def __call__(self, header: Mapping[str, Any], claims: Mapping[str, Any], now: float) -> None:
         values = _audience_values(claims)
@@ -264,6 +327,12 @@ class AudienceOrClientIdCheck:
     """API Gateway's rule: ``aud`` must match if present, otherwise ``client_id`` must."""
 
     audiences: frozenset[str]
+
+    def accepts(self, header: Mapping[str, Any], claims: Mapping[str, Any], now: float) -> bool:
+        if "aud" in claims:
+            return _audience_accepted(claims, self.audiences)
+        client_id = claims.get("client_id")
+        return type(client_id) is str and client_id in self.audiences
 
     def __call__(self, header: Mapping[str, Any], claims: Mapping[str, Any], now: float) -> None:
         values = _audience_values(claims)
@@ -289,6 +358,10 @@ class ClientIdCheck:
 
     client_ids: frozenset[str]
 
+    def accepts(self, header: Mapping[str, Any], claims: Mapping[str, Any], now: float) -> bool:
+        value = claims.get("client_id")
+        return type(value) is str and value in self.client_ids
+
     def __call__(self, header: Mapping[str, Any], claims: Mapping[str, Any], now: float) -> None:
         value = claims.get("client_id", ABSENT)
         if not isinstance(value, str) or value not in self.client_ids:
@@ -312,6 +385,17 @@ class CognitoTokenCheck:
 
     token_uses: frozenset[str]
     client_ids: frozenset[str] | None
+
+    def accepts(self, header: Mapping[str, Any], claims: Mapping[str, Any], now: float) -> bool:
+        use = claims.get("token_use")
+        if type(use) is not str or use not in self.token_uses:
+            return False
+        if self.client_ids is None:
+            return True
+        if use == "id":
+            return _audience_accepted(claims, self.client_ids)
+        value = claims.get("client_id")
+        return type(value) is str and value in self.client_ids
 
     def __call__(self, header: Mapping[str, Any], claims: Mapping[str, Any], now: float) -> None:
         use = claims.get("token_use", ABSENT)
@@ -342,7 +426,13 @@ class CognitoTokenCheck:
 
 @dataclass(frozen=True, slots=True)
 class RequiredClaimsCheck:
+    """Each of ``names`` must be present and not ``null``."""
+
     names: tuple[str, ...]
+
+    def accepts(self, header: Mapping[str, Any], claims: Mapping[str, Any], now: float) -> bool:
+        get = claims.get
+        return all(get(name) is not None for name in self.names)
 
     def __call__(self, header: Mapping[str, Any], claims: Mapping[str, Any], now: float) -> None:
         for name in self.names:
@@ -368,6 +458,10 @@ class ClaimValueCheck:
     values: frozenset[str]
     code: str = reasons.CLAIM_INVALID
     description: str = "The token's claims are not accepted"
+
+    def accepts(self, header: Mapping[str, Any], claims: Mapping[str, Any], now: float) -> bool:
+        value = claims.get(self.claim)
+        return type(value) is str and value in self.values
 
     def __call__(self, header: Mapping[str, Any], claims: Mapping[str, Any], now: float) -> None:
         value = claims.get(self.claim, ABSENT)
@@ -395,6 +489,10 @@ class TokenTypeCheck:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "types", frozenset(media_type(value) for value in self.types))
+
+    def accepts(self, header: Mapping[str, Any], claims: Mapping[str, Any], now: float) -> bool:
+        typ = header.get("typ")
+        return type(typ) is str and media_type(typ) in self.types
 
     def __call__(self, header: Mapping[str, Any], claims: Mapping[str, Any], now: float) -> None:
         typ = header.get("typ", ABSENT)
@@ -513,18 +611,32 @@ class IdentityClaimsCheck:
     """
 
     names: tuple[str, ...] = IDENTITY_CLAIMS
+    _name_set: frozenset[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_name_set", frozenset(self.names))
 
     def __call__(self, header: Mapping[str, Any], claims: Mapping[str, Any], now: float) -> None:
         check_identity_claims(claims, self.names)
+
+    def accepts(self, header: Mapping[str, Any], claims: Mapping[str, Any], now: float) -> bool:
+        # The names the token carries, found in one pass over its keys rather than one probe each.
+        for name in self._name_set.intersection(claims):
+            value = claims[name]
+            if type(value) is not str or not value:
+                return False
+        return True
 
 
 class ClaimPolicy:
     """Accepted issuers plus an ordered list of checks; decides on a verified token's claims.
 
     Every policy also checks the identity claims (``IdentityClaimsCheck``), after all the others.
+    ``check`` runs the fast forms bound at construction (see the module docstring);
+    ``check_each`` runs every check itself, the reference ``check`` must always agree with.
     """
 
-    __slots__ = ("checks", "issuers", "templates", "time")
+    __slots__ = ("_checks", "_steps", "issuers", "templates", "time")
 
     def __init__(
         self,
@@ -541,7 +653,16 @@ class ClaimPolicy:
         self.time = time
         # The identity rule runs last, so that a rule about one of those claims (Cognito's client,
         # say) reports its own refusal first.
-        self.checks: tuple[ClaimCheck, ...] = (time, *checks, _IDENTITY_CHECK)
+        self._checks: tuple[ClaimCheck, ...] = (time, *checks, _IDENTITY_CHECK)
+        #: One yes/no per check, bound once: its fast form, or the check itself run as one.
+        self._steps: tuple[Callable[[Mapping[str, Any], Mapping[str, Any], float], bool], ...] = tuple(
+            _step(check) for check in self._checks
+        )
+
+    @property
+    def checks(self) -> tuple[ClaimCheck, ...]:
+        """Every check, in the order they run; read-only, since ``check`` runs forms bound to them."""
+        return self._checks
 
     def issuer_of(self, claims: Mapping[str, Any]) -> str:
         """The accepted issuer of a token: its exact ``iss``, or the template its ``iss`` fills.
@@ -567,15 +688,69 @@ class ClaimPolicy:
         """Run every check except the issuer's (the verifier settles that before the signature).
 
         Runs after the signature is verified: a refusal is the token's, anything else a check
-        raises is the service's (503).
+        raises is the service's (503). The fast forms answer while they can; from the first one
+        that does not, the checks themselves decide, in order (``check_each``).
         """
-        for check in self.checks:
-            try:
-                check(header, claims, now)
-            except JWTMiddlewareException:
-                raise
-            except Exception as exc:
-                raise extension_failure(check, exc) from None
+        index = 0
+        try:
+            for step in self._steps:
+                if not step(header, claims, now):
+                    break
+                index += 1
+            else:
+                return
+        except JWTMiddlewareException:
+            raise  # a check without a fast form refused (or failed, as a 503): its own report
+        except Exception:  # noqa: S110 - a fast form that fails leaves the decision to its check
+            pass
+        self.check_each(header, claims, now, start=index)
+
+    def check_each(
+        self, header: Mapping[str, Any], claims: Mapping[str, Any], now: float, *, start: int = 0
+    ) -> None:
+        """Run the checks themselves, from the ``start``-th on: the reference for ``check``."""
+        for check in self._checks[start:]:
+            _run(check, header, claims, now)
+
+
+def _run(check: ClaimCheck, header: Mapping[str, Any], claims: Mapping[str, Any], now: float) -> None:
+    """One check, as the policy runs it: a refusal stays one, any other exception is a 503."""
+    try:
+        check(header, claims, now)
+    except JWTMiddlewareException:
+        raise
+    except Exception as exc:
+        raise extension_failure(check, exc) from None
+
+
+def _fast_form(check: ClaimCheck) -> Callable[[Mapping[str, Any], Mapping[str, Any], float], bool] | None:
+    """``check``'s bound ``accepts``, if the class that defines its rule (``__call__``) states one.
+
+    A subclass that overrides ``__call__`` (a stricter rule, say) without its own ``accepts`` has
+    no fast form: its parent's would answer for a rule that is no longer the one that runs.
+    """
+    for klass in type(check).__mro__:
+        namespace = vars(klass)
+        if "__call__" in namespace:
+            accepts = namespace.get("accepts")
+            if not callable(accepts):
+                return None
+            bound: Callable[[Mapping[str, Any], Mapping[str, Any], float], bool] = accepts.__get__(check)
+            return bound
+    return None
+
+
+def _step(check: ClaimCheck) -> Callable[[Mapping[str, Any], Mapping[str, Any], float], bool]:
+    """The hot path's form of ``check``: its fast form, or the check run in full."""
+    fast = _fast_form(check)
+    if fast is not None:
+        return fast
+
+    def run_in_full(header: Mapping[str, Any], claims: Mapping[str, Any], now: float) -> bool:
+        _run(check, header, claims, now)
+        return True
+
+    return run_in_full
 
 
 _IDENTITY_CHECK: Final = IdentityClaimsCheck()
