@@ -137,17 +137,35 @@ def _per_scope(verifier_for: VerifierSelector) -> Callable[[RequestView], JWTVer
 
 def principal_for(claims: Claims) -> tuple[JWTUser, AuthCredentials]:
     """``scope["user"]`` and ``scope["auth"]`` for verified claims; both read-only and shareable."""
-    return JWTUser(claims), credentials_for(claims)
+    return JWTUser(claims), JWTCredentials(claims)
+
+
+class JWTCredentials(AuthCredentials):
+    """Starlette's ``AuthCredentials`` for verified claims: ``authenticated`` plus the token's scopes.
+
+    The scopes are read from the claims when first asked for (most requests never ask), and are a
+    read-only list, since one object may serve every request of a token.
+    """
+
+    def __init__(self, claims: Claims) -> None:  # no super().__init__: ``scopes`` is derived
+        self._claims = claims
+        self._scopes: FrozenList | None = None
+
+    @property  # Starlette's plain attribute, derived and read-only here
+    def scopes(self) -> list[str]:
+        found = self._scopes
+        if found is None:
+            found = self._scopes = FrozenList(["authenticated", *self._claims.scopes])
+        return found
+
+    @scopes.setter
+    def scopes(self, value: object) -> None:
+        raise AttributeError("JWTCredentials are read-only; their scopes are the token's")
 
 
 def credentials_for(claims: Claims) -> AuthCredentials:
-    """Starlette credentials for verified claims: ``authenticated`` plus the token's scopes.
-
-    Their ``scopes`` list is read-only, since one object may serve every request of a token.
-    """
-    credentials = AuthCredentials()
-    credentials.scopes = FrozenList(["authenticated", *claims.scopes])
-    return credentials
+    """Starlette credentials for verified claims: ``authenticated`` plus the token's scopes."""
+    return JWTCredentials(claims)
 
 
 def _single_authorization(scope: Scope) -> bytes | None:
@@ -241,31 +259,25 @@ class JWTAuthMiddleware:
             await send_response(scope, send, answer.status_code, answer.headers, answer.body)
             return
         if scope_type == "http" or scope_type == "websocket":
+            if self._challenges is not None:
+                scope[CHALLENGES_KEY] = self._challenges
             recent = self._recent
-            recalled = None
+            header_value = recalled = None
             if recent is not None:
                 header_value = _single_authorization(scope)
                 if header_value is not None and not (
                     self._has_exclusions and self.policy.is_excluded(scope["path"])
                 ):
                     recalled = recent.recall(header_value)
-            if self._challenges is not None:
-                scope[CHALLENGES_KEY] = self._challenges
             if recalled is not None:
-                claims: Claims | None = recalled[0].claims
                 scope["user"], scope["auth"] = recalled[1]
+                scope[CLAIMS_KEY] = recalled[0].claims
             else:
                 try:
-                    claims = await self._authenticate(scope)
+                    await self._authenticate(scope, header_value)
                 except JWTMiddlewareError as error:
                     await self._reject(scope, receive, send, error)
                     return
-                if claims is None:
-                    scope["user"] = UnauthenticatedUser()
-                    scope["auth"] = AuthCredentials()
-                else:
-                    scope["user"], scope["auth"] = principal_for(claims)
-            scope[CLAIMS_KEY] = claims
             scope[REALM_KEY] = self.policy.realm
             await self.app(scope, receive, send)
         elif scope_type == "lifespan" and self.manage_lifespan:
@@ -273,19 +285,28 @@ class JWTAuthMiddleware:
         else:
             await self.app(scope, receive, send)
 
-    async def _authenticate(self, scope: Scope) -> Claims | None:
+    async def _authenticate(self, scope: Scope, header_value: bytes | None) -> None:
+        """Authenticate the request and put who it is in ``scope``; ``header_value`` is its only
+        ``Authorization`` value when the caller already looked (for the memo of recent tokens)."""
         if self._has_exclusions and self.policy.is_excluded(scope["path"]):
-            return None
-        claims = await self.authenticator.authenticate(ASGIRequestView(scope))
+            claims = None
+        else:
+            claims = await self.authenticator.authenticate(ASGIRequestView(scope))
+            if claims is None:
+                self.policy.admit_anonymous()
         if claims is None:
-            self.policy.admit_anonymous()
-            return None
-        if self._recent is not None and self._bearer is not None:
-            header_value = _single_authorization(scope)
-            if header_value is not None:
-                entry = self._bearer.cached_entry(header_value.decode("latin-1"))
-                self._recent.remember(header_value, entry, principal_for(claims))
-        return claims
+            scope["user"] = UnauthenticatedUser()
+            scope["auth"] = AuthCredentials()
+            scope[CLAIMS_KEY] = None
+            return
+        principal = principal_for(claims)
+        scope["user"], scope["auth"] = principal
+        scope[CLAIMS_KEY] = claims
+        if header_value is not None and self._bearer is not None:
+            recent = self._recent
+            assert recent is not None  # a header value is only read for it
+            entry = self._bearer.cached_entry(header_value.decode("latin-1"))
+            recent.remember(header_value, entry, principal)
 
     async def _reject(self, scope: Scope, receive: Receive, send: Send, error: JWTMiddlewareError) -> None:
         if scope["type"] == "websocket" and _WEBSOCKET_DENIAL not in scope.get("extensions", {}):

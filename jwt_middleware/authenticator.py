@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol, runtime_checkable
 
-from jwt_middleware.bearer import TokenLocations, parse_authorization, parse_dpop_authorization
+from jwt_middleware.bearer import TokenLocations, extract_token, parse_authorization, parse_dpop_authorization
 from jwt_middleware.challenge import Challenge, ChallengeBuilder, bearer_challenges
 from jwt_middleware.claims import Claims
 from jwt_middleware.csrf import OriginPolicy
@@ -176,7 +176,7 @@ class BearerAuthenticator:
     with ``csrf_header`` also echo the ``csrf_cookie`` in that header. Bearer headers need neither.
     """
 
-    __slots__ = ("_choose", "locations", "origin_policy", "verifier")
+    __slots__ = ("_authorization_only", "_choose", "locations", "origin_policy", "verifier")
 
     verifier: JWTVerifier | None
     locations: TokenLocations
@@ -205,6 +205,7 @@ class BearerAuthenticator:
             )
         #: Where the token may come from.
         self.locations = TokenLocations(query_parameter=query_parameter, cookie=cookie, header=header)
+        self._authorization_only = self.locations.bearer_only
         policy = OriginPolicy(trusted_origins, csrf_header=csrf_header, csrf_cookie=csrf_cookie)
         if cookie is None and (policy.trusted_origins or csrf_header is not None):
             raise ConfigurationError("trusted_origins and csrf_header protect cookie tokens: set cookie too")
@@ -221,6 +222,8 @@ class BearerAuthenticator:
 
         A token from the cookie on an unsafe cross-origin request raises ``CrossSiteRequestError``.
         """
+        if self._authorization_only:
+            return extract_token(request.header("authorization"))
         token = self.locations.read(request.header, lambda: request.query_string)
         policy = self.origin_policy
         cookie = self.locations.cookie
@@ -275,7 +278,8 @@ class BearerAuthenticator:
         token = self.token(request)
         if token is None:
             return None
-        return await self.verifier_for(request).verify(token)
+        verifier = self.verifier if self.verifier is not None else self.verifier_for(request)
+        return await verifier.verify(token)
 
     def authenticate_sync(self, request: RequestView) -> Claims | None:
         dpop = self.dpop_token(request)
@@ -284,7 +288,8 @@ class BearerAuthenticator:
         token = self.token(request)
         if token is None:
             return None
-        return self.verifier_for(request).verify_sync(token)
+        verifier = self.verifier if self.verifier is not None else self.verifier_for(request)
+        return verifier.verify_sync(token)
 
     def challenges(self, error: JWTMiddlewareError, realm: str) -> Sequence[Challenge]:
         """``Bearer`` and ``DPoP`` challenges as the verifier's DPoP policy accepts them.

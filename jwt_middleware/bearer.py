@@ -171,7 +171,11 @@ def extract_token(
     repeated headers into one comma-joined value are covered too: a comma is never valid in a
     token). A ``header`` in ``locations`` is not looked at here: ``TokenLocations.read`` chooses.
     """
-    header_value = _single(authorization, "Authorization header")
+    # One header is the common case; _single words the refusal of several.
+    if len(authorization) == 1:
+        header_value: str | None = authorization[0]
+    else:
+        header_value = _single(authorization, "Authorization header")
     token = parse_authorization(header_value) if header_value is not None else None
     if locations is None or (locations.query_parameter is None and locations.cookie is None):
         return token
@@ -190,7 +194,8 @@ def extract_token(
         raise InvalidRequestError("The request carries a token in more than one place")
     if not found:
         return None
-    if not is_b64token(found[0]):
+    # A header token was held to the b64token grammar by parse_authorization already.
+    if token is None and not is_b64token(found[0]):
         raise InvalidRequestError("The token is malformed")
     return found[0]
 

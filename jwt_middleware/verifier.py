@@ -127,9 +127,11 @@ def payload_claims(parsed: ParsedJWS) -> FrozenDict:
     try:
         return parse_object(parsed.payload)
     except JSONError:
-        raise MalformedTokenError(
-            "The token payload is not a valid JSON object", code=reasons.PAYLOAD_INVALID
-        ) from None
+        raise _payload_invalid() from None
+
+
+def _payload_invalid() -> MalformedTokenError:
+    return MalformedTokenError("The token payload is not a valid JSON object", code=reasons.PAYLOAD_INVALID)
 
 
 class JWTVerifier:
@@ -324,14 +326,23 @@ class JWTVerifier:
     def _prepare(self, token: str) -> _Pending:
         parsed = parse_compact(token, max_length=self.max_token_length, allow_padding=self.allow_padding)
         check_algorithm(parsed, self.algorithms)
-        payload = payload_claims(parsed)
         try:
-            source = self.select_key_source(parsed.header, payload)
+            payload = parse_object(parsed.payload)  # payload_claims, one call shorter
+        except JSONError:
+            raise _payload_invalid() from None
+        issuer: str | None
+        try:
+            if self._select is None:
+                # The token's issuer chooses its key source, and is reported with its verification.
+                issuer = self.policy.issuer_of(payload)
+                source = self._sources[issuer]
+            else:
+                # key_source_selector's choice is its own: reported under the verifier's only
+                # issuer, if it has one.
+                source = self.select_key_source(parsed.header, payload)
+                issuer = self._sole_issuer
         except JWTMiddlewareError as exc:
             raise self._annotate(exc, payload) from None
-        # Reported with its verification: the issuer the token matched, as configured (with a
-        # key_source_selector, whose choice is its own, the verifier's only issuer if it has one).
-        issuer = self.policy.issuer_of(payload) if self._select is None else self._sole_issuer
         return _Pending(parsed, payload, source, issuer)
 
     def _finish(self, token: str, pending: _Pending, key: VerificationKey) -> Claims:
@@ -594,9 +605,10 @@ class JWTVerifier:
         its refusal is the verification's, from the cache or not, reported as one event.
         """
         hook = self.event_hook
-        cached = self._remembered(token, hook, presented)
-        if cached is not None:
-            return cached
+        if self._token_cache is not None:
+            cached = self._remembered(token, hook, presented)
+            if cached is not None:
+                return cached
         started = time.perf_counter() if hook is not None else 0.0
         pending: _Pending | None = None
         key: VerificationKey | None = None
@@ -630,9 +642,10 @@ class JWTVerifier:
     def _verify_token_sync(self, token: str, presented: Presentation) -> Claims:
         """``_verify_token`` for threads without an event loop."""
         hook = self.event_hook
-        cached = self._remembered(token, hook, presented)
-        if cached is not None:
-            return cached
+        if self._token_cache is not None:
+            cached = self._remembered(token, hook, presented)
+            if cached is not None:
+                return cached
         started = time.perf_counter() if hook is not None else 0.0
         pending: _Pending | None = None
         key: VerificationKey | None = None
