@@ -519,13 +519,17 @@ class JWTVerifier:
 
         A token bound to a key (``cnf``) is refused: it is only good with a proof (``verify_dpop``).
         """
-        self._bearer_accepted()
-        return await self._verify_token(token, self._bearer_presented)
+        dpop = self.dpop
+        if not dpop.accepts_bearer:
+            self._bearer_refused()
+        return await self._verify_token(token, dpop.check_bearer)
 
     def verify_sync(self, token: str) -> Claims:
         """``verify`` for threads without an event loop (WSGI, Django, Flask, Lambda)."""
-        self._bearer_accepted()
-        return self._verify_token_sync(token, self._bearer_presented)
+        dpop = self.dpop
+        if not dpop.accepts_bearer:
+            self._bearer_refused()
+        return self._verify_token_sync(token, dpop.check_bearer)
 
     async def verify_dpop(self, token: str, request: RequestView) -> Claims:
         """Verify a DPoP-bound ``token`` and the ``DPoP`` proof of ``request`` (RFC 9449).
@@ -565,7 +569,8 @@ class JWTVerifier:
         if hook is not None:
             hook(self._outcome(self._sole_issuer, error, None))
 
-    def _bearer_accepted(self) -> None:
+    def _bearer_refused(self) -> None:
+        """``dpop="required"``: a bearer token is refused before it is read, and reported."""
         try:
             self.dpop.refuse_bearer_if_required()
         except JWTMiddlewareError as error:
@@ -593,10 +598,6 @@ class JWTVerifier:
         if not first_use:
             raise self.dpop.replayed()
         return claims
-
-    def _bearer_presented(self, claims: Claims) -> None:
-        """How the token was presented, checked as part of its verification: as a bearer token."""
-        self.dpop.check_bearer(claims)
 
     async def _verify_token(self, token: str, presented: Presentation) -> Claims:
         """The token's checks (cache, signature, policy, custom check), then how it was presented.

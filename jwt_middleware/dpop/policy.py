@@ -181,7 +181,8 @@ class DPoPPolicy:
 
     def check_bearer(self, claims: Mapping[str, Any]) -> None:
         """A verified token presented as ``Bearer``: refused if bound to a key (RFC 9449 7.1)."""
-        if confirmation_thumbprint(claims) is not None:
+        # "cnf" tested first: a bearer token's usual case decided without a call.
+        if "cnf" in claims and confirmation_thumbprint(claims) is not None:
             raise DPoPBindingError(
                 "A DPoP-bound token must be sent with a DPoP proof", code=reasons.DPOP_BOUND_AS_BEARER
             )
