@@ -255,7 +255,10 @@ class BearerAuthenticator:
         """
         if self.locations.header is not None:
             return None
-        values = request.header("authorization")
+        return self._dpop_token(request, request.header("authorization"))
+
+    def _dpop_token(self, request: RequestView, values: Sequence[str]) -> tuple[str, JWTVerifier] | None:
+        """``dpop_token`` given the request's ``Authorization`` values."""
         if len(values) != 1 or values[0].lstrip(" \t")[:4].lower() != "dpop":
             return None  # none, another scheme, or several (the bearer path refuses those)
         token = parse_dpop_authorization(values[0])
@@ -271,25 +274,38 @@ class BearerAuthenticator:
             raise InvalidRequestError("The request carries a token in more than one place")
         return token, verifier
 
-    async def authenticate(self, request: RequestView) -> Claims | None:
-        dpop = self.dpop_token(request)
+    def _credentials(self, request: RequestView) -> tuple[str, JWTVerifier, bool] | None:
+        """The request's token, its verifier and whether it is DPoP-bound; ``None`` without one.
+
+        A DPoP token is looked for first, then a bearer token; for a bearer-only authenticator
+        both are read from the one ``Authorization`` lookup.
+        """
+        if self._authorization_only:
+            authorization = request.header("authorization")
+            dpop = self._dpop_token(request, authorization)
+            token = extract_token(authorization) if dpop is None else None
+        else:
+            dpop = self.dpop_token(request)
+            token = self.token(request) if dpop is None else None
         if dpop is not None:
-            return await dpop[1].verify_dpop(dpop[0], request)
-        token = self.token(request)
+            return dpop[0], dpop[1], True
         if token is None:
             return None
-        verifier = self.verifier if self.verifier is not None else self.verifier_for(request)
-        return await verifier.verify(token)
+        return token, self.verifier if self.verifier is not None else self.verifier_for(request), False
+
+    async def authenticate(self, request: RequestView) -> Claims | None:
+        found = self._credentials(request)
+        if found is None:
+            return None
+        token, verifier, bound = found
+        return await (verifier.verify_dpop(token, request) if bound else verifier.verify(token))
 
     def authenticate_sync(self, request: RequestView) -> Claims | None:
-        dpop = self.dpop_token(request)
-        if dpop is not None:
-            return dpop[1].verify_dpop_sync(dpop[0], request)
-        token = self.token(request)
-        if token is None:
+        found = self._credentials(request)
+        if found is None:
             return None
-        verifier = self.verifier if self.verifier is not None else self.verifier_for(request)
-        return verifier.verify_sync(token)
+        token, verifier, bound = found
+        return verifier.verify_dpop_sync(token, request) if bound else verifier.verify_sync(token)
 
     def challenges(self, error: JWTMiddlewareError, realm: str) -> Sequence[Challenge]:
         """``Bearer`` and ``DPoP`` challenges as the verifier's DPoP policy accepts them.
