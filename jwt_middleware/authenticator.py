@@ -205,7 +205,14 @@ class BearerAuthenticator:
             )
         #: Where the token may come from.
         self.locations = TokenLocations(query_parameter=query_parameter, cookie=cookie, header=header)
-        self._authorization_only = self.locations.bearer_only
+        # Both credentials read from one Authorization lookup (see _credentials): only where that
+        # header is the one place a token can come from, and a subclass reads them no other way.
+        cls = type(self)
+        self._authorization_only = (
+            self.locations.bearer_only
+            and cls.token is BearerAuthenticator.token
+            and cls.dpop_token is BearerAuthenticator.dpop_token
+        )
         policy = OriginPolicy(trusted_origins, csrf_header=csrf_header, csrf_cookie=csrf_cookie)
         if cookie is None and (policy.trusted_origins or csrf_header is not None):
             raise ConfigurationError("trusted_origins and csrf_header protect cookie tokens: set cookie too")
