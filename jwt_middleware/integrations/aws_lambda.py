@@ -145,10 +145,14 @@ def default_context(claims: Claims) -> dict[str, Any]:
 
 
 def _flat_value(value: Any) -> str | int | float | bool:
-    """A REST (payload 1.0) context value: strings, numbers and booleans only, as AWS requires."""
+    """A REST (payload 1.0) context value: strings, numbers and booleans only, as AWS requires.
+
+    Anything else is made JSON first (a set becomes a sorted array, so the text is the same on
+    every call) and then rendered as the JWT authorizer renders claims.
+    """
     if isinstance(value, str | int | float | bool):
         return value
-    return render_claim(value)
+    return render_claim(_json_value(value))
 
 
 def _json_value(value: Any) -> Any:

@@ -377,6 +377,7 @@ def test_usage_identifier_key_for_rest_apis(issuer: LocalIssuer, verifier: JWTVe
     for name in REST_EVENTS:
         response = handler(load_event(name, issuer.mint(sub="alice")), None)
         assert response["usageIdentifierKey"] == "key-of-alice-0123456789"  # top level, beside the policy
+        assert "usageIdentifierKey" not in response.get("context", {})  # not where API Gateway ignores it
         assert "usageIdentifierKey" not in handler(load_event(name, issuer.mint(sub="bo")), None)
     # HTTP APIs have no usage plans: the key is not sent.
     assert "usageIdentifierKey" not in handler(
@@ -412,6 +413,7 @@ def test_context_values_rest_and_v1_flat_v2_as_json(issuer: LocalIssuer, verifie
             "roles": ["a", "b"],
             "plan": {"tier": 2},
             "none": None,
+            "regions": {"eu-west-1", "eu-central-1", "af-south-1"},
         }
 
     for name in ("authorizer_http_v1_request", *REST_EVENTS):
@@ -422,6 +424,7 @@ def test_context_values_rest_and_v1_flat_v2_as_json(issuer: LocalIssuer, verifie
             "admin": True,
             "roles": "[a b]",
             "plan": "map[tier:2]",
+            "regions": "[af-south-1 eu-central-1 eu-west-1]",  # a set: sorted, the same on every call
         }
     for simple in (True, False):
         handler = lambda_authorizer(verifier, context=context, simple_responses=simple)
@@ -432,6 +435,7 @@ def test_context_values_rest_and_v1_flat_v2_as_json(issuer: LocalIssuer, verifie
             "admin": True,
             "roles": ["a", "b"],
             "plan": {"tier": 2},
+            "regions": ["af-south-1", "eu-central-1", "eu-west-1"],
         }
 
 
