@@ -74,9 +74,11 @@ CLAIM_TYPES: Final[Mapping[str, ClaimType]] = {
     "roles": "list",
     "groups": "list",
     "entitlements": "list",
-    # Auth0 (RBAC), Entra (directory role ids), Keycloak (web origins).
+    # Auth0 (RBAC), Entra (directory role ids; hasgroups in place of an overlong groups), Keycloak
+    # (web origins).
     "permissions": "list",
     "wids": "list",
+    "hasgroups": "boolean",
     "allowed-origins": "list",
     # Amazon Cognito.
     "cognito:groups": "list",

@@ -180,32 +180,38 @@ def test_an_empty_identity_from_the_gateway_is_refused(rendered: dict[str, str])
 # -- every claim of a known type gets its type back -----------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("name", "value"),
-    [
-        ("exp", 1710000000),
-        ("nbf", 1710000000),
-        ("iat", 1710000000),
-        ("auth_time", 1710000000),
-        ("updated_at", 1710000000),
-        ("email_verified", True),
-        ("email_verified", False),
-        ("phone_number_verified", False),
-        ("version", 2),
-        ("aud", ["a", "b"]),
-        ("aud", "a"),
-        ("amr", ["pwd", "mfa"]),
-        ("scp", ["orders.read", "orders.write"]),
-        ("roles", ["Task.Read", "Task.Write"]),  # Entra app roles: "[Task.Read Task.Write]"
-        ("wids", ["62e90394-69f5-4237-9190-012177145e10"]),
-        ("groups", ["g1"]),
-        ("permissions", ["read:orders"]),
-        ("entitlements", []),
-        ("allowed-origins", ["https://app.example"]),
-        ("cognito:groups", ["admins", "editors"]),
-        ("cognito:roles", ["arn:aws:iam::123456789012:role/admins"]),
-    ],
-)
+#: A value of each claim of ``CLAIM_TYPES``, as a token holds it.
+TYPED_CLAIMS: list[tuple[str, Any]] = [
+    ("exp", 1710000000),
+    ("nbf", 1710000000),
+    ("iat", 1710000000),
+    ("auth_time", 1710000000),
+    ("updated_at", 1710000000),
+    ("email_verified", True),
+    ("email_verified", False),
+    ("phone_number_verified", False),
+    ("version", 2),
+    ("aud", ["a", "b"]),
+    ("aud", "a"),
+    ("amr", ["pwd", "mfa"]),
+    ("scp", ["orders.read", "orders.write"]),
+    ("roles", ["Task.Read", "Task.Write"]),  # Entra app roles: "[Task.Read Task.Write]"
+    ("wids", ["62e90394-69f5-4237-9190-012177145e10"]),
+    ("groups", ["g1"]),
+    ("permissions", ["read:orders"]),
+    ("entitlements", []),
+    ("allowed-origins", ["https://app.example"]),
+    ("cognito:groups", ["admins", "editors"]),
+    ("cognito:roles", ["arn:aws:iam::123456789012:role/admins"]),
+    ("hasgroups", True),  # Entra, when the user's groups are too many for the token
+]
+
+
+def test_every_typed_claim_of_the_table_is_tested() -> None:
+    assert {name for name, _ in TYPED_CLAIMS} == set(CLAIM_TYPES)
+
+
+@pytest.mark.parametrize(("name", "value"), TYPED_CLAIMS)
 def test_known_claims_read_back_as_the_type_the_token_had(name: str, value: Any) -> None:
     assert name in CLAIM_TYPES
     rendered = gateway_claims({name: value})
@@ -228,6 +234,12 @@ def test_claims_of_unknown_type_stay_the_strings_the_gateway_sent() -> None:
     assert claims["nick"] == "[x y]"
     typed = parse_gateway_claims(rendered, claim_types={"level": "number", "nick": "list"})
     assert (typed["level"], typed["nick"]) == (3, ["x", "y"])
+    numbers = parse_gateway_claims(
+        gateway_claims({"ratio": 0.25, "debt": -12, "code": "12ab"}),
+        claim_types={"ratio": "number", "debt": "number", "code": "number"},
+    )
+    assert (numbers["ratio"], numbers["debt"]) == (0.25, -12)
+    assert numbers["code"] == "12ab"  # not a number: kept as sent
 
 
 @pytest.mark.parametrize("value", ["yes", "1", "True", ""])
