@@ -10,14 +10,12 @@ retired by a JWKS refresh. Capacity is bounded (LRU), so distinct tokens cannot 
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from typing import Final
 
 from jwt_middleware.claims import Claims
-from jwt_middleware.errors import ConfigurationError
 from jwt_middleware.events import VerificationEvent
 from jwt_middleware.jwk import VerificationKey
+from jwt_middleware.lru import BoundedLRU
 
 __all__ = ["DEFAULT_TOKEN_CACHE_SIZE", "CachedToken", "TokenCache"]
 
@@ -56,42 +54,13 @@ class CachedToken:
         return not self.key.retired and self.valid_from <= now < self.valid_until
 
 
-class TokenCache:
-    """Bounded LRU of verified tokens; thread-safe, shared by the async and sync verify paths."""
+class TokenCache(BoundedLRU[str, CachedToken]):
+    """Bounded LRU of verified tokens; thread-safe, shared by the async and sync verify paths.
 
-    __slots__ = ("_entries", "_lock", "maxsize")
+    ``get(token, now)`` answers an entry only while ``CachedToken.usable_at(now)``.
+    """
+
+    __slots__ = ()
 
     def __init__(self, maxsize: int = DEFAULT_TOKEN_CACHE_SIZE) -> None:
-        if maxsize < 1:
-            raise ConfigurationError("maxsize must be at least 1")
-        self.maxsize = maxsize
-        self._entries: OrderedDict[str, CachedToken] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, token: str, now: float) -> CachedToken | None:
-        """The entry for ``token`` if it is still usable at ``now``."""
-        entry = self._entries.get(token)
-        if entry is None:
-            return None
-        if not entry.usable_at(now):
-            with self._lock:
-                self._entries.pop(token, None)
-            return None
-        with self._lock:
-            if token in self._entries:
-                self._entries.move_to_end(token)
-        return entry
-
-    def put(self, token: str, entry: CachedToken) -> None:
-        with self._lock:
-            self._entries[token] = entry
-            self._entries.move_to_end(token)
-            while len(self._entries) > self.maxsize:
-                self._entries.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-
-    def __len__(self) -> int:
-        return len(self._entries)
+        super().__init__(maxsize, setting="token_cache_size")

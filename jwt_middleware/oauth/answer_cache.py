@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import threading
-from collections import OrderedDict
 from typing import Final
 
 from jwt_middleware.claims import Claims
-from jwt_middleware.errors import ConfigurationError, JWTMiddlewareError
+from jwt_middleware.errors import JWTMiddlewareError
+from jwt_middleware.lru import BoundedLRU
 
 __all__ = ["DEFAULT_MAX_ENTRIES", "AnswerCache", "token_key"]
 
@@ -33,47 +32,45 @@ def token_key(token: str) -> bytes:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
 
 
+class _Kept:
+    """An answer and the end of the time it is served."""
+
+    __slots__ = ("answer", "until")
+
+    def __init__(self, answer: Answer, until: float) -> None:
+        self.answer = answer
+        self.until = until
+
+    def usable_at(self, now: float) -> bool:
+        return now < self.until
+
+
 class AnswerCache:
     """A bounded LRU map of token digests to their answer and when it ends."""
 
-    __slots__ = ("_entries", "_lock", "max_entries")
+    __slots__ = ("_kept",)
 
     def __init__(self, max_entries: int = DEFAULT_MAX_ENTRIES) -> None:
-        if not (isinstance(max_entries, int) and max_entries >= 1):
-            raise ConfigurationError("max_cache_entries must be a positive integer")
-        self.max_entries = max_entries
-        self._entries: OrderedDict[bytes, tuple[float, Answer]] = OrderedDict()
-        self._lock = threading.Lock()
+        self._kept: BoundedLRU[bytes, _Kept] = BoundedLRU(max_entries, setting="max_cache_entries")
 
     def get(self, key: bytes, now: float) -> Answer | None:
         """The answer for ``key`` while it lasts (a refusal as a fresh copy), else ``None``."""
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is None:
-                return None
-            until, answer = entry
-            if now >= until:
-                del self._entries[key]
-                return None
-            self._entries.move_to_end(key)
+        kept = self._kept.get(key, now)
+        if kept is None:
+            return None
+        answer = kept.answer
         return answer if isinstance(answer, Claims) else copy.copy(answer)
 
     def put(self, key: bytes, answer: Answer, until: float, now: float) -> None:
         """Keep ``answer`` until ``until``; nothing is kept when that is not in the future."""
-        if until <= now:
-            return
-        with self._lock:
-            self._entries[key] = (until, answer)
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.max_entries:
-                self._entries.popitem(last=False)
+        if until > now:
+            self._kept.put(key, _Kept(answer, until))
 
     def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
+        self._kept.clear()
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._kept)
 
     def __repr__(self) -> str:
-        return f"AnswerCache({len(self)}/{self.max_entries} entries)"
+        return f"AnswerCache({len(self)}/{self._kept.maxsize} entries)"
