@@ -62,10 +62,11 @@ from jwt_middleware.fetching import (
     fetch_json,
     prepare_default_client,
 )
+from jwt_middleware.forks import repair_in_forked_child
 from jwt_middleware.jwk import KeySet, VerificationKey
 from jwt_middleware.jwks_state import Action, CacheSettings, Decision, JWKSState, KeyDecoder, decode_jwks
 from jwt_middleware.reasons import FETCH_TIMEOUT, FETCH_UNEXPECTED, JWKS_UNUSABLE
-from jwt_middleware.single_flight import Flight, fly_here, launch, repair_in_forked_child, running_loop
+from jwt_middleware.single_flight import Flight, fly_here, launch, running_loop
 
 if TYPE_CHECKING:
     import httpx2  # clients come from ``fetching``, which imports httpx2 when it builds one

@@ -16,7 +16,6 @@ import asyncio
 import contextlib
 import logging
 import math
-import os
 import threading
 import weakref
 from collections.abc import Iterator, Mapping
@@ -24,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
 
 from jwt_middleware.errors import ConfigurationError, StoreUnavailableError
+from jwt_middleware.forks import repair_in_forked_child
 
 if TYPE_CHECKING:
     import redis
@@ -92,7 +92,7 @@ class RedisStore:
         self._async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, redis.asyncio.Redis] = (
             weakref.WeakKeyDictionary()
         )
-        _LIVE.add(self)
+        repair_in_forked_child(self, RedisStore._after_fork)
 
     def _after_fork(self) -> None:
         # redis-py's pools notice the new pid themselves; our lock may have been held mid-fork.
@@ -186,17 +186,6 @@ class RedisStore:
 
     def __repr__(self) -> str:
         return f"RedisStore({self.label!r}, key_prefix={self.key_prefix!r})"
-
-
-_LIVE: weakref.WeakSet[RedisStore] = weakref.WeakSet()
-
-
-def _after_fork_in_child() -> None:
-    for store in list(_LIVE):
-        store._after_fork()
-
-
-os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _milliseconds(ttl: float) -> int:

@@ -21,12 +21,10 @@ machine gives up on such a flight by the same limit.
 
 from __future__ import annotations
 
-import os
 import threading
 import time
-import weakref
 from collections.abc import Awaitable, Callable
-from typing import Any, Final, TypeVar
+from typing import Any, Final
 
 import anyio
 import anyio.lowlevel
@@ -38,36 +36,12 @@ __all__ = [
     "call_on_loop",
     "fly_here",
     "launch",
-    "repair_in_forked_child",
     "running_loop",
     "start_thread",
 ]
 
 #: Waiters of one loop resume at most this many per loop turn once their flight lands.
 RELEASE_BATCH: Final = 32
-
-_Owner = TypeVar("_Owner")
-
-#: Every owner of flights in the process, with how to repair it in a forked child.
-_REPAIRS: weakref.WeakKeyDictionary[Any, Callable[[Any], None]] = weakref.WeakKeyDictionary()
-
-
-def repair_in_forked_child(owner: _Owner, repair: Callable[[_Owner], None]) -> None:
-    """Have ``repair(owner)`` run in every child forked from now on (gunicorn with ``--preload``).
-
-    No thread survives a fork: a flight under way at that moment never lands in the child, and a
-    lock its thread held stays held there. ``repair`` takes new locks and forgets such flights,
-    so the child's first caller starts afresh instead of waiting for a thread that is not there.
-    """
-    _REPAIRS[owner] = repair
-
-
-def _repair_owners_in_child() -> None:
-    for owner, repair in list(_REPAIRS.items()):
-        repair(owner)
-
-
-os.register_at_fork(after_in_child=_repair_owners_in_child)
 
 
 def call_on_loop(native_token: Any, callback: Callable[[], object]) -> None:

@@ -47,6 +47,7 @@ from jwt_middleware.errors import (
     TemporarilyUnavailableError,
 )
 from jwt_middleware.fetching import FetchError, default_client_factory, prepare_default_client
+from jwt_middleware.forks import repair_in_forked_child
 from jwt_middleware.network import NetworkSettings
 from jwt_middleware.oauth.answer_cache import DEFAULT_MAX_ENTRIES, Answer, AnswerCache, token_key
 from jwt_middleware.oauth.client_auth import ClientAuthentication
@@ -60,7 +61,7 @@ from jwt_middleware.oauth.introspection_rules import (
 from jwt_middleware.oauth.wire import EndpointAnswer, exchange
 from jwt_middleware.request_view import RequestView
 from jwt_middleware.signing import PrivateKey
-from jwt_middleware.single_flight import Flight, fly_here, launch, repair_in_forked_child, running_loop
+from jwt_middleware.single_flight import Flight, fly_here, launch, running_loop
 from jwt_middleware.verifier import JWTVerifier
 
 __all__ = ["DEFAULT_MAX_CONCURRENT", "IntrospectionAuthenticator", "looks_like_jws"]

@@ -36,13 +36,14 @@ from jwt_middleware import reasons
 from jwt_middleware.bearer import is_b64token
 from jwt_middleware.errors import ConfigurationError
 from jwt_middleware.fetching import FetchError, default_client_factory, prepare_default_client
+from jwt_middleware.forks import repair_in_forked_child
 from jwt_middleware.network import NetworkSettings
 from jwt_middleware.oauth.client_auth import ClientAuthentication
 from jwt_middleware.oauth.endpoints import ProviderEndpoint
 from jwt_middleware.oauth.errors import TokenEndpointError
 from jwt_middleware.oauth.token_state import AccessToken, Action, Decision, TokenPolicy, TokenState
 from jwt_middleware.oauth.wire import EndpointAnswer, exchange
-from jwt_middleware.single_flight import Flight, fly_here, launch, repair_in_forked_child, running_loop
+from jwt_middleware.single_flight import Flight, fly_here, launch, running_loop
 
 __all__ = ["ClientCredentialsTokens", "token_request_form"]
 

@@ -16,16 +16,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-import os
 import threading
 import time
-import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
 import anyio
 
 from jwt_middleware.errors import ConfigurationError, RevocationUnavailableError
+from jwt_middleware.forks import repair_in_forked_child
 from jwt_middleware.redis_store import DEFAULT_KEY_PREFIX, RedisStore
 from jwt_middleware.revocation.entries import DEFAULT_EXPIRY_MARGIN, DEFAULT_TOKEN_LIFETIME, RevocationEntry
 from jwt_middleware.revocation.events import RevocationEventHook
@@ -41,8 +40,6 @@ logger: Final = logging.getLogger("jwt_middleware.revocation")
 
 #: How long a mirror may go without a confirmed sync before it stops vouching for tokens.
 DEFAULT_MAX_STALE: Final = 30.0
-
-_LIVE: weakref.WeakSet[RedisRevocationList] = weakref.WeakSet()
 
 
 def _positive(name: str, value: float) -> float:
@@ -123,7 +120,7 @@ class RedisRevocationList(RevocationList):
         self._mirror_lock = threading.Lock()
         # Nothing is known until the first sync: fail closed from the very first request.
         self.state.forget_confirmation()
-        _LIVE.add(self)
+        repair_in_forked_child(self, RedisRevocationList._after_fork)
 
     # -- writing ----------------------------------------------------------------------------------
 
@@ -234,11 +231,3 @@ class RedisRevocationList(RevocationList):
 
     def __repr__(self) -> str:
         return f"RedisRevocationList({self.store.label!r}, entries={len(self.state)})"
-
-
-def _after_fork_in_child() -> None:
-    for revocations in list(_LIVE):
-        revocations._after_fork()
-
-
-os.register_at_fork(after_in_child=_after_fork_in_child)
