@@ -188,7 +188,6 @@ class JWKSState:
         self.fresh_until = _NEVER
         self.refresh_at = _NEVER
         self.failures = 0
-        self.last_failure_at = _NEVER
         self.next_attempt_at = _NEVER
         self.last_unknown_kid_fetch_at = _NEVER
         #: kid -> (refreshes it missed, when it may trigger the next one, the last flight it missed)
@@ -371,7 +370,6 @@ class JWKSState:
         self.refresh_at = now + ttl * (1 - self.settings.refresh_ahead)
         self.failures = 0
         self.next_attempt_at = _NEVER
-        self.last_failure_at = _NEVER
         self.stale_reported = False
         published = {key.kid for key in keys.keys}
         for kid in [kid for kid in self.unknown_kids if kid in published]:
@@ -389,7 +387,6 @@ class JWKSState:
         self.fetching = False
         self.failures += 1
         delay = self.settings.retry_delay(self.failures)
-        self.last_failure_at = now
         self.next_attempt_at = now + delay
         self.stale_reported = False
         return delay
