@@ -11,7 +11,8 @@ exception handling and renderers. ``JWTAuthentication`` plays exactly that part:
   user), so ``IsAuthenticated`` answers 401 with the bare ``Bearer realm="..."`` challenge;
 * a bad token is ``AuthenticationFailed``; ``authenticate_header`` then returns the challenge for
   *that* failure (``error="invalid_token"`` and its description), which DRF sends with its 401;
-* keys that cannot be fetched are a 503 whose ``wait`` DRF turns into ``Retry-After``.
+* a server-side failure (keys that cannot be fetched, an unreadable revocation list) is a 503,
+  ``TemporarilyUnavailable``, whose ``wait`` DRF turns into ``Retry-After``.
 
 Verification, the verifier (one per process; or the ``AUTHENTICATOR`` of the settings, whose
 challenges are then the ones DRF sends) and the user mapping are the Django adapter's, so a DRF
@@ -53,6 +54,7 @@ __all__ = [
     "JWTAuthentication",
     "KeysUnavailable",
     "ScopeDenied",
+    "TemporarilyUnavailable",
 ]
 
 # Where a failure waits for authenticate_header, on the DRF request that caused it.
@@ -69,8 +71,9 @@ class InvalidCredentials(exceptions.AuthenticationFailed, JWTMiddlewareException
     default_code = "invalid_request"
 
 
-class KeysUnavailable(exceptions.APIException, JWTMiddlewareException):  # type: ignore[misc]
-    """A server-side failure (no keys, a check that crashed): 503, ``Retry-After`` from ``wait``."""
+class TemporarilyUnavailable(exceptions.APIException, JWTMiddlewareException):  # type: ignore[misc]
+    """Any server-side failure (``TemporarilyUnavailableError``: no keys, a revocation list that
+    cannot be read, a check that crashed): 503, ``Retry-After`` from ``wait``."""
 
     status_code = 503
     default_code = "temporarily_unavailable"
@@ -78,6 +81,11 @@ class KeysUnavailable(exceptions.APIException, JWTMiddlewareException):  # type:
     def __init__(self, detail: str, wait: int) -> None:
         super().__init__(detail)
         self.wait = wait
+
+
+#: The name ``TemporarilyUnavailable`` had when unavailable keys were the only server-side failure;
+#: kept so that ``except KeysUnavailable`` and custom exception handlers go on working.
+KeysUnavailable = TemporarilyUnavailable
 
 
 class ScopeDenied(exceptions.PermissionDenied, JWTMiddlewareException):  # type: ignore[misc]
@@ -95,7 +103,7 @@ class ScopeDenied(exceptions.PermissionDenied, JWTMiddlewareException):  # type:
 
 def _api_exception(error: JWTMiddlewareError) -> exceptions.APIException:
     if isinstance(error, TemporarilyUnavailableError):
-        return KeysUnavailable(error.description, error.retry_after)
+        return TemporarilyUnavailable(error.description, error.retry_after)
     if isinstance(error, InvalidRequestError):
         return InvalidCredentials(error.description)
     return exceptions.AuthenticationFailed(error.description, code=error.error)

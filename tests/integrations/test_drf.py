@@ -17,12 +17,14 @@ from tests.integrations.support import AUDIENCE, bearer, challenge, setup_django
 setup_django()
 
 from django.test import Client, override_settings  # noqa: E402
+from rest_framework import exceptions  # noqa: E402
 from rest_framework.request import Request  # noqa: E402
 from rest_framework.response import Response  # noqa: E402
 from rest_framework.test import APIRequestFactory  # noqa: E402
 from rest_framework.views import APIView  # noqa: E402
 
 from jwt_middleware import Claims, ConfigurationError  # noqa: E402
+from jwt_middleware.integrations import drf  # noqa: E402
 from jwt_middleware.integrations.django import JWTUser, get_verifier  # noqa: E402
 from jwt_middleware.integrations.drf import HasGroups, HasScopes, JWTAuthentication  # noqa: E402
 from jwt_middleware.testing import Fault, LocalIssuer  # noqa: E402
@@ -123,6 +125,12 @@ def test_keys_unavailable_is_503_with_retry_after(jwt_issuer: LocalIssuer) -> No
     assert response.headers["Retry-After"] == "1"
     assert "WWW-Authenticate" not in response.headers
     assert _json(response) == {"detail": "The signing keys are temporarily unavailable"}
+
+
+def test_the_503_exception_keeps_its_former_name() -> None:
+    assert drf.KeysUnavailable is drf.TemporarilyUnavailable
+    assert issubclass(drf.TemporarilyUnavailable, exceptions.APIException)
+    assert drf.TemporarilyUnavailable.status_code == 503
 
 
 def test_claims_verified_by_the_middleware_are_reused(

@@ -57,7 +57,7 @@ def test_the_walk_finds_the_exceptions_of_every_layer() -> None:
         "jwt_middleware.cli.errors.CommandError",
         "jwt_middleware.integrations.flask._Forbidden",
         "jwt_middleware.integrations.fastapi.JWTHTTPException",
-        "jwt_middleware.integrations.drf.KeysUnavailable",
+        "jwt_middleware.integrations.drf.TemporarilyUnavailable",
     ):
         assert name in EXCEPTIONS
 
