@@ -25,6 +25,8 @@ imported.
 
 from __future__ import annotations
 
+import contextvars
+import logging
 import secrets
 import threading
 import time
@@ -71,6 +73,32 @@ AUTHORIZATION_CODE: Final = "authorization_code"
 REFRESH_TOKEN: Final = "refresh_token"  # noqa: S105 (a grant type name)
 CLIENT_CREDENTIALS: Final = "client_credentials"
 GRANT_TYPES: Final = frozenset({AUTHORIZATION_CODE, REFRESH_TOKEN, CLIENT_CREDENTIALS})
+
+#: True while this kit's authorization server answers a token request, in that request's context.
+_issuing: contextvars.ContextVar[bool] = contextvars.ContextVar("jwt_middleware_kit_issuing", default=False)
+
+
+class _QuietIssuance(logging.Filter):
+    """Drops what Authlib's grants log while this kit issues tokens.
+
+    Each grant logs the whole token response it issues ("Issue token %r to %r", access, refresh
+    and ID token included) at DEBUG. Our code never logs a token, the test kit included, and a
+    test run at DEBUG is exactly where such a log ends up in CI output. Only records made while
+    the kit answers are dropped: an application's own Authlib server in the same process logs as
+    Authlib decides.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not _issuing.get()
+
+
+_QUIET_ISSUANCE: Final = _QuietIssuance()
+for _grant in (
+    authlib_grants.AuthorizationCodeGrant,
+    authlib_grants.RefreshTokenGrant,
+    authlib_grants.ClientCredentialsGrant,
+):
+    logging.getLogger(_grant.__module__).addFilter(_QUIET_ISSUANCE)
 
 #: Client authentication at the token, revocation and introspection endpoints: public clients
 #: send only their ``client_id`` ("none"); confidential ones a secret, in the Basic header or in
@@ -732,7 +760,11 @@ class AuthorizationServerCore(AuthorizationServer):  # type: ignore[misc]
     # -- what the issuer's routes call -----------------------------------------------------------------
 
     def token_response(self, request: Request) -> Response:
-        response: Response = self.create_token_response(request)
+        issuing = _issuing.set(True)
+        try:
+            response: Response = self.create_token_response(request)
+        finally:
+            _issuing.reset(issuing)
         return response
 
     def revocation_response(self, request: Request) -> Response:
