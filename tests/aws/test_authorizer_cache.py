@@ -106,6 +106,22 @@ def test_a_cached_policy_is_right_for_every_route(
         assert evaluate(policy, arn(request)) is (route in allowed_routes), (who, first, request)
 
 
+@pytest.mark.parametrize("who", sorted(TOKENS))
+@pytest.mark.parametrize("name", ["authorizer_http_v1_request", "authorizer_http_v2_request"])
+def test_an_http_api_policy_is_right_for_every_route_too(
+    issuer: LocalIssuer, verifier: JWTVerifier, who: str, name: str
+) -> None:
+    """HTTP APIs cache policy answers per identity source as well (simple responses are apart)."""
+    claims, allowed_routes = TOKENS[who]
+    handler = lambda_authorizer(verifier, routes=ROUTES, simple_responses=False)
+    for first in ("GET /orders/42", "POST /health"):
+        event = load_event(name, issuer.mint(claims))
+        event["routeArn" if name.endswith("v2_request") else "methodArn"] = arn(first)
+        policy = handler(event, None)
+        for request, route in REQUESTS.items():
+            assert evaluate(policy, arn(request)) is (route in allowed_routes), (who, first, request)
+
+
 def test_a_rest_request_event_gets_the_same_policy_as_a_token_event(
     issuer: LocalIssuer, verifier: JWTVerifier
 ) -> None:
