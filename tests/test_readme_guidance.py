@@ -1,7 +1,8 @@
 """What the README promises a first-day user, beyond its examples running (``test_readme``).
 
 The quick start leads with the library's RFC 6750 guard, the reference apps are named and start,
-the README says what the library is not, and the query-string option carries its warning.
+the README says what the library is not, the query-string option carries its warning, and the
+contents list and every link inside the README lead where they say.
 """
 
 from __future__ import annotations
@@ -106,3 +107,40 @@ def test_the_production_sections_exist_with_examples_that_run(title: str, must_n
     for name in must_name:
         assert name in section, name
     assert f"[{title}](#" in README  # listed in the contents
+
+
+def _headings(markdown: str) -> list[tuple[int, str]]:
+    """``(level, title)`` of every heading outside fenced code blocks, in order."""
+    headings, fenced = [], False
+    for line in markdown.splitlines():
+        if line.startswith("```"):
+            fenced = not fenced
+        elif not fenced and (match := re.match(r"(#{1,6}) (.+)", line)):
+            headings.append((len(match.group(1)), match.group(2).strip()))
+    return headings
+
+
+def _anchor(title: str) -> str:
+    """GitHub's anchor for a heading: lower case, punctuation dropped, spaces as hyphens."""
+    return re.sub(r"[^\w\- ]", "", title.lower()).replace(" ", "-")
+
+
+def test_the_contents_link_every_section_in_order() -> None:
+    contents = _section("Contents")
+    listed = [re.match(r"- \[[^\]]+\]\(#([^)]+)\)", line) for line in contents.splitlines()]
+    linked = [match.group(1) for match in listed if match]
+    sections = [_anchor(title) for level, title in _headings(README) if level == 2 and title != "Contents"]
+    assert linked == sections
+
+
+def test_every_link_inside_the_readme_has_its_heading() -> None:
+    anchors: set[str] = set()
+    for _, title in _headings(README):
+        anchor = base = _anchor(title)
+        number = 0
+        while anchor in anchors:  # GitHub numbers repeated headings
+            number += 1
+            anchor = f"{base}-{number}"
+        anchors.add(anchor)
+    targets = set(re.findall(r"\]\(#([^)]+)\)", README))
+    assert sorted(targets - anchors) == []
