@@ -573,7 +573,10 @@ def test_a_child_forked_mid_fetch_fetches_on_its_own(
     """Forked while a fetch thread ran and held the locks: the child must not wait on them."""
     import jwt_middleware.network
 
-    cache = JWKSCache(issuer.jwks_url, client_factory=default_client_factory)
+    # The child's own fetch must not race a tight deadline on a loaded machine; waiting for the
+    # parent's flight instead would still show, as a child that outlives the 10 s below.
+    settings = CacheSettings(timeout=30.0)
+    cache = JWKSCache(issuer.jwks_url, settings=settings, client_factory=default_client_factory)
     verifier = verifier_for(cache, issuer.issuer)
     token = issuer.mint()
 
