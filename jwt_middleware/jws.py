@@ -158,6 +158,29 @@ def _not_compact(token: str) -> MalformedTokenError:
     return MalformedTokenError("The token is not a compact JWS", code=reasons.TOKEN_NOT_COMPACT)
 
 
+def _too_large(max_length: int) -> MalformedTokenError:
+    return MalformedTokenError(
+        "The token is too large", code=reasons.TOKEN_TOO_LARGE, expected=(str(max_length),)
+    )
+
+
+def _token_text(token: object, max_length: int) -> str:
+    """A token given as anything but a ``str``: ``bytes`` are ASCII text, anything else refused.
+
+    The length is judged before any decoding, so that an oversized token costs nothing but that.
+    """
+    if isinstance(token, str | bytes) and len(token) > max_length:
+        raise _too_large(max_length)
+    if isinstance(token, bytes):
+        try:
+            return token.decode("ascii")
+        except UnicodeDecodeError:
+            raise MalformedTokenError("The token is not ASCII", code=reasons.TOKEN_NOT_COMPACT) from None
+    if not isinstance(token, str):
+        raise MalformedTokenError(code=reasons.TOKEN_NOT_COMPACT)
+    return str(token)
+
+
 def parse_compact(
     token: str | bytes,
     *,
@@ -169,18 +192,10 @@ def parse_compact(
     ``allow_padding`` admits ``=``-padded segments (AWS ALB tokens only); the header of such a
     token is not memoised because its string is not canonical.
     """
-    if isinstance(token, str | bytes) and len(token) > max_length:
-        # Before any decoding, so that an oversized token costs nothing but its length.
-        raise MalformedTokenError(
-            "The token is too large", code=reasons.TOKEN_TOO_LARGE, expected=(str(max_length),)
-        )
-    if isinstance(token, bytes):
-        try:
-            token = token.decode("ascii")
-        except UnicodeDecodeError:
-            raise MalformedTokenError("The token is not ASCII", code=reasons.TOKEN_NOT_COMPACT) from None
-    if not isinstance(token, str):
-        raise MalformedTokenError(code=reasons.TOKEN_NOT_COMPACT)
+    if type(token) is not str:
+        token = _token_text(token, max_length)
+    elif len(token) > max_length:
+        raise _too_large(max_length)
     if allow_padding:
         match = _COMPACT_PADDED.fullmatch(token)
         if match is None:

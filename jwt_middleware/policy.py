@@ -6,14 +6,15 @@ rejection names exactly one rule. Nothing here does I/O or reads a clock: ``now`
 which keeps the async and sync verifiers on one implementation and makes the rules testable at
 exact boundaries.
 
-The policy runs on every request, so each check of this module also states its rule in a fast form,
-``accepts(header, claims, now)``, beside the full one: a yes/no that answers ``True`` only where
-the check would return, and ``False`` for a refusal or anything unusual (a float date, a list
-audience of mixed types...). ``ClaimPolicy`` binds the fast forms once, at construction, and runs
-only those while they answer ``True``; from the first ``False`` on, the checks themselves run and
-decide, so a refusal (and its report) always comes from the full rule, and a fast form can only
-ever cost a token the slower path, never let one through that the full rule refuses. The test
-suite holds every fast form to its check over a corpus of tokens (``tests/core/test_compiled_policy.py``).
+The policy runs on every request, so each check of this module also states its rule in a fast
+form, ``accepts(header, claims, now)``, beside the full one: a yes/no that answers ``True`` only
+where the check would return, and ``False`` for a refusal or anything unusual (a float date, a
+list audience of mixed types...). ``ClaimPolicy`` compiles the fast forms once, at construction,
+into one flat function (checks without a fast form run in full inside it) and runs only that
+while they answer ``True``; from the first ``False`` on, the checks themselves run and decide, so
+a refusal (and its report) always comes from the full rule, and a fast form can only ever cost a
+token the slower path, never let one through that the full rule refuses. The test suite holds
+every fast form to its check over a corpus of tokens (``tests/core/test_compiled_policy.py``).
 """
 
 from __future__ import annotations
@@ -110,6 +111,11 @@ class CompiledCheck(ClaimCheck, Protocol):
 
 #: What a fast form reads for a claim that is not there (``None`` is a claim's JSON ``null``).
 _MISSING: Final = object()
+
+#: A check's fast form, or the check run in full as one: ``True`` to accept.
+_Step = Callable[[Mapping[str, Any], Mapping[str, Any], float], bool]
+#: The compiled policy: ``None`` when every step accepts, else where the checks themselves take over.
+_FirstDoubt = Callable[[Mapping[str, Any], Mapping[str, Any], float], int | None]
 
 
 def extension_failure(
@@ -636,7 +642,7 @@ class ClaimPolicy:
     ``check_each`` runs every check itself, the reference ``check`` must always agree with.
     """
 
-    __slots__ = ("_checks", "_steps", "issuers", "templates", "time")
+    __slots__ = ("_checks", "_first_doubt", "issuers", "templates", "time")
 
     def __init__(
         self,
@@ -654,10 +660,8 @@ class ClaimPolicy:
         # The identity rule runs last, so that a rule about one of those claims (Cognito's client,
         # say) reports its own refusal first.
         self._checks: tuple[ClaimCheck, ...] = (time, *checks, _IDENTITY_CHECK)
-        #: One yes/no per check, bound once: its fast form, or the check itself run as one.
-        self._steps: tuple[Callable[[Mapping[str, Any], Mapping[str, Any], float], bool], ...] = tuple(
-            _step(check) for check in self._checks
-        )
+        #: The policy compiled once: the index of the first check whose fast form does not accept.
+        self._first_doubt = _compiled(tuple(_step(check) for check in self._checks))
 
     @property
     def checks(self) -> tuple[ClaimCheck, ...]:
@@ -691,19 +695,9 @@ class ClaimPolicy:
         raises is the service's (503). The fast forms answer while they can; from the first one
         that does not, the checks themselves decide, in order (``check_each``).
         """
-        index = 0
-        try:
-            for step in self._steps:
-                if not step(header, claims, now):
-                    break
-                index += 1
-            else:
-                return
-        except JWTMiddlewareException:
-            raise  # a check without a fast form refused (or failed, as a 503): its own report
-        except Exception:  # noqa: S110 - a fast form that fails leaves the decision to its check
-            pass
-        self.check_each(header, claims, now, start=index)
+        start = self._first_doubt(header, claims, now)
+        if start is not None:
+            self.check_each(header, claims, now, start=start)
 
     def check_each(
         self, header: Mapping[str, Any], claims: Mapping[str, Any], now: float, *, start: int = 0
@@ -723,7 +717,7 @@ def _run(check: ClaimCheck, header: Mapping[str, Any], claims: Mapping[str, Any]
         raise extension_failure(check, exc) from None
 
 
-def _fast_form(check: ClaimCheck) -> Callable[[Mapping[str, Any], Mapping[str, Any], float], bool] | None:
+def _fast_form(check: ClaimCheck) -> _Step | None:
     """``check``'s bound ``accepts``, if the class that defines its rule (``__call__``) states one.
 
     A subclass that overrides ``__call__`` (a stricter rule, say) without its own ``accepts`` has
@@ -735,12 +729,40 @@ def _fast_form(check: ClaimCheck) -> Callable[[Mapping[str, Any], Mapping[str, A
             accepts = namespace.get("accepts")
             if not callable(accepts):
                 return None
-            bound: Callable[[Mapping[str, Any], Mapping[str, Any], float], bool] = accepts.__get__(check)
+            bound: _Step = accepts.__get__(check)
             return bound
     return None
 
 
-def _step(check: ClaimCheck) -> Callable[[Mapping[str, Any], Mapping[str, Any], float], bool]:
+def _compiled(
+    steps: tuple[_Step, ...],
+) -> Callable[[Mapping[str, Any], Mapping[str, Any], float], int | None]:
+    """One flat function over ``steps``: ``None`` when all accept, else the index of the first
+    that does not (or whose fast form failed); a refusal raised by a step propagates.
+
+    Generated once per policy so that a request runs one frame with no loop, no counter and no
+    per-step dispatch. Its source is fixed text and step positions; the steps themselves, and so
+    nothing from the configuration or a token, are only ever referenced, never written into it.
+    """
+    lines = ["def first_doubt(header, claims, now):", "    at = 0", "    try:"]
+    for index in range(len(steps)):
+        lines += [f"        if not _s{index}(header, claims, now):", f"            return {index}"]
+        lines.append(f"        at = {index + 1}")
+    lines += [
+        "        return None",
+        "    except JWTMiddlewareException:",
+        "        raise",  # a check run in full refused (or failed, as a 503): its own report
+        "    except Exception:",
+        "        return at",  # a fast form that fails leaves the decision to its check
+    ]
+    namespace: dict[str, Any] = {f"_s{index}": step for index, step in enumerate(steps)}
+    namespace["JWTMiddlewareException"] = JWTMiddlewareException
+    exec(compile("\n".join(lines), "<jwt_middleware claim policy>", "exec"), namespace)  # noqa: S102
+    function: _FirstDoubt = namespace["first_doubt"]
+    return function
+
+
+def _step(check: ClaimCheck) -> _Step:
     """The hot path's form of ``check``: its fast form, or the check run in full."""
     fast = _fast_form(check)
     if fast is not None:

@@ -257,3 +257,46 @@ def test_the_verifier_answers_signed_tokens_as_the_reference_path(keyring: Keyri
         signed = token(key, {name: value for name, value in payload.items() if value is not OMIT}, typ="JWT")
         reference = _outcome(verify.policy.check_each, header, _parsed(payload), clock.now)
         assert _outcome(verify.verify_sync, signed) == reference, payload
+
+
+class _Counting:
+    """A check without a fast form that counts its runs and refuses tokens without ``tenant``."""
+
+    def __init__(self) -> None:
+        self.runs = 0
+
+    def __call__(self, header: Mapping[str, Any], claims: Mapping[str, Any], now: float) -> None:
+        self.runs += 1
+        if "tenant" not in claims:
+            raise JWTMiddlewareError("no tenant")
+
+
+class _FailingFastForm:
+    """A check whose fast form is broken: its full rule must decide, never the failure."""
+
+    def accepts(self, header: Mapping[str, Any], claims: Mapping[str, Any], now: float) -> bool:
+        raise RuntimeError("broken fast form")
+
+    def __call__(self, header: Mapping[str, Any], claims: Mapping[str, Any], now: float) -> None:
+        if claims.get("tenant") != "client-a":
+            raise JWTMiddlewareError("wrong tenant")
+
+
+def test_each_check_without_a_fast_form_runs_once_whatever_follows_it() -> None:
+    counting = _Counting()
+    policy = ClaimPolicy(
+        issuers=[ISSUER], time=TimeCheck(), checks=[counting, ClientIdCheck(frozenset({"client-a"}))]
+    )
+    accepted = _CORPUS[0]
+    policy.check({}, accepted, NOW)
+    refused_later = _parsed({**claims(), "tenant": "x", "client_id": "client-b"})
+    assert _outcome(policy.check, {}, refused_later, NOW)[0] == "InvalidAudienceError"
+    refused_here = _parsed(claims())
+    assert _outcome(policy.check, {}, refused_here, NOW)[1] == "no tenant"
+    assert counting.runs == 3
+
+
+def test_a_fast_form_that_fails_leaves_the_decision_to_its_rule() -> None:
+    policy = ClaimPolicy(issuers=[ISSUER], time=TimeCheck(), checks=[_FailingFastForm()])
+    policy.check({}, _CORPUS[0], NOW)  # tenant client-a: the rule accepts
+    assert _outcome(policy.check, {}, _parsed(claims(tenant="x")), NOW)[1] == "wrong tenant"
