@@ -20,6 +20,7 @@ from benchmarks import (
     concurrency,
     dpop,
     faults,
+    hotpath,
     instrumentation,
     memory,
     middleware,
@@ -35,6 +36,7 @@ SECTIONS = (
     "instrumentation",
     "uvicorn",
     "uvicorn-cost",
+    "hot-path",
     "concurrency",
     "faults",
     "memory",
@@ -243,6 +245,33 @@ def _uvicorn_cost_section(report: dict[str, Any], seconds: float) -> None:
     report["uvicorn_cost"] = {"cpu_us_per_request": cpu, "ratio": ratio}
 
 
+def _hot_path_section(report: dict[str, Any], quick: bool) -> None:
+    calls = hotpath.python_calls()
+    print("\n## The hot path counted: token cache off, 1,000 distinct RS256 tokens\n")
+    print("Python calls per request, in process, the bare app's subtracted:\n")
+    print("| server | Python calls |")
+    print("|---|---:|")
+    for name, value in calls.items():
+        print(f"| {name} | {value:.0f} |")
+    report["hot_path"] = {"python_calls": calls}
+    missing = hotpath.callgrind_missing()
+    if missing is not None:
+        print(f"\n(instruction counts skipped: {missing})")
+        return
+    counts = hotpath.uvicorn_instructions(measured=400 if quick else 1000)
+    bare = counts[served.BARE]
+    print("\nUnder uvicorn in callgrind, per request of the server process (added to the bare app's):\n")
+    print("| server | instructions | added | L1 data misses | added |")
+    print("|---|---:|---:|---:|---:|")
+    for name, per_request in counts.items():
+        added_ir, added_misses = per_request["Ir"] - bare["Ir"], per_request["D1mr"] - bare["D1mr"]
+        cells = (per_request["Ir"], added_ir, per_request["D1mr"], added_misses)
+        print(f"| {name} | " + " | ".join(f"{cell:,.0f}" for cell in cells) + " |")
+    ratio = (counts["jwt_middleware"]["Ir"] - bare["Ir"]) / (counts[served.MINIMAL]["Ir"] - bare["Ir"])
+    print(f"\n- added instructions / floor middleware's = {ratio:.3f} (a count, not the goal: see README)")
+    report["hot_path"].update({"callgrind_per_request": counts, "instructions_ratio": ratio})
+
+
 def _concurrency_section(report: dict[str, Any], requests: int) -> None:
     results = concurrency.run(requests=requests)
     delay_ms = concurrency.NETWORK_DELAY * 1000
@@ -356,6 +385,8 @@ def main(argv: list[str] | None = None) -> int:
         _uvicorn_section(report, 1.0 if options.quick else 3.0)
     if "uvicorn-cost" in sections:
         _uvicorn_cost_section(report, 2.0 if options.quick else 4.0)
+    if "hot-path" in sections:
+        _hot_path_section(report, options.quick)
     if "concurrency" in sections:
         _concurrency_section(report, 200 if options.quick else 1000)
     if "faults" in sections:
