@@ -84,13 +84,14 @@ SUB_REVOKED: Final = "sub.revoked"  # its subject was signed out after it was is
 
 # -- introspected tokens (RFC 7662, ``jwt_middleware.oauth``) ---------------------------------------
 TOKEN_INACTIVE: Final = "token.inactive"  # the introspection endpoint answered ``active: false``
-TOKEN_SENDER_CONSTRAINED: Final = "token.sender_constrained"  # bound to a key (``cnf``), sent as Bearer
 
 # -- sender-constrained tokens (DPoP, RFC 9449) -----------------------------------------------------
 CNF_INVALID: Final = "cnf.invalid"  # ``cnf`` is not an object, or its ``jkt`` is not a SHA-256 thumbprint
 CNF_UNSUPPORTED: Final = "cnf.unsupported"  # bound to a key by a method other than DPoP (mTLS...)
 DPOP_REQUIRED: Final = "dpop.required"  # a plain bearer token where only DPoP-bound ones are accepted
-DPOP_BOUND_AS_BEARER: Final = "dpop.bound_as_bearer"  # a DPoP-bound token sent with the Bearer scheme
+#: A token bound to a key (``cnf``) sent with the Bearer scheme: one code whoever finds it (the
+#: DPoP rules for a JWT bound by ``cnf.jkt``, introspection for any ``cnf`` in the answer).
+TOKEN_SENDER_CONSTRAINED: Final = "token.sender_constrained"
 DPOP_TOKEN_UNBOUND: Final = "dpop.token_unbound"  # the DPoP scheme with a token bound to no key
 DPOP_KEY_MISMATCH: Final = "dpop.key_mismatch"  # the proof's key is not the one the token is bound to
 DPOP_PROOF_MISSING: Final = "dpop.missing"

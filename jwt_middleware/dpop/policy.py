@@ -184,7 +184,7 @@ class DPoPPolicy:
         # "cnf" tested first: a bearer token's usual case decided without a call.
         if "cnf" in claims and confirmation_thumbprint(claims) is not None:
             raise DPoPBindingError(
-                "A DPoP-bound token must be sent with a DPoP proof", code=reasons.DPOP_BOUND_AS_BEARER
+                "A DPoP-bound token must be sent with a DPoP proof", code=reasons.TOKEN_SENDER_CONSTRAINED
             )
 
     def refuse_bearer_if_required(self) -> None:

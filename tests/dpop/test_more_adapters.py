@@ -65,7 +65,7 @@ def test_each_presentation_is_one_verification_event(
         verifier.verify_dpop_sync(other, request(token=other, proofs=[dpop_key.proof("GET", URL, other)]))
     assert [(event.outcome, event.code) for event in events] == [
         (ACCEPTED, None),
-        (REFUSED, reasons.DPOP_BOUND_AS_BEARER),
+        (REFUSED, reasons.TOKEN_SENDER_CONSTRAINED),
         (REFUSED, reasons.DPOP_HTM_MISMATCH),
         (REFUSED, reasons.DPOP_KEY_MISMATCH),
     ]

@@ -364,7 +364,7 @@ def test_a_bound_token_sent_as_bearer_is_refused_even_once_cached(
     token = _bound(dpop_key, make_token)
     with pytest.raises(DPoPBindingError) as first:
         verifier.verify_sync(token)
-    assert first.value.code == reasons.DPOP_BOUND_AS_BEARER
+    assert first.value.code == reasons.TOKEN_SENDER_CONSTRAINED
     verifier.verify_dpop_sync(token, request(token=token, proofs=[dpop_key.proof("GET", URL, token)]))
     with pytest.raises(DPoPBindingError):
         verifier.verify_sync(token)  # now from the token cache: still refused
