@@ -36,23 +36,6 @@ _ROOT = Path(__file__).resolve().parent.parent
 _EVENTS = ("Ir", "D1mr")
 
 
-def _scope(token: str) -> dict[str, Any]:
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": "/",
-        "raw_path": b"/",
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"host", b"bench"), (b"authorization", f"Bearer {token}".encode())],
-        "client": ("127.0.0.1", 1),
-        "server": ("127.0.0.1", 2),
-    }
-
-
 def python_calls(requests: int = 50) -> dict[str, float]:
     """Python function calls per request for each variant, in process, the bare app's subtracted."""
     key = SigningKey.generate("RS256", kid="bench")
@@ -80,11 +63,11 @@ def python_calls(requests: int = 50) -> dict[str, float]:
 
             async def run(app: Any = app, calls: collections.Counter[str] = calls) -> None:
                 for token in tokens[:10]:  # warm: keys fetched, code paths taken
-                    await app(_scope(token), receive, send)
+                    await app(served.asgi_scope(token), receive, send)
                 sys.setprofile(profile)
                 try:
                     for token in tokens[10:]:
-                        await app(_scope(token), receive, send)
+                        await app(served.asgi_scope(token), receive, send)
                 finally:
                     sys.setprofile(None)
 

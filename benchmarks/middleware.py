@@ -70,24 +70,7 @@ def _asgi_apps_and_verifier(alg: str) -> tuple[dict[str, ASGIApp], str, JWTVerif
 
 
 def _asgi_batch(app: ASGIApp, token: str, loop: asyncio.AbstractEventLoop) -> Callable[[], object]:
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": "/",
-        "raw_path": b"/",
-        "root_path": "",
-        "query_string": b"",
-        "headers": [
-            (b"host", b"bench.local"),
-            (b"accept", b"*/*"),
-            (b"authorization", f"Bearer {token}".encode()),
-        ],
-        "server": ("127.0.0.1", 8000),
-        "client": ("127.0.0.1", 50000),
-    }
+    scope = served.asgi_scope(token)
     request: Message = {"type": "http.request", "body": b"", "more_body": False}
 
     async def receive() -> Message:

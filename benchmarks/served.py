@@ -36,6 +36,7 @@ __all__ = [
     "MINIMAL",
     "STATS_PATH",
     "FloorMiddleware",
+    "asgi_scope",
     "get",
     "junk_headers",
     "load",
@@ -55,6 +56,28 @@ LIBRARIES = ("jwt_middleware", "PyJWT PyJWKClient")
 #: Two more servers for the per-request cost: the app alone, and behind the floor middleware.
 BARE = "no middleware"
 MINIMAL = "minimal middleware"
+
+
+def asgi_scope(token: str) -> dict[str, Any]:
+    """The ASGI scope of ``GET /`` with ``token`` as its bearer token, for apps called in process."""
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": "/",
+        "raw_path": b"/",
+        "root_path": "",
+        "query_string": b"",
+        "headers": [
+            (b"host", b"bench.local"),
+            (b"accept", b"*/*"),
+            (b"authorization", f"Bearer {token}".encode()),
+        ],
+        "server": ("127.0.0.1", 8000),
+        "client": ("127.0.0.1", 50000),
+    }
 
 
 # -- the server process ---------------------------------------------------------------------------
