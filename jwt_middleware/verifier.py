@@ -464,6 +464,34 @@ class JWTVerifier:
             error.locate("kid", location="header", found=pending.parsed.kid)
         return self._annotate(error, pending.payload if pending is not None else None)
 
+    def _failed(
+        self,
+        exc: Exception,
+        hook: VerificationHook | None,
+        started: float,
+        pending: _Pending | None,
+        key: VerificationKey | None,
+        claims: Claims | None,
+    ) -> Exception:
+        """What either shell raises when verification ends in ``exc``, reported as its event.
+
+        A refusal is located and raised as it is; a configuration or programming error
+        (``BlockingCallError``) is no refusal and is raised as it is, unreported; anything else is
+        judged by how far verification got (``_unexpected``) and raised in its place. Both shells
+        call this from one ``except`` clause, so the outcome of a failure is decided once.
+        """
+        if isinstance(exc, JWTMiddlewareError):
+            self._refusal(exc, pending)
+            if hook is not None:
+                hook(self._ended(started, pending, exc))
+            return exc
+        if isinstance(exc, JWTMiddlewareException):
+            return exc
+        failure = self._unexpected(exc, pending, key, claims)
+        if hook is not None:
+            hook(self._ended(started, pending, failure))
+        return failure
+
     @staticmethod
     def _unexpected(
         exc: Exception, pending: _Pending | None, key: VerificationKey | None, claims: Claims | None
@@ -624,17 +652,10 @@ class JWTVerifier:
                     result = await result
                 self._check_result(result)
             presented(claims)
-        except JWTMiddlewareError as error:
-            self._refusal(error, pending)
-            if hook is not None:
-                hook(self._ended(started, pending, error))
-            raise
-        except JWTMiddlewareException:
-            raise  # configuration and programming errors (BlockingCallError) are not refusals
         except Exception as exc:
-            failure = self._unexpected(exc, pending, key, claims)
-            if hook is not None:
-                hook(self._ended(started, pending, failure))
+            failure = self._failed(exc, hook, started, pending, key, claims)
+            if failure is exc:
+                raise
             raise failure from None
         if hook is not None:
             hook(self._ended(started, pending, None))
@@ -661,17 +682,10 @@ class JWTVerifier:
                     result = _run_coroutine_here(result)
                 self._check_result(result)
             presented(claims)
-        except JWTMiddlewareError as error:
-            self._refusal(error, pending)
-            if hook is not None:
-                hook(self._ended(started, pending, error))
-            raise
-        except JWTMiddlewareException:
-            raise  # configuration and programming errors (BlockingCallError) are not refusals
         except Exception as exc:
-            failure = self._unexpected(exc, pending, key, claims)
-            if hook is not None:
-                hook(self._ended(started, pending, failure))
+            failure = self._failed(exc, hook, started, pending, key, claims)
+            if failure is exc:
+                raise
             raise failure from None
         if hook is not None:
             hook(self._ended(started, pending, None))
