@@ -8,7 +8,8 @@ ASGI framework.
 
 It is pure ASGI (no ``BaseHTTPMiddleware``) so streaming responses, background tasks and
 websockets pass through untouched, and it takes part in the lifespan protocol to load keys before
-the first request and close its HTTP clients at shutdown.
+the first request and close its verifiers at shutdown (a Redis revocation list's or replay store's
+connections; the key caches hold no connection between fetches).
 """
 
 from __future__ import annotations
