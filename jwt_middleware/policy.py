@@ -67,7 +67,6 @@ __all__ = [
     "is_numeric_date",
     "media_type",
     "numeric_date",
-    "split_scope",
     "string_set",
 ]
 
@@ -511,15 +510,6 @@ class TokenTypeCheck:
                 location="header",
                 found=typ,
             )
-
-
-def split_scope(value: str) -> list[str]:
-    """The scope-tokens of a ``scope`` string: delimited by spaces only (RFC 6749 section 3.3).
-
-    ``str.split()`` would also split on tabs, NO-BREAK SPACE, LINE SEPARATOR and other Unicode
-    whitespace, turning one scope the issuer granted into several it never did.
-    """
-    return [token for token in value.split(" ") if token]
 
 
 @dataclass(frozen=True, slots=True)

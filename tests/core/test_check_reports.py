@@ -708,7 +708,6 @@ def test_identity_claims_not_named_are_not_checked() -> None:
 
 
 def test_scope_strings_split_on_spaces_only() -> None:
-    from jwt_middleware.policy import split_scope
-
-    assert split_scope(" a  b\tc ") == ["a", "b\tc"]
-    assert split_scope("") == []
+    # The one home of the rule is the claim mapping (RFC 6749 section 3.3: spaces only).
+    assert Claims({"scope": " a  b\tc "}).scopes == {"a", "b\tc"}
+    assert Claims({"scope": ""}).scopes == frozenset()
