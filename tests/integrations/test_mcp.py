@@ -38,18 +38,29 @@ def anyio_backend() -> str:
 
 
 def _free_port() -> int:
+    """A port nothing listens on (for URLs that must be refused), not one to serve on."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
 
 
+def _listening_socket() -> socket.socket:
+    """A socket bound here first and handed to uvicorn, so no other process on this machine (tests
+    run in parallel) can take its port between choosing it and serving on it."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
 class MCPDeployment:
     """A LocalIssuer, and an MCP server whose resource is ``http://127.0.0.1:{port}/mcp``."""
 
-    def __init__(self, issuer: LocalIssuer, port: int) -> None:
+    def __init__(self, issuer: LocalIssuer, sock: socket.socket) -> None:
         self.issuer = issuer
-        self.port = port
+        self.socket = sock
+        self.port: int = sock.getsockname()[1]
+        port = self.port
         self.resource = f"http://127.0.0.1:{port}/mcp"
         verifier = issuer.verifier(audience=self.resource)
         metadata = ProtectedResourceMetadata(resource=self.resource, scopes_supported=["tools:call"])
@@ -67,7 +78,7 @@ class MCPDeployment:
         app = self.token_verifier.protect(server.streamable_http_app())
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
         self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]}, daemon=True)
 
     def __enter__(self) -> MCPDeployment:
         self.thread.start()
@@ -81,16 +92,17 @@ class MCPDeployment:
     def __exit__(self, *exc_info: object) -> None:
         self.server.should_exit = True
         self.thread.join(10)
+        self.socket.close()
 
 
 @pytest.fixture
 def deployment() -> Iterator[MCPDeployment]:
-    port = _free_port()
+    sock = _listening_socket()
     # The issuer's tokens name the MCP server as their audience (the resource, RFC 8707).
-    resource = f"http://127.0.0.1:{port}/mcp"
+    resource = f"http://127.0.0.1:{sock.getsockname()[1]}/mcp"
     with (
         LocalIssuer(alg="ES256", audience=resource, auto_approve=True) as issuer,
-        MCPDeployment(issuer, port) as running,
+        MCPDeployment(issuer, sock) as running,
     ):
         yield running
 
