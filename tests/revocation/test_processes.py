@@ -29,13 +29,6 @@ ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 class Servers:
     """Server processes started with the revocation app's environment; stopped on exit."""
 
@@ -52,16 +45,22 @@ class Servers:
         self.processes: list[subprocess.Popen[bytes]] = []
 
     def start(self, command: list[str], **environment: str) -> str:
-        port = free_port()
-        log = (self.directory / f"server-{port}.log").open("wb")
-        process = subprocess.Popen(
-            [part.replace("{port}", str(port)) for part in command],
-            cwd=ROOT,
-            env={**self.environment, **environment},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        log.close()
+        """Start ``command`` serving on a socket bound here first (``{fd}`` in it names the socket):
+        a port probed and released could be taken by a parallel run before the server binds it."""
+        with socket.socket() as listener:
+            listener.bind(("127.0.0.1", 0))
+            listener.listen(128)
+            port: int = listener.getsockname()[1]
+            log = (self.directory / f"server-{port}.log").open("wb")
+            process = subprocess.Popen(
+                [part.replace("{fd}", str(listener.fileno())) for part in command],
+                cwd=ROOT,
+                env={**self.environment, **environment},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                pass_fds=(listener.fileno(),),
+            )
+            log.close()
         self.processes.append(process)
         return f"http://127.0.0.1:{port}"
 
@@ -107,8 +106,8 @@ def _refused_as_revoked(response: httpx2.Response) -> bool:
 def test_a_sign_out_through_one_uvicorn_is_enforced_by_all(
     servers: Servers, make_token: TokenFactory
 ) -> None:
-    uvicorn = [sys.executable, "-m", "uvicorn", "tests.revocation.app:asgi_app", "--host", "127.0.0.1"]
-    urls = [servers.start([*uvicorn, "--port", "{port}", "--log-level", "warning"]) for _ in range(4)]
+    uvicorn = [sys.executable, "-m", "uvicorn", "tests.revocation.app:asgi_app", "--fd", "{fd}"]
+    urls = [servers.start([*uvicorn, "--log-level", "warning"]) for _ in range(4)]
     for url in urls:
         servers.wait_ready(url)
     token, bystander = make_token(), make_token(sub="bob")
@@ -147,7 +146,7 @@ def test_a_sign_out_through_one_uvicorn_is_enforced_by_all(
 def test_forked_gunicorn_workers_each_run_their_own_mirror(
     servers: Servers, redis: LocalRedis, make_token: TokenFactory
 ) -> None:
-    gunicorn = [sys.executable, "-m", "gunicorn", "--preload", "--workers", "3", "--bind", "127.0.0.1:{port}"]
+    gunicorn = [sys.executable, "-m", "gunicorn", "--preload", "--workers", "3", "--bind", "fd://{fd}"]
     url = servers.start(
         [*gunicorn, "--log-level", "warning", "tests.revocation.app:wsgi_app"], REVOCATION_WSGI="1"
     )
