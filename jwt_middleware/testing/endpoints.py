@@ -76,7 +76,8 @@ COGNITO_PATHS: Final = EndpointPaths(
 
 _CORS_HEADERS: Final = {
     "Access-Control-Allow-Origin": "*",
-    "Access-Control-Allow-Headers": "Authorization, Content-Type",
+    # X-Requested-With: Swagger UI sends it on the token exchange.
+    "Access-Control-Allow-Headers": "Authorization, Content-Type, X-Requested-With",
     "Access-Control-Max-Age": "600",
 }
 _NO_STORE: Final = {"Cache-Control": "no-store", "Pragma": "no-cache"}

@@ -5,61 +5,21 @@ the user's claims, submit a same-origin form (accepted), open a page on a second
 that posts to the app (refused), wait for the access token to expire and navigate (refreshed,
 without a new sign-in), then sign out (cookies gone, refresh token revoked at the issuer).
 
-``python3 dev.py test`` installs Chromium when it can; run directly without it, this test fails
-with the command to install it (a skipped browser test would prove nothing).
+Chromium comes from the ``driver`` fixture in this folder's ``conftest.py``.
 """
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
-
-import pytest
 
 from integrations.signin_app import create_app
 from jwt_middleware.signin import SignIn
 from jwt_middleware.testing import LocalIssuer, LoopbackServer, Response
 from tests.middleware.test_uvicorn import RunningServer
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
-#: Flags that work on the project's machines (no sandbox for root, no network beyond loopback).
-FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-)
 LIFETIME = 3
-
-
-@pytest.fixture(scope="module")
-def driver() -> Iterator[Any]:
-    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
-        pytest.fail("the browser tests need Debian's chromium: apt-get install -y chromium chromium-driver")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    profile = tempfile.mkdtemp(prefix="jwt-middleware-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in (*FLAGS, f"--user-data-dir={profile}"):
-        options.add_argument(flag)
-    browser = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-    browser.set_page_load_timeout(30)
-    try:
-        yield browser
-    finally:
-        browser.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 def wait_for(condition: Callable[[], bool], what: str, timeout: float = 15) -> None:
