@@ -11,23 +11,22 @@ whole OAuth flow (discovery from the challenge, authorization code with PKCE at 
 from __future__ import annotations
 
 import socket
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx2
 import pytest
-import uvicorn
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.mcpserver import MCPServer
+from pydantic import AnyUrl
 
 from jwt_middleware import ProtectedResourceMetadata
 from jwt_middleware.integrations.mcp import MCPTokenVerifier
 from jwt_middleware.testing import DPoPKey, LocalIssuer
+from tests.middleware.test_uvicorn import RunningServer
 
 pytestmark = pytest.mark.anyio
 
@@ -58,10 +57,8 @@ class MCPDeployment:
 
     def __init__(self, issuer: LocalIssuer, sock: socket.socket) -> None:
         self.issuer = issuer
-        self.socket = sock
         self.port: int = sock.getsockname()[1]
-        port = self.port
-        self.resource = f"http://127.0.0.1:{port}/mcp"
+        self.resource = f"http://127.0.0.1:{self.port}/mcp"
         verifier = issuer.verifier(audience=self.resource)
         metadata = ProtectedResourceMetadata(resource=self.resource, scopes_supported=["tools:call"])
         self.token_verifier = MCPTokenVerifier(verifier, resource_metadata=metadata)
@@ -75,24 +72,14 @@ class MCPDeployment:
             token = get_access_token()
             return f"{token.subject} via {token.client_id}" if token is not None else "nobody"
 
-        app = self.token_verifier.protect(server.streamable_http_app())
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]}, daemon=True)
+        self.running = RunningServer(self.token_verifier.protect(server.streamable_http_app()), sock=sock)
 
     def __enter__(self) -> MCPDeployment:
-        self.thread.start()
-        deadline = time.monotonic() + 15
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.01)
+        self.running.__enter__()
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
-        self.socket.close()
+        self.running.__exit__(*exc_info)
 
 
 @pytest.fixture
@@ -186,7 +173,7 @@ async def test_the_sdk_oauth_flow_discovers_the_issuer_through_our_metadata(
 
         async def get_client_info(self) -> OAuthClientInformationFull | None:
             return OAuthClientInformationFull(
-                client_id=issuer.default_client_id, redirect_uris=[redirect_uri]
+                client_id=issuer.default_client_id, redirect_uris=[AnyUrl(redirect_uri)]
             )
 
         async def set_client_info(self, client_info: OAuthClientInformationFull) -> None:

@@ -20,6 +20,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+from starlette.types import ASGIApp
 
 from jwt_middleware import CacheSettings, JWKSCache, JWTAuthMiddleware, JWTVerifier
 from jwt_middleware.testing import Fault, LocalIssuer
@@ -37,11 +38,14 @@ async def orders(request: Request) -> JSONResponse:
 
 class RunningServer:
     """uvicorn on a listening socket bound here first, so no other process (tests run in parallel
-    on this machine) can take the port between choosing it and serving on it."""
+    on this machine) can take the port between choosing it and serving on it. ``sock`` is one the
+    caller bound already, for an app that must know its own URL before it is built."""
 
-    def __init__(self, app: Starlette, loop: str = "asyncio") -> None:
-        self.socket = socket.socket()
-        self.socket.bind(("127.0.0.1", 0))
+    def __init__(self, app: ASGIApp, loop: str = "asyncio", sock: socket.socket | None = None) -> None:
+        if sock is None:
+            sock = socket.socket()
+            sock.bind(("127.0.0.1", 0))
+        self.socket = sock
         self.port: int = self.socket.getsockname()[1]
         config = uvicorn.Config(
             app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on", loop=loop
@@ -55,7 +59,7 @@ class RunningServer:
 
     def __enter__(self) -> RunningServer:
         self.thread.start()
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 15  # a loaded 2-core machine starts uvicorn slowly
         while not self.server.started:
             if time.monotonic() > deadline or not self.thread.is_alive():
                 raise RuntimeError("uvicorn did not start")
