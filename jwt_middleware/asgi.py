@@ -14,6 +14,7 @@ connections; the key caches hold no connection between fetches).
 
 from __future__ import annotations
 
+import functools
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Iterable
@@ -30,7 +31,7 @@ from jwt_middleware.claims import Claims
 from jwt_middleware.errors import JWTMiddlewareError, TemporarilyUnavailableError
 from jwt_middleware.recent import RecentTokens
 from jwt_middleware.request_auth import HeaderReader, RequestPolicy
-from jwt_middleware.request_view import ASGIRequestView, RequestView
+from jwt_middleware.request_view import ASGIRequestView, RequestView, asgi_header
 from jwt_middleware.resource_metadata import ProtectedResourceMetadata, with_resource_metadata
 from jwt_middleware.safe_json import FrozenList
 from jwt_middleware.verifier import JWTVerifier
@@ -134,11 +135,6 @@ def _per_scope(verifier_for: VerifierSelector) -> Callable[[RequestView], JWTVer
         return verifier_for(request.raw)
 
     return choose
-
-
-def principal_for(claims: Claims) -> tuple[JWTUser, AuthCredentials]:
-    """``scope["user"]`` and ``scope["auth"]`` for verified claims; both read-only and shareable."""
-    return JWTUser(claims), JWTCredentials(claims)
 
 
 class JWTCredentials(AuthCredentials):
@@ -248,6 +244,11 @@ class JWTAuthMiddleware:
         )
         bearer = self.authenticator if isinstance(self.authenticator, BearerAuthenticator) else None
         self._bearer = bearer
+        # The stock bearer authenticator (not a subclass, which may authenticate its own way)
+        # reading nothing but the Authorization header is handed that header's values.
+        self._authorization_reader = (
+            bearer if type(bearer) is BearerAuthenticator and bearer.reads_authorization_only else None
+        )
         managed = [bearer.verifier] if bearer is not None and bearer.verifier is not None else []
         managed.extend(verifiers)
         self._managed = managed
@@ -292,7 +293,14 @@ class JWTAuthMiddleware:
         if self._has_exclusions and self.policy.is_excluded(scope["path"]):
             claims = None
         else:
-            claims = await self.authenticator.authenticate(ASGIRequestView(scope))
+            reader = self._authorization_reader
+            if reader is not None:
+                # The header read here, and a view built only if the authenticator needs one.
+                claims = await reader.authenticate_authorization(
+                    asgi_header(scope, b"authorization"), functools.partial(ASGIRequestView, scope)
+                )
+            else:
+                claims = await self.authenticator.authenticate(ASGIRequestView(scope))
             if claims is None:
                 self.policy.admit_anonymous()
         if claims is None:
@@ -300,7 +308,7 @@ class JWTAuthMiddleware:
             scope["auth"] = AuthCredentials()
             scope[CLAIMS_KEY] = None
             return
-        principal = principal_for(claims)
+        principal = JWTUser(claims), JWTCredentials(claims)
         scope["user"], scope["auth"] = principal
         scope[CLAIMS_KEY] = claims
         if header_value is not None and self._bearer is not None:

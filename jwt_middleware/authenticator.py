@@ -26,13 +26,13 @@ challenge.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import Protocol, runtime_checkable
+from typing import Final, Protocol, runtime_checkable
 
 from jwt_middleware.bearer import TokenLocations, extract_token, parse_authorization, parse_dpop_authorization
 from jwt_middleware.challenge import Challenge, ChallengeBuilder, bearer_challenges
 from jwt_middleware.claims import Claims
 from jwt_middleware.csrf import OriginPolicy
-from jwt_middleware.dpop.policy import scheme_challenges
+from jwt_middleware.dpop.policy import DPOP_SCHEME, scheme_challenges
 from jwt_middleware.errors import (
     ConfigurationError,
     InvalidRequestError,
@@ -54,6 +54,10 @@ __all__ = [
 
 #: Chooses the verifier for one request (multi-tenant apps); ``None`` refuses the request.
 VerifierChoice = Callable[[RequestView], JWTVerifier | None]
+#: A request's token, its verifier, and the view its DPoP proof is read from (``None``: bearer).
+_Credentials = tuple[str, JWTVerifier, "RequestView | None"]
+#: The DPoP scheme as compared: case-insensitively (RFC 9110 section 11.1).
+_DPOP: Final = DPOP_SCHEME.lower()
 
 
 @runtime_checkable
@@ -266,7 +270,7 @@ class BearerAuthenticator:
 
     def _dpop_token(self, request: RequestView, values: Sequence[str]) -> tuple[str, JWTVerifier] | None:
         """``dpop_token`` given the request's ``Authorization`` values."""
-        if len(values) != 1 or values[0].lstrip(" \t")[:4].lower() != "dpop":
+        if len(values) != 1 or values[0].lstrip(" \t")[:4].lower() != _DPOP:
             return None  # none, another scheme, or several (the bearer path refuses those)
         token = parse_dpop_authorization(values[0])
         if token is None:
@@ -281,38 +285,88 @@ class BearerAuthenticator:
             raise InvalidRequestError("The request carries a token in more than one place")
         return token, verifier
 
-    def _credentials(self, request: RequestView) -> tuple[str, JWTVerifier, bool] | None:
-        """The request's token, its verifier and whether it is DPoP-bound; ``None`` without one.
+    @property
+    def reads_authorization_only(self) -> bool:
+        """Whether the ``Authorization`` header is all this authenticator reads of a request.
 
-        A DPoP token is looked for first, then a bearer token; for a bearer-only authenticator
-        both are read from the one ``Authorization`` lookup.
+        Then an adapter that has read that header's values itself may call
+        ``authenticate_authorization`` with them instead of ``authenticate`` with a view.
+        """
+        return self._authorization_only
+
+    def _credentials(self, request: RequestView) -> _Credentials | None:
+        """The request's token, its verifier and the view of a DPoP proof (``None`` for a bearer
+        token); ``None`` without a token. A DPoP token is looked for first, then a bearer token.
         """
         if self._authorization_only:
-            authorization = request.header("authorization")
-            dpop = self._dpop_token(request, authorization)
-            token = extract_token(authorization) if dpop is None else None
-        else:
-            dpop = self.dpop_token(request)
-            token = self.token(request) if dpop is None else None
+            return self._from_authorization(request.header("authorization"), lambda: request)
+        dpop = self.dpop_token(request)
         if dpop is not None:
-            return dpop[0], dpop[1], True
+            return dpop[0], dpop[1], request
+        token = self.token(request)
         if token is None:
             return None
-        return token, self.verifier if self.verifier is not None else self.verifier_for(request), False
+        return token, self.verifier if self.verifier is not None else self.verifier_for(request), None
+
+    def _from_authorization(
+        self, authorization: Sequence[str], view: Callable[[], RequestView]
+    ) -> _Credentials | None:
+        """``_credentials`` for a bearer-only authenticator, from the ``Authorization`` values.
+
+        Both kinds of token are read from the one lookup; the view is built only when something
+        needs it (a DPoP proof, a verifier chosen per request).
+        """
+        if len(authorization) == 1 and authorization[0].lstrip(" \t")[:4].lower() != _DPOP:
+            # One value of another scheme than DPoP, the usual request: what _dpop_token and
+            # extract_token decide for it, without their two calls.
+            token = parse_authorization(authorization[0])
+        else:
+            request = view()
+            dpop = self._dpop_token(request, authorization)
+            if dpop is not None:
+                return dpop[0], dpop[1], request
+            token = extract_token(authorization)
+        if token is None:
+            return None
+        verifier = self.verifier
+        return token, verifier if verifier is not None else self.verifier_for(view()), None
 
     async def authenticate(self, request: RequestView) -> Claims | None:
         found = self._credentials(request)
         if found is None:
             return None
-        token, verifier, bound = found
-        return await (verifier.verify_dpop(token, request) if bound else verifier.verify(token))
+        token, verifier, proof_request = found
+        if proof_request is None:
+            return await verifier.verify(token)
+        return await verifier.verify_dpop(token, proof_request)
+
+    async def authenticate_authorization(
+        self, authorization: Sequence[str], view: Callable[[], RequestView]
+    ) -> Claims | None:
+        """``authenticate``, given every ``Authorization`` value of the request (in order).
+
+        Only for an authenticator that ``reads_authorization_only``; ``view()`` builds the
+        request's view, called only when one is needed. Lets an adapter that looked at the
+        header anyway skip building a view for the usual request.
+        """
+        if not self._authorization_only:
+            raise ConfigurationError("this BearerAuthenticator reads more than the Authorization header")
+        found = self._from_authorization(authorization, view)
+        if found is None:
+            return None
+        token, verifier, proof_request = found
+        if proof_request is None:
+            return await verifier.verify(token)
+        return await verifier.verify_dpop(token, proof_request)
 
     def authenticate_sync(self, request: RequestView) -> Claims | None:
         found = self._credentials(request)
         if found is None:
             return None
-        token, verifier, bound = found
-        return verifier.verify_dpop_sync(token, request) if bound else verifier.verify_sync(token)
+        token, verifier, proof_request = found
+        if proof_request is None:
+            return verifier.verify_sync(token)
+        return verifier.verify_dpop_sync(token, proof_request)
 
     def challenges(self, error: JWTMiddlewareError, realm: str) -> Sequence[Challenge]:
         """``Bearer`` and ``DPoP`` challenges as the verifier's DPoP policy accepts them.

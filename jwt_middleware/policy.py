@@ -114,7 +114,8 @@ _MISSING: Final = object()
 #: A check's fast form, or the check run in full as one: ``True`` to accept.
 _Step = Callable[[Mapping[str, Any], Mapping[str, Any], float], bool]
 #: The compiled policy: ``None`` when every step accepts, else where the checks themselves take over.
-_FirstDoubt = Callable[[Mapping[str, Any], Mapping[str, Any], float], int | None]
+_Check = Callable[[Mapping[str, Any], Mapping[str, Any], float], None]
+_CheckEach = Callable[..., None]
 
 
 def extension_failure(
@@ -632,7 +633,16 @@ class ClaimPolicy:
     ``check_each`` runs every check itself, the reference ``check`` must always agree with.
     """
 
-    __slots__ = ("_checks", "_first_doubt", "issuers", "templates", "time")
+    __slots__ = ("_checks", "check", "issuers", "templates", "time")
+
+    #: Run every check except the issuer's (the verifier settles that before the signature):
+    #: ``check(header, claims, now)`` raises the refusal, or returns ``None``.
+    #:
+    #: Runs after the signature is verified: a refusal is the token's, anything else a check
+    #: raises is the service's (503). The fast forms answer while they can; from the first one
+    #: that does not, the checks themselves decide, in order (``check_each``). It is the compiled
+    #: function itself, not a method calling it: one frame per token, not two.
+    check: Callable[[Mapping[str, Any], Mapping[str, Any], float], None]
 
     def __init__(
         self,
@@ -650,8 +660,7 @@ class ClaimPolicy:
         # The identity rule runs last, so that a rule about one of those claims (Cognito's client,
         # say) reports its own refusal first.
         self._checks: tuple[ClaimCheck, ...] = (time, *checks, _IDENTITY_CHECK)
-        #: The policy compiled once: the index of the first check whose fast form does not accept.
-        self._first_doubt = _compiled(tuple(_step(check) for check in self._checks))
+        self.check = _compiled(tuple(_step(check) for check in self._checks), self.check_each)
 
     @property
     def checks(self) -> tuple[ClaimCheck, ...]:
@@ -677,17 +686,6 @@ class ClaimPolicy:
             code=reasons.ISS_MISSING if iss is ABSENT else reasons.ISS_MISMATCH,
             found=iss,
         )
-
-    def check(self, header: Mapping[str, Any], claims: Mapping[str, Any], now: float) -> None:
-        """Run every check except the issuer's (the verifier settles that before the signature).
-
-        Runs after the signature is verified: a refusal is the token's, anything else a check
-        raises is the service's (503). The fast forms answer while they can; from the first one
-        that does not, the checks themselves decide, in order (``check_each``).
-        """
-        start = self._first_doubt(header, claims, now)
-        if start is not None:
-            self.check_each(header, claims, now, start=start)
 
     def check_each(
         self, header: Mapping[str, Any], claims: Mapping[str, Any], now: float, *, start: int = 0
@@ -724,31 +722,34 @@ def _fast_form(check: ClaimCheck) -> _Step | None:
     return None
 
 
-def _compiled(
-    steps: tuple[_Step, ...],
-) -> Callable[[Mapping[str, Any], Mapping[str, Any], float], int | None]:
-    """One flat function over ``steps``: ``None`` when all accept, else the index of the first
-    that does not (or whose fast form failed); a refusal raised by a step propagates.
+def _compiled(steps: tuple[_Step, ...], check_each: _CheckEach) -> _Check:
+    """One flat function over ``steps``: returns when all accept; from the first that does not
+    (or whose fast form failed), ``check_each`` runs the checks themselves from there. A refusal
+    raised by a step propagates.
 
     Generated once per policy so that a request runs one frame with no loop, no counter and no
     per-step dispatch. Its source is fixed text and step positions; the steps themselves, and so
     nothing from the configuration or a token, are only ever referenced, never written into it.
     """
-    lines = ["def first_doubt(header, claims, now):", "    at = 0", "    try:"]
+    lines = ["def check(header, claims, now):", "    at = 0", "    try:"]
+    indent = "        "
     for index in range(len(steps)):
-        lines += [f"        if not _s{index}(header, claims, now):", f"            return {index}"]
-        lines.append(f"        at = {index + 1}")
+        # Nested, so that the checks in full run outside the ``try``: their exceptions are theirs.
+        lines += [f"{indent}if _s{index}(header, claims, now):", f"{indent}    at = {index + 1}"]
+        indent += "    "
     lines += [
-        "        return None",
+        f"{indent}return None",
         "    except JWTMiddlewareException:",
         "        raise",  # a check run in full refused (or failed, as a 503): its own report
         "    except Exception:",
-        "        return at",  # a fast form that fails leaves the decision to its check
+        "        pass",  # a fast form that fails leaves the decision to its check
+        "    _full(header, claims, now, start=at)",
     ]
     namespace: dict[str, Any] = {f"_s{index}": step for index, step in enumerate(steps)}
     namespace["JWTMiddlewareException"] = JWTMiddlewareException
+    namespace["_full"] = check_each
     exec(compile("\n".join(lines), "<jwt_middleware claim policy>", "exec"), namespace)  # noqa: S102
-    function: _FirstDoubt = namespace["first_doubt"]
+    function: _Check = namespace["check"]
     return function
 
 

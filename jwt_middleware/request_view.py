@@ -23,7 +23,15 @@ from urllib.parse import parse_qs, quote, urlsplit, urlunsplit
 
 from jwt_middleware.errors import InvalidRequestError
 
-__all__ = ["ASGIRequestView", "RequestView", "WSGIRequestView", "cookie_values", "wsgi_path", "wsgi_url"]
+__all__ = [
+    "ASGIRequestView",
+    "RequestView",
+    "WSGIRequestView",
+    "asgi_header",
+    "cookie_values",
+    "wsgi_path",
+    "wsgi_url",
+]
 
 
 def cookie_values(cookie_headers: Sequence[str], name: str) -> list[str]:
@@ -166,11 +174,20 @@ class ASGIRequestView(RequestView):
             wanted = name.lower().encode("latin-1")
         except UnicodeEncodeError:
             return []
-        found = []  # a loop, not a comprehension: this runs on every request, and 3.11 calls those
-        for key, value in self._scope["headers"]:
-            if key == wanted:
-                found.append(value.decode("latin-1"))
-        return found
+        return asgi_header(self._scope, wanted)
+
+
+def asgi_header(scope: Mapping[str, Any], name: bytes) -> list[str]:
+    """Every value of the header ``name`` (lower-case bytes, as ASGI servers send names) in ``scope``.
+
+    Header values are bytes in ASGI, latin-1 by HTTP's definition. An adapter that reads a header
+    before building a view (the ``Authorization`` header, on every request) reads it here too.
+    """
+    found = []  # a loop, not a comprehension: this runs on every request, and 3.11 calls those
+    for key, value in scope["headers"]:
+        if key == name:
+            found.append(value.decode("latin-1"))
+    return found
 
 
 # -- WSGI -------------------------------------------------------------------------------------------

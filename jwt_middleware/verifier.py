@@ -34,8 +34,7 @@ import inspect
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, NamedTuple, Self
 
 import anyio
 
@@ -111,8 +110,7 @@ Presentation = Callable[[Claims], None]
 KeySourceSelector = Callable[[Mapping[str, Any], Mapping[str, Any]], KeySource]
 
 
-@dataclass(slots=True)
-class _Pending:
+class _Pending(NamedTuple):
     """A token that passed every check possible before its key is known."""
 
     parsed: ParsedJWS
@@ -120,6 +118,13 @@ class _Pending:
     source: KeySource
     #: The accepted issuer as configured (a template's text for a templated one), if known.
     issuer: str | None
+
+
+#: ``_Pending`` built from a tuple in C: a named tuple's own constructor is a Python frame, and
+#: one is built for every token verified.
+_pending: Callable[[tuple[ParsedJWS, FrozenDict, KeySource, str | None]], _Pending] = functools.partial(
+    tuple.__new__, _Pending
+)
 
 
 def payload_claims(parsed: ParsedJWS) -> FrozenDict:
@@ -343,7 +348,7 @@ class JWTVerifier:
                 issuer = self._sole_issuer
         except JWTMiddlewareError as exc:
             raise self._annotate(exc, payload) from None
-        return _Pending(parsed, payload, source, issuer)
+        return _pending((parsed, payload, source, issuer))
 
     def _finish(self, token: str, pending: _Pending, key: VerificationKey) -> Claims:
         try:

@@ -133,7 +133,22 @@ def scheme_challenges(
 class DPoPPolicy:
     """The DPoP rules of one verifier; see ``JWTVerifier``'s ``dpop*`` arguments."""
 
-    __slots__ = ("algorithms", "base_url", "mode", "replay", "rules", "trust_forwarded")
+    __slots__ = (
+        "_mode",
+        "accepts_bearer",
+        "accepts_dpop",
+        "algorithms",
+        "base_url",
+        "replay",
+        "rules",
+        "trust_forwarded",
+    )
+
+    #: Whether a token sent as ``Bearer`` may be accepted (every mode but ``"required"``), and
+    #: whether a DPoP-bound one may (every mode but ``"disabled"``). Plain attributes, fixed with
+    #: the mode at construction: every bearer verification reads the first.
+    accepts_bearer: bool
+    accepts_dpop: bool
 
     def __init__(
         self,
@@ -150,7 +165,9 @@ class DPoPPolicy:
     ) -> None:
         if mode not in _MODES:
             raise ConfigurationError('dpop must be "allowed", "required" or "disabled"')
-        self.mode: DPoPMode = mode
+        self._mode: DPoPMode = mode
+        self.accepts_bearer = mode != "required"
+        self.accepts_dpop = mode != "disabled"
         if nonce is True:
             nonce = DPoPNonce()
         self.rules = ProofRules(
@@ -172,12 +189,9 @@ class DPoPPolicy:
         self.trust_forwarded = bool(trust_forwarded)
 
     @property
-    def accepts_dpop(self) -> bool:
-        return self.mode != "disabled"
-
-    @property
-    def accepts_bearer(self) -> bool:
-        return self.mode != "required"
+    def mode(self) -> DPoPMode:
+        """``"allowed"``, ``"required"`` or ``"disabled"``; read-only, as what follows from it is."""
+        return self._mode
 
     def check_bearer(self, claims: Mapping[str, Any]) -> None:
         """A verified token presented as ``Bearer``: refused if bound to a key (RFC 9449 7.1)."""

@@ -26,13 +26,16 @@ from jwt_middleware import (
     BearerAuthenticator,
     Claims,
     ConfigurationError,
+    InvalidRequestError,
     JWTAuthMiddleware,
+    JWTMiddlewareError,
     JWTUser,
     JWTVerifier,
     RequestView,
     WSGIJWTMiddleware,
     require_scopes,
 )
+from jwt_middleware.request_view import ASGIRequestView
 from jwt_middleware.testing import LocalIssuer
 
 from ..authenticators import GOOD_KEY, UNAVAILABLE_KEY, ApiKeys, ChallengingApiKeys, api_key
@@ -364,3 +367,98 @@ def test_a_custom_authenticators_verifiers_are_managed_when_listed(issuer: Local
     with TestClient(app):
         assert issuer.jwks_requests == 1
     assert GOOD_KEY  # the authenticator itself needs no keys
+
+
+# -- BearerAuthenticator: handed the Authorization values -----------------------------------------
+
+
+def _view(*authorization: str) -> ASGIRequestView:
+    headers = [(b"host", b"api.test"), *((b"authorization", value.encode()) for value in authorization)]
+    return ASGIRequestView(
+        {
+            "type": "http",
+            "method": "GET",
+            "scheme": "http",
+            "path": "/me",
+            "query_string": b"",
+            "headers": headers,
+            "server": ("api.test", 80),
+        }
+    )
+
+
+async def _outcome(call: Any) -> tuple[str, str | None]:
+    try:
+        claims = await call
+    except JWTMiddlewareError as error:
+        return type(error).__name__, error.description
+    return "claims", claims.subject if claims is not None else None
+
+
+@pytest.mark.anyio
+async def test_the_authorization_values_answer_as_the_view_does(
+    verifier: JWTVerifier, make_token: TokenFactory
+) -> None:
+    token = make_token(sub="bob")
+    bearer = BearerAuthenticator(verifier)
+    # Each with whether a view is needed: only for DPoP, several values or none.
+    cases = [
+        ((), True),
+        ((f"Bearer {token}",), False),
+        ((f"  bearer   {token}",), False),
+        (("Basic dXNlcjpwYXNz",), False),
+        ((f"Bearer {token}", f"Bearer {token}"), True),
+        (("Bearer",), False),
+        ((f"Bearer {token}x,y",), False),
+        ((f"Basic x, Bearer {token}",), False),
+        ((f"DPoP {token}",), True),  # no proof: a refusal read from the view
+        ((f"DPoP x, Bearer {token}",), True),
+        ((f"DPoPx {token}",), True),
+    ]
+    for authorization, needs_view in cases:
+        view = _view(*authorization)
+        built: list[RequestView] = []
+
+        def build(view: RequestView = view, built: list[RequestView] = built) -> RequestView:
+            built.append(view)
+            return view
+
+        expected = await _outcome(bearer.authenticate(view))
+        handed = await _outcome(bearer.authenticate_authorization(view.header("authorization"), build))
+        assert handed == expected, authorization
+        assert bool(built) == needs_view, authorization
+    assert await _outcome(bearer.authenticate(_view(f"Bearer {token}"))) == ("claims", "bob")
+
+
+@pytest.mark.anyio
+async def test_only_an_authenticator_reading_authorization_alone_is_handed_its_values(
+    verifier: JWTVerifier,
+) -> None:
+    assert BearerAuthenticator(verifier).reads_authorization_only
+    assert BearerAuthenticator(lambda request: verifier).reads_authorization_only
+    for other in (
+        BearerAuthenticator(verifier, cookie="at"),
+        BearerAuthenticator(verifier, query_parameter="access_token"),
+        BearerAuthenticator(verifier, header="x-token"),
+    ):
+        assert not other.reads_authorization_only
+        with pytest.raises(ConfigurationError):
+            await other.authenticate_authorization([], _view)
+
+
+class HeaderGatedBearer(BearerAuthenticator):
+    """A subclass with its own ``authenticate``: the ASGI middleware must ask it, not read around it."""
+
+    async def authenticate(self, request: RequestView) -> Claims | None:
+        if request.header("x-required") != ["yes"]:
+            raise InvalidRequestError("The request lacks X-Required")
+        return await super().authenticate(request)
+
+
+def test_a_subclass_of_bearer_authenticator_authenticates_its_own_way(
+    verifier: JWTVerifier, make_token: TokenFactory
+) -> None:
+    client = asgi(HeaderGatedBearer(verifier))
+    headers = {"Authorization": f"Bearer {make_token(sub='bob')}"}
+    assert client.get("/me", headers=headers).status_code == 400
+    assert client.get("/me", headers={**headers, "X-Required": "yes"}).json()["sub"] == "bob"
