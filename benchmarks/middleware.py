@@ -259,21 +259,26 @@ def run_uvicorn(seconds: float = 3.0, connections: int = 16, repeats: int = 3) -
     return best
 
 
-def run_uvicorn_added_cost(seconds: float = 3.0, repeats: int = 3) -> dict[str, float]:
+def run_uvicorn_added_cost(seconds: float = 3.0, repeats: int = 3) -> dict[str, dict[str, float]]:
     """Server CPU µs per request under uvicorn (uvloop, httptools), median of ``repeats`` runs.
 
-    Three servers: the one-route app alone, behind the floor middleware (split, base64url, JSON,
-    the RSA verify) and behind ours (a warm ``JWKSCache``, token cache off), loaded in interleaved
-    runs with 1,000 distinct RS256 tokens. The server's own CPU time per request is measured,
-    not wall time, and server and load generator are pinned to a core each when there are two:
-    on a shared machine neither another process nor the load generator can then tint the figure.
+    Four servers: the one-route app alone, behind the floor middleware (split, base64url, JSON,
+    the RSA verify), behind ours (a warm ``JWKSCache``, token cache off) and behind the floor
+    plus a fixed amount of arithmetic (``served.CalibratedFloorMiddleware``), loaded in
+    interleaved runs with 1,000 distinct RS256 tokens. The server's own CPU time per request is
+    measured, not wall time, and server and load generator are pinned to a core each when there
+    are two: on a shared machine neither another process nor the load generator can then tint
+    the figure. Returned as ``{"total": ..., "user": ...}`` (user time leaves out the kernel's
+    share, which grows as the server slows: see the calibration), and ``"arithmetic"``: the
+    calibration's work timed in process, in µs.
     """
     key = SigningKey.generate("RS256", kid="bench")
     tokens = served.tokens_for(key, served.DISTINCT_TOKENS)
-    variants = (served.BARE, served.MINIMAL, "jwt_middleware")
+    variants = (served.BARE, served.MINIMAL, "jwt_middleware", served.CALIBRATED)
     cores = sorted(os.sched_getaffinity(0))
     context = multiprocessing.get_context("spawn")
     samples: dict[str, list[float]] = {variant: [] for variant in variants}
+    user_samples: dict[str, list[float]] = {variant: [] for variant in variants}
     with LoopbackServer() as provider:
         provider.serve_json(
             served.JWKS_PATH, {"keys": [key.public_jwk()]}, headers={"Cache-Control": "max-age=3600"}
@@ -309,13 +314,31 @@ def run_uvicorn_added_cost(seconds: float = 3.0, repeats: int = 3) -> dict[str, 
                     started.wait(60)
                     if len(cores) >= 2 and loader.pid is not None:
                         os.sched_setaffinity(loader.pid, {cores[1]})
-                    before = served.server_cpu_seconds(process.pid)
+                    before = served.server_cpu_seconds(process.pid, user_only=True)
+                    before_total = served.server_cpu_seconds(process.pid)
                     requests = len(queue.get(timeout=seconds + 60))
-                    used = served.server_cpu_seconds(process.pid) - before
+                    used_total = served.server_cpu_seconds(process.pid) - before_total
+                    used = served.server_cpu_seconds(process.pid, user_only=True) - before
                     loader.join()
-                    samples[variant].append(used * 1e6 / requests)
+                    samples[variant].append(used_total * 1e6 / requests)
+                    user_samples[variant].append(used * 1e6 / requests)
         finally:
             for _port, process in processes.values():
                 process.terminate()
                 process.join(10)
-    return {variant: statistics.median(values) for variant, values in samples.items()}
+    return {
+        "total": {variant: statistics.median(values) for variant, values in samples.items()},
+        "user": {variant: statistics.median(values) for variant, values in user_samples.items()},
+        "arithmetic": {served.CALIBRATED: _arithmetic_us()},
+    }
+
+
+def _arithmetic_us(rounds: int = 7, calls: int = 2000) -> float:
+    """The calibration's work in process, µs per call (the quietest of ``rounds``)."""
+    best = float("inf")
+    for _ in range(rounds):
+        started = time.perf_counter()
+        for _ in range(calls):
+            served.arithmetic()
+        best = min(best, (time.perf_counter() - started) / calls)
+    return best * 1e6

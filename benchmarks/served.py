@@ -28,6 +28,7 @@ from jwt_middleware.testing import SigningKey, encode_compact
 __all__ = [
     "AUDIENCE",
     "BARE",
+    "CALIBRATED",
     "CONNECTIONS",
     "DISTINCT_TOKENS",
     "ISSUER",
@@ -35,7 +36,9 @@ __all__ = [
     "LIBRARIES",
     "MINIMAL",
     "STATS_PATH",
+    "CalibratedFloorMiddleware",
     "FloorMiddleware",
+    "arithmetic",
     "asgi_scope",
     "get",
     "junk_headers",
@@ -56,6 +59,8 @@ LIBRARIES = ("jwt_middleware", "PyJWT PyJWKClient")
 #: Two more servers for the per-request cost: the app alone, and behind the floor middleware.
 BARE = "no middleware"
 MINIMAL = "minimal middleware"
+#: And one to read the harness by: the floor middleware plus a fixed amount of pure arithmetic.
+CALIBRATED = "minimal middleware + fixed arithmetic"
 
 
 def asgi_scope(token: str) -> dict[str, Any]:
@@ -98,6 +103,8 @@ def protected_app(library: str, jwks_url: str, ttl: float) -> Any:
         return JWTAuthMiddleware(hello, verifier=verifier, manage_lifespan=False)
     if library == MINIMAL:
         return FloorMiddleware.from_jwks_url(hello, jwks_url)
+    if library == CALIBRATED:
+        return CalibratedFloorMiddleware.from_jwks_url(hello, jwks_url)
     if library == BARE:
         return hello
     return _PyJWTMiddleware(hello, jwks_url, ttl)
@@ -137,6 +144,29 @@ class FloorMiddleware:
                     b64.decode(signature.decode()), header + b"." + payload, self.padding, self.hash
                 )
         await self.app(scope, receive, send)
+
+
+class CalibratedFloorMiddleware(FloorMiddleware):
+    """The floor middleware plus ``arithmetic()``: CPU work of a known cost and next to no memory.
+
+    Under a real server an added µs of work can cost more than a µs: the server, slower, leaves
+    the load generator idle more often and pays to wake it, and its caches fare differently. How
+    much more this costs under uvicorn than in process says how to read every other added cost.
+    """
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        arithmetic()
+        await super().__call__(scope, receive, send)
+
+
+#: A modular power on a 521-bit modulus: a few µs of arithmetic on a handful of machine words.
+_CALIBRATION_MODULUS = (1 << 521) - 1
+_CALIBRATION_EXPONENT = 1 << 12
+
+
+def arithmetic() -> int:
+    """The calibration's work, the same in process and under the server."""
+    return pow(3, _CALIBRATION_EXPONENT, _CALIBRATION_MODULUS)
 
 
 class _PyJWTMiddleware:
@@ -316,8 +346,10 @@ def junk_headers(count: int) -> list[str]:
     ]
 
 
-def server_cpu_seconds(pid: int) -> float:
-    """CPU time (user + system) a process has used: per-request cost immune to other processes."""
+def server_cpu_seconds(pid: int, *, user_only: bool = False) -> float:
+    """CPU time (user + system, or user alone) a process has used: per-request cost immune to
+    other processes."""
     with open(f"/proc/{pid}/stat") as stat:
         fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    ticks = int(fields[11]) + (0 if user_only else int(fields[12]))
+    return ticks / os.sysconf("SC_CLK_TCK")
