@@ -122,8 +122,7 @@ def scope_headers(scope: Scope) -> HeaderReader:
     """A ``HeaderReader`` over an ASGI scope (whose header names arrive lower-cased, as bytes)."""
 
     def read(name: str) -> list[str]:
-        wanted = name.encode("latin-1")
-        return [value.decode("latin-1") for key, value in scope["headers"] if key == wanted]
+        return asgi_header(scope, name.encode("latin-1"))
 
     return read
 
