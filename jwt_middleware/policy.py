@@ -662,6 +662,14 @@ class ClaimPolicy:
         self._checks: tuple[ClaimCheck, ...] = (time, *checks, _IDENTITY_CHECK)
         self.check = _compiled(tuple(_step(check) for check in self._checks), self.check_each)
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # The compiled function is set on each instance and would shadow an override unseen.
+        if "check" in vars(cls):
+            raise TypeError(
+                "ClaimPolicy.check is the compiled policy: add a ClaimCheck instead of overriding it"
+            )
+        super().__init_subclass__(**kwargs)
+
     @property
     def checks(self) -> tuple[ClaimCheck, ...]:
         """Every check, in the order they run; read-only, since ``check`` runs forms bound to them."""

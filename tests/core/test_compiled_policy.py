@@ -300,3 +300,20 @@ def test_a_fast_form_that_fails_leaves_the_decision_to_its_rule() -> None:
     policy = ClaimPolicy(issuers=[ISSUER], time=TimeCheck(), checks=[_FailingFastForm()])
     policy.check({}, _CORPUS[0], NOW)  # tenant client-a: the rule accepts
     assert _outcome(policy.check, {}, _parsed(claims(tenant="x")), NOW)[1] == "wrong tenant"
+
+
+def test_a_subclass_cannot_override_the_compiled_check() -> None:
+    # Each policy's check is its compiled function, set at construction: an override would be
+    # shadowed without a word, so it is refused when the subclass is defined.
+    with pytest.raises(TypeError, match="compiled policy"):
+
+        class Overriding(ClaimPolicy):
+            def check(self, header: Mapping[str, Any], claims: Mapping[str, Any], now: float) -> None:
+                raise AssertionError("never run")
+
+    class Extending(ClaimPolicy):
+        pass
+
+    policy = Extending(issuers=["https://issuer.test"], time=TimeCheck())
+    with pytest.raises(JWTMiddlewareError):
+        policy.check({}, {"iss": "https://issuer.test", "sub": "alice"}, NOW)  # no exp
