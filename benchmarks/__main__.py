@@ -233,7 +233,7 @@ def _uvicorn_section(report: dict[str, Any], seconds: float) -> None:
 
 def _uvicorn_cost_section(report: dict[str, Any], seconds: float) -> None:
     measured = middleware.run_uvicorn_added_cost(seconds=seconds)
-    cpu, user = measured["total"], measured["user"]
+    cpu, user = measured.total, measured.user
     bare, user_bare = cpu[served.BARE], user[served.BARE]
     print("\n## Added cost under uvicorn (uvloop, httptools; server CPU µs per request, pinned cores)\n")
     print("| server | CPU µs / request | added µs | of which user time |")
@@ -245,7 +245,7 @@ def _uvicorn_cost_section(report: dict[str, Any], seconds: float) -> None:
     user_ratio = (user["jwt_middleware"] - user_bare) / (user[served.MINIMAL] - user_bare)
     print(f"\n- {goal} = {ratio:.2f}, {_goal(goal, ratio)}")
     print(f"- the same in user time alone = {user_ratio:.2f}")
-    arithmetic = measured["arithmetic"][served.CALIBRATED]
+    arithmetic = measured.arithmetic_us
     seen = cpu[served.CALIBRATED] - cpu[served.MINIMAL]
     print(
         f"- calibration: {arithmetic:.1f} µs of arithmetic in process added {seen:.1f} µs under uvicorn "

@@ -15,6 +15,7 @@ import statistics
 import threading
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -33,7 +34,7 @@ from jwt_middleware import JWTAuthMiddleware, JWTVerifier, WSGIJWTMiddleware
 from jwt_middleware.jwk import KeySet
 from jwt_middleware.testing import LoopbackServer, SigningKey, encode_compact
 
-__all__ = ["asgi_apps", "run_in_process", "run_uvicorn", "run_uvicorn_added_cost"]
+__all__ = ["AddedCost", "asgi_apps", "run_in_process", "run_uvicorn", "run_uvicorn_added_cost"]
 
 _BATCH = 200
 
@@ -259,7 +260,17 @@ def run_uvicorn(seconds: float = 3.0, connections: int = 16, repeats: int = 3) -
     return best
 
 
-def run_uvicorn_added_cost(seconds: float = 3.0, repeats: int = 3) -> dict[str, dict[str, float]]:
+@dataclass(frozen=True)
+class AddedCost:
+    """Server CPU µs per request for each server, in total and in user time alone, and the
+    calibration's work timed in process (µs)."""
+
+    total: dict[str, float]
+    user: dict[str, float]
+    arithmetic_us: float
+
+
+def run_uvicorn_added_cost(seconds: float = 3.0, repeats: int = 3) -> AddedCost:
     """Server CPU µs per request under uvicorn (uvloop, httptools), median of ``repeats`` runs.
 
     Four servers: the one-route app alone, behind the floor middleware (split, base64url, JSON,
@@ -268,9 +279,8 @@ def run_uvicorn_added_cost(seconds: float = 3.0, repeats: int = 3) -> dict[str, 
     interleaved runs with 1,000 distinct RS256 tokens. The server's own CPU time per request is
     measured, not wall time, and server and load generator are pinned to a core each when there
     are two: on a shared machine neither another process nor the load generator can then tint
-    the figure. Returned as ``{"total": ..., "user": ...}`` (user time leaves out the kernel's
-    share, which grows as the server slows: see the calibration), and ``"arithmetic"``: the
-    calibration's work timed in process, in µs.
+    the figure. User time leaves out the kernel's share, which grows as the server slows (see
+    the calibration).
     """
     key = SigningKey.generate("RS256", kid="bench")
     tokens = served.tokens_for(key, served.DISTINCT_TOKENS)
@@ -314,23 +324,21 @@ def run_uvicorn_added_cost(seconds: float = 3.0, repeats: int = 3) -> dict[str, 
                     started.wait(60)
                     if len(cores) >= 2 and loader.pid is not None:
                         os.sched_setaffinity(loader.pid, {cores[1]})
-                    before = served.server_cpu_seconds(process.pid, user_only=True)
-                    before_total = served.server_cpu_seconds(process.pid)
+                    total_before, user_before = served.server_cpu_seconds(process.pid)
                     requests = len(queue.get(timeout=seconds + 60))
-                    used_total = served.server_cpu_seconds(process.pid) - before_total
-                    used = served.server_cpu_seconds(process.pid, user_only=True) - before
+                    total_after, user_after = served.server_cpu_seconds(process.pid)
                     loader.join()
-                    samples[variant].append(used_total * 1e6 / requests)
-                    user_samples[variant].append(used * 1e6 / requests)
+                    samples[variant].append((total_after - total_before) * 1e6 / requests)
+                    user_samples[variant].append((user_after - user_before) * 1e6 / requests)
         finally:
             for _port, process in processes.values():
                 process.terminate()
                 process.join(10)
-    return {
-        "total": {variant: statistics.median(values) for variant, values in samples.items()},
-        "user": {variant: statistics.median(values) for variant, values in user_samples.items()},
-        "arithmetic": {served.CALIBRATED: _arithmetic_us()},
-    }
+    return AddedCost(
+        total={variant: statistics.median(values) for variant, values in samples.items()},
+        user={variant: statistics.median(values) for variant, values in user_samples.items()},
+        arithmetic_us=_arithmetic_us(),
+    )
 
 
 def _arithmetic_us(rounds: int = 7, calls: int = 2000) -> float:

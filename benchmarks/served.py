@@ -346,10 +346,11 @@ def junk_headers(count: int) -> list[str]:
     ]
 
 
-def server_cpu_seconds(pid: int, *, user_only: bool = False) -> float:
-    """CPU time (user + system, or user alone) a process has used: per-request cost immune to
-    other processes."""
+def server_cpu_seconds(pid: int) -> tuple[float, float]:
+    """CPU time a process has used, ``(user + system, user alone)``, from one read: per-request
+    cost immune to other processes."""
     with open(f"/proc/{pid}/stat") as stat:
         fields = stat.read().rsplit(")", 1)[1].split()
-    ticks = int(fields[11]) + (0 if user_only else int(fields[12]))
-    return ticks / os.sysconf("SC_CLK_TCK")
+    tick = os.sysconf("SC_CLK_TCK")
+    user, system = int(fields[11]), int(fields[12])
+    return (user + system) / tick, user / tick
